@@ -1,0 +1,11 @@
+/**
+ * Every migration, imported statically so that `bun build --compile` bundles them into the
+ * executable. Names sort in run order; add a new file and one line here.
+ */
+
+import type { Migration } from "kysely";
+import * as m0001 from "./0001_init.ts";
+
+export const migrations: Record<string, Migration> = {
+  "0001_init": m0001,
+};

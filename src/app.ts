@@ -1,0 +1,107 @@
+/**
+ * The composition root: `createApp(config)` opens and migrates the database, bootstraps API
+ * keys, and builds the HTTP application from the feature modules. Nothing here is global, so
+ * a test can build as many independent apps as it likes.
+ */
+
+import { bootstrapApiKeys } from "./api-keys/service.ts";
+import type { Config } from "./config.ts";
+import { openStore, type Store } from "./db/connect.ts";
+import { migrateToLatest } from "./db/migrator.ts";
+import { healthRoutes } from "./health/index.ts";
+import { authPlugin } from "./http/auth.ts";
+import { createHttpServer, MAX_BODY_BYTES } from "./http/server.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { webhookRoutes } from "./webhooks/index.ts";
+
+/** Template engines available before plugins: the built-in `json` engine (SPEC §8). */
+const BUILT_IN_TEMPLATE_ENGINES = new Set(["json"]);
+
+export interface AppOptions {
+  log?: Logger;
+  /** Where a generated first-start key is shown, once (stdout by default, not the log). */
+  announce?: (text: string) => void;
+}
+
+function buildHttp(store: Store, log: Logger, startedAt: number) {
+  const auth = authPlugin(store.db);
+  return createHttpServer(log)
+    .use(healthRoutes(store.db, startedAt))
+    .use(
+      webhookRoutes(store.db, auth, {
+        isTemplateEngine: (name) => BUILT_IN_TEMPLATE_ENGINES.has(name),
+      }),
+    );
+}
+
+export type HttpApp = ReturnType<typeof buildHttp>;
+
+export interface App {
+  config: Config;
+  store: Store;
+  log: Logger;
+  http: HttpApp;
+  /** Starts listening; resolves with the base URL. */
+  start(): Promise<string>;
+  /** Stops listening and closes the database. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+function announceToStdout(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const announce = options.announce ?? announceToStdout;
+  const startedAt = Date.now();
+  const store = openStore(config.dbPath);
+  try {
+    const applied = await migrateToLatest(store.db);
+    if (applied.length > 0) log.info("database migrated", { applied, path: config.dbPath });
+    const outcome = await bootstrapApiKeys(store.db, config.apiKey);
+    if (outcome.kind === "generated") {
+      log.warn("created workspace default and a write key; it is printed once, store it now", {
+        keyId: outcome.created.id,
+      });
+      announce(
+        `\n  Hookpost API key (workspace "default", write access), shown only once:\n\n  ${outcome.created.key}\n`,
+      );
+    } else if (outcome.kind === "env-key-revoked") {
+      log.warn("HOOKPOST_API_KEY is a revoked key and will not authenticate", {
+        keyId: outcome.keyId,
+      });
+    }
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+
+  const http = buildHttp(store, log, startedAt);
+  let stopped = false;
+
+  return {
+    config,
+    store,
+    log,
+    http,
+    async start() {
+      http.listen({
+        hostname: config.host,
+        port: config.port,
+        maxRequestBodySize: MAX_BODY_BYTES,
+      });
+      const server = http.server;
+      if (!server) throw new Error("the HTTP server did not start");
+      const url = `http://${server.hostname}:${server.port}`;
+      log.info("listening", { url, dbPath: config.dbPath });
+      return url;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await http.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Opens the SQLite file with the pragmas Hookpost relies on: WAL (readers never wait for the
+ * writer), synchronous=NORMAL (durable across a process crash, fast), foreign keys, and a busy
+ * timeout so the CLI and a running server can share the file.
+ */
+
+import { Database as SqliteDatabase } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { Kysely } from "kysely";
+import { BunSqliteDialect } from "kysely-bun-sqlite";
+import type { Database } from "./database.ts";
+
+export interface Store {
+  /** The raw handle, for the few hot paths that use prepared statements. */
+  sqlite: SqliteDatabase;
+  db: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+/** Opens (creating if needed) the database at `path`; `:memory:` works for quick tests. */
+export function openStore(path: string): Store {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SqliteDatabase(path, { create: true, strict: true });
+  sqlite.exec("PRAGMA journal_mode = WAL");
+  sqlite.exec("PRAGMA synchronous = NORMAL");
+  sqlite.exec("PRAGMA foreign_keys = ON");
+  sqlite.exec("PRAGMA busy_timeout = 5000");
+  const db = new Kysely<Database>({ dialect: new BunSqliteDialect({ database: sqlite }) });
+  let closed = false;
+  return {
+    sqlite,
+    db,
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Kysely's destroy closes the bun:sqlite handle through the dialect's driver.
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * The schema as the compiler sees it: one interface per table, checked against every query.
+ * Nullable columns are `T | null`; columns with a database default are `Generated<T>`.
+ * Times are integer milliseconds since the epoch; JSON columns are text.
+ */
+
+import type { Generated, Insertable, Kysely, Selectable } from "kysely";
+
+export interface WorkspaceTable {
+  name: string;
+  created_at: number;
+}
+
+export type Access = "read" | "write";
+
+export interface ApiKeyTable {
+  id: string;
+  workspace: string;
+  access: Access;
+  key_hash: string;
+  key_prefix: string;
+  label: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export type HealthStatus = "unknown" | "working" | "failing" | "disabled";
+export type RetryPolicy = "automatic" | "manual";
+
+export interface WebhookTable {
+  id: string;
+  workspace: string;
+  name: string;
+  description: string | null;
+  endpoint: string;
+  secret: string;
+  event_types: string;
+  use_custom_payload: Generated<number>;
+  custom_payload: string | null;
+  template_engine: Generated<string>;
+  error_email_to: string | null;
+  enabled: Generated<number>;
+  headers: Generated<string>;
+  timeout_seconds: Generated<number>;
+  max_attempts: number | null;
+  retry_policy: Generated<RetryPolicy>;
+  fail_count: Generated<number>;
+  last_delivered_at: number | null;
+  health_status: Generated<HealthStatus>;
+  created_at: number;
+  last_modified: number;
+}
+
+export interface ContentTypeTable {
+  workspace: string;
+  key: string;
+  name: string;
+  fields: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EventTable {
+  id: string;
+  workspace: string;
+  idempotency_key: string | null;
+  event_type: number;
+  content_type: string;
+  content_id: string;
+  fields: string;
+  translations: string;
+  source: string;
+  created_at: number;
+}
+
+export interface DeliveryTable {
+  id: string;
+  workspace: string;
+  webhook_id: string;
+  event_id: string;
+  retry_of: string | null;
+  event_type: number;
+  content_type: string;
+  content_id: string;
+  fields: string;
+  translations: string;
+  custom_payload: string | null;
+  body: string;
+  process_status: Generated<number>;
+  attempts: Generated<number>;
+  max_attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  response_status_code: number | null;
+  response_message: string | null;
+  last_error: string | null;
+  duration_ms: number | null;
+  signature: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AttemptTable {
+  id: string;
+  delivery_id: string;
+  number: number;
+  started_at: number;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_body: string | null;
+  request_headers: string;
+}
+
+export interface Database {
+  workspaces: WorkspaceTable;
+  api_keys: ApiKeyTable;
+  webhooks: WebhookTable;
+  content_types: ContentTypeTable;
+  events: EventTable;
+  deliveries: DeliveryTable;
+  attempts: AttemptTable;
+}
+
+/** The database, or a transaction on it: repositories accept either. */
+export type Executor = Kysely<Database>;
+
+export type ApiKeyRow = Selectable<ApiKeyTable>;
+export type WebhookRow = Selectable<WebhookTable>;
+export type NewWebhookRow = Insertable<WebhookTable>;

@@ -1,0 +1,130 @@
+/**
+ * The root HTTP application: request ids, the body-size limit, OpenAPI with an offline
+ * Swagger UI, and the single place where every error becomes the envelope of SPEC §3.
+ * Feature modules are composed in by the caller (`src/app.ts`).
+ */
+
+import { openapi } from "@elysiajs/openapi";
+import { Elysia, ValidationError } from "elysia";
+import { DomainError, type FieldProblem } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { VERSION } from "../version.ts";
+import { ErrorEnvelope, errorEnvelope } from "./envelope.ts";
+import { requestIdOf } from "./request-id.ts";
+import { SWAGGER_BUNDLE_URL, SWAGGER_STYLESHEET_URL, swaggerAssets } from "./swagger-assets.ts";
+
+/** Largest request body accepted; webhook configurations and CMS events fit easily. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Elysia's validation error as a list of `{field, message}`, e.g. `eventTypes.article.0`. */
+export function describeValidationError(error: ValidationError): FieldProblem[] {
+  const seen = new Set<string>();
+  const problems: FieldProblem[] = [];
+  for (const issue of error.all) {
+    const path = "path" in issue && typeof issue.path === "string" ? issue.path : "";
+    const field = path.replace(/^\//, "").replaceAll("/", ".") || "(root)";
+    const key = `${field}\u0000${issue.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push({ field, message: issue.message });
+  }
+  return problems;
+}
+
+function contentLengthTooLarge(request: Request): boolean {
+  const declared = request.headers.get("content-length");
+  return declared !== null && Number(declared) > MAX_BODY_BYTES;
+}
+
+const DOCUMENTATION = {
+  info: {
+    title: "Hookpost API",
+    version: VERSION,
+    description:
+      "Self-hosted webhook delivery for headless CMSs. Authenticate with the `X-Api-Key` header " +
+      "(Authorize button above). Read keys may call GET routes; write keys may call everything.",
+  },
+  components: {
+    securitySchemes: {
+      ApiKeyAuth: { type: "apiKey" as const, in: "header" as const, name: "X-Api-Key" },
+    },
+  },
+  tags: [
+    { name: "Webhooks", description: "Create, configure, enable, disable and rotate webhooks" },
+    { name: "Operations", description: "Health and metrics, open without a key" },
+  ],
+};
+
+export function createHttpServer(log: Logger) {
+  return new Elysia()
+    .model({ ErrorEnvelope })
+    .onRequest(({ request, set }) => {
+      set.headers["x-request-id"] = requestIdOf(request);
+      if (contentLengthTooLarge(request)) {
+        set.status = 413;
+        return errorEnvelope(
+          "payload_too_large",
+          `request body exceeds ${MAX_BODY_BYTES} bytes`,
+          { limitBytes: MAX_BODY_BYTES },
+          requestIdOf(request),
+        );
+      }
+    })
+    .onError(({ code, error, request, set, path }) => {
+      const requestId = requestIdOf(request);
+      set.headers["x-request-id"] = requestId;
+      if (error instanceof DomainError) {
+        set.status = error.status;
+        return errorEnvelope(error.code, error.message, error.details, requestId);
+      }
+      if (error instanceof ValidationError) {
+        set.status = 400;
+        const fields = describeValidationError(error);
+        const where = error.type === "body" ? "request body" : `request ${error.type}`;
+        const first = fields[0];
+        const message = first
+          ? `invalid ${where}: ${first.field}: ${first.message}`
+          : `invalid ${where}`;
+        return errorEnvelope("validation_failed", message, { on: error.type, fields }, requestId);
+      }
+      switch (code) {
+        case "PARSE":
+          set.status = 400;
+          return errorEnvelope(
+            "invalid_json",
+            "request body is not valid JSON",
+            { contentType: request.headers.get("content-type") },
+            requestId,
+          );
+        case "NOT_FOUND":
+          set.status = 404;
+          return errorEnvelope(
+            "not_found",
+            `no route ${request.method} ${path}`,
+            { method: request.method, path },
+            requestId,
+          );
+        default: {
+          log.error("unhandled error", { requestId, code: String(code), error });
+          set.status = 500;
+          return errorEnvelope("internal_error", "internal error", {}, requestId);
+        }
+      }
+    })
+    .use(swaggerAssets())
+    .use(
+      openapi({
+        path: "/swagger",
+        specPath: "/swagger/json",
+        provider: "swagger-ui",
+        documentation: DOCUMENTATION,
+        exclude: { paths: ["/swagger", "/swagger/json"] },
+        swagger: {
+          cdn: SWAGGER_BUNDLE_URL,
+          theme: SWAGGER_STYLESHEET_URL,
+          autoDarkMode: false,
+          persistAuthorization: true,
+        },
+      }),
+    );
+}

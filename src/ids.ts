@@ -1,0 +1,56 @@
+/**
+ * Prefixed, time-ordered identifiers (`wh_…`, `evt_…`, `dlv_…`, `att_…`, `key_…`) and random
+ * secrets. An id says what it is in every log line, and sorts by creation time, so "newest
+ * first" is an index scan on the id.
+ */
+
+const ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
+
+export type IdPrefix = "wh" | "evt" | "dlv" | "att" | "key" | "mail";
+
+/**
+ * `count` characters drawn uniformly from `alphabet` with a CSPRNG (rejection sampling, so no
+ * character is more likely than another).
+ */
+export function randomString(count: number, alphabet: string = ALPHANUMERIC): string {
+  const limit = 256 - (256 % alphabet.length);
+  let out = "";
+  while (out.length < count) {
+    const bytes = crypto.getRandomValues(new Uint8Array(count * 2));
+    for (const byte of bytes) {
+      if (byte < limit) out += alphabet[byte % alphabet.length];
+      if (out.length === count) break;
+    }
+  }
+  return out;
+}
+
+function encodeTime(ms: number): string {
+  let value = ms;
+  let out = "";
+  for (let i = 0; i < 10; i++) {
+    out = CROCKFORD[value % 32] + out;
+    value = Math.floor(value / 32);
+  }
+  return out;
+}
+
+/**
+ * A new id: prefix, 10 characters of millisecond time, 12 random characters.
+ *
+ * @example newId("wh") // "wh_01jd3x8k2mq4v9f7r2c8tb6n"
+ */
+export function newId(prefix: IdPrefix, now: number = Date.now()): string {
+  return `${prefix}_${encodeTime(now)}${randomString(12, CROCKFORD)}`;
+}
+
+/** A webhook signing secret: `wh_` + 32 CSPRNG alphanumeric characters (seed 000). */
+export function newWebhookSecret(): string {
+  return `wh_${randomString(32)}`;
+}
+
+/** A plain API key: `hpk_` + 40 CSPRNG alphanumeric characters (about 238 bits). */
+export function newApiKeyValue(): string {
+  return `hpk_${randomString(40)}`;
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env bun
+/**
+ * The `hookpost` command: parse argv and environment, then run one command — `serve`
+ * (default), `migrate`, `keys create|list|revoke` — or print help or the version.
+ */
+
+import { createApiKey, listApiKeys, revokeApiKey } from "./api-keys/service.ts";
+import { createApp } from "./app.ts";
+import { parseArgs, UsageError } from "./cli/args.ts";
+import {
+  type Config,
+  ConfigError,
+  describeSettings,
+  flagName,
+  loadConfig,
+  SETTINGS,
+} from "./config.ts";
+import { openStore } from "./db/connect.ts";
+import type { Access } from "./db/database.ts";
+import { migrateToLatest } from "./db/migrator.ts";
+import { DomainError } from "./errors.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = `Hookpost ${VERSION} — webhook delivery for headless CMSs
+
+Usage:
+  hookpost [serve]                               run the server (default)
+  hookpost migrate                               apply database migrations and exit
+  hookpost keys create --workspace W --access read|write [--label TEXT]
+                                                 create an API key (printed alone on the last line)
+  hookpost keys list                             list API keys (never the keys themselves)
+  hookpost keys revoke ID                        revoke a key; a running server honours it at once
+  hookpost --version | --help
+
+Settings (environment variable or flag; flags win):
+${describeSettings()}
+`;
+
+const SETTING_FLAGS = new Set(SETTINGS.map((item) => flagName(item.env)));
+const COMMAND_FLAGS: Record<string, Set<string>> = {
+  "keys create": new Set(["--workspace", "--access", "--label"]),
+};
+
+function splitFlags(commandName: string, flags: Record<string, string>) {
+  const settingFlags: Record<string, string> = {};
+  const commandFlags: Record<string, string> = {};
+  for (const [name, value] of Object.entries(flags)) {
+    if (SETTING_FLAGS.has(name)) settingFlags[name] = value;
+    else if (COMMAND_FLAGS[commandName]?.has(name)) commandFlags[name] = value;
+    else throw new UsageError(`unknown option ${name} for "${commandName}" (see hookpost --help)`);
+  }
+  return { settingFlags, commandFlags };
+}
+
+async function serve(config: Config): Promise<void> {
+  const app = await createApp(config);
+  await app.start();
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info("shutting down", { signal });
+    await app.stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+async function withDatabase<T>(
+  config: Config,
+  run: (store: ReturnType<typeof openStore>) => Promise<T>,
+): Promise<T> {
+  const store = openStore(config.dbPath);
+  try {
+    await migrateToLatest(store.db);
+    return await run(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function parseAccess(value: string | undefined): Access {
+  if (value === "read" || value === "write") return value;
+  throw new UsageError(`--access must be read or write${value ? `, got "${value}"` : ""}`);
+}
+
+async function run(argv: readonly string[]): Promise<void> {
+  const { positionals, flags } = parseArgs(argv);
+  if (flags["--version"]) {
+    console.log(VERSION);
+    return;
+  }
+  if (flags["--help"]) {
+    console.log(USAGE);
+    return;
+  }
+  const [command = "serve", subcommand, ...rest] = positionals;
+  const commandName = command === "keys" ? `keys ${subcommand ?? ""}`.trim() : command;
+  const { settingFlags, commandFlags } = splitFlags(commandName, flags);
+  const config = loadConfig(process.env, settingFlags);
+
+  switch (commandName) {
+    case "serve":
+      return serve(config);
+    case "migrate": {
+      const applied = await withDatabase(config, async () => []);
+      console.log(applied.length === 0 ? "database is up to date" : "migrated");
+      return;
+    }
+    case "keys create": {
+      const workspace = commandFlags["--workspace"];
+      if (!workspace || !/^[A-Za-z0-9_-]{1,64}$/.test(workspace)) {
+        throw new UsageError("--workspace is required: 1-64 letters, digits, _ or -");
+      }
+      const access = parseAccess(commandFlags["--access"]);
+      const created = await withDatabase(config, (store) =>
+        createApiKey(store.db, { workspace, access, label: commandFlags["--label"] ?? null }),
+      );
+      console.log(`created ${created.access} key ${created.id} for workspace ${created.workspace}`);
+      console.log(created.key);
+      return;
+    }
+    case "keys list": {
+      const keys = await withDatabase(config, (store) => listApiKeys(store.db));
+      for (const key of keys) {
+        const state = key.revokedAt ? `revoked ${key.revokedAt}` : "active";
+        console.log(
+          [key.id, key.workspace, key.access, key.prefix, state, key.label ?? ""].join("\t"),
+        );
+      }
+      if (keys.length === 0) console.log("no API keys");
+      return;
+    }
+    case "keys revoke": {
+      const id = rest[0] ?? subcommand;
+      if (rest.length !== 1 || !id) throw new UsageError("usage: hookpost keys revoke ID");
+      await withDatabase(config, (store) => revokeApiKey(store.db, id));
+      console.log(`revoked ${id}`);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command "${commandName}" (see hookpost --help)`);
+  }
+}
+
+try {
+  await run(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof DomainError) {
+    console.error(`hookpost: ${error.message}`);
+    process.exit(2);
+  }
+  console.error(`hookpost: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
