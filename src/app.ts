@@ -100,7 +100,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     async stop() {
       if (stopped) return;
       stopped = true;
-      await http.stop();
+      if (http.server) await http.stop();
       await store.close();
     },
   };

@@ -1,0 +1,119 @@
+/**
+ * A fresh Hookpost app per test: its own SQLite file in a temporary folder, a captured log, a
+ * write and a read key of workspace `default`, and a write key of another workspace `other`.
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createApiKey } from "../../src/api-keys/service.ts";
+import { type App, createApp } from "../../src/app.ts";
+import { type Config, loadConfig } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+
+export interface TestKeys {
+  write: string;
+  read: string;
+  /** A write key of another workspace, `other`. */
+  other: string;
+}
+
+export interface TestApp {
+  app: App;
+  keys: TestKeys;
+  dir: string;
+  /** Every log line written so far. */
+  logLines: string[];
+  /** Sends a request through `app.handle` (no socket). */
+  request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export interface RequestOptions {
+  key?: string | null;
+  /** Serialised as JSON with `Content-Type: application/json`. */
+  json?: unknown;
+  /** Sent as is. */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed body, or undefined when it is not JSON. */
+  body: unknown;
+}
+
+export function tempDir(prefix = "hookpost-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function testConfig(dir: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    HOOKPOST_DB_PATH: join(dir, "hookpost.db"),
+    HOOKPOST_PORT: "0",
+    HOOKPOST_HOST: "127.0.0.1",
+    HOOKPOST_PLUGINS_DIR: join(dir, "plugins"),
+    ...env,
+  });
+}
+
+export async function readResponse(response: Response): Promise<TestResponse> {
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, body };
+}
+
+export function buildRequest(
+  base: string,
+  method: string,
+  path: string,
+  options: RequestOptions = {},
+) {
+  const headers = new Headers(options.headers);
+  if (options.key) headers.set("x-api-key", options.key);
+  let body: string | undefined = options.rawBody;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    if (!headers.has("content-type")) headers.set("content-type", "application/json");
+  }
+  return new Request(`${base}${path}`, { method, headers, body });
+}
+
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const dir = tempDir();
+  const logLines: string[] = [];
+  const config = testConfig(dir, env);
+  const app = await createApp(config, {
+    log: createLogger("debug", (line) => logLines.push(line)),
+    announce: (text) => logLines.push(text),
+  });
+  const [write, read, other] = await Promise.all([
+    createApiKey(app.store.db, { workspace: "default", access: "write" }),
+    createApiKey(app.store.db, { workspace: "default", access: "read" }),
+    createApiKey(app.store.db, { workspace: "other", access: "write" }),
+  ]);
+  return {
+    app,
+    dir,
+    logLines,
+    keys: { write: write.key, read: read.key, other: other.key },
+    async request(method, path, options) {
+      const response = await app.http.handle(
+        buildRequest("http://localhost", method, path, options),
+      );
+      return readResponse(response);
+    },
+    async close() {
+      await app.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
