@@ -107,6 +107,9 @@ const smtpUrl: Parser<string | null> = (raw, name) => {
   if (url.protocol !== "smtp:" && url.protocol !== "smtps:") {
     throw new ConfigError(`${name} must start with smtp:// or smtps://, got ${url.protocol}//`);
   }
+  if (url.hostname === "") {
+    throw new ConfigError(`${name} must name a host (expected smtp://user:pass@host:587)`);
+  }
   return raw;
 };
 

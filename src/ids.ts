@@ -14,6 +14,9 @@ export type IdPrefix = "wh" | "evt" | "dlv" | "att" | "key" | "mail";
  * character is more likely than another).
  */
 export function randomString(count: number, alphabet: string = ALPHANUMERIC): string {
+  if (alphabet.length === 0 || alphabet.length > 256) {
+    throw new RangeError("alphabet must have 1 to 256 characters");
+  }
   const limit = 256 - (256 % alphabet.length);
   let out = "";
   while (out.length < count) {

@@ -19,7 +19,9 @@ const SENSITIVE_FIELD = /secret|password|passwd|token|api[-_]?key|authorization|
 
 /** A copy of `value` with every credential-looking field replaced by `[redacted]`. */
 export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 8 || value === null || typeof value !== "object") return value;
+  if (value === null || typeof value !== "object") return value;
+  // Too deep to inspect is too deep to trust: nothing unchecked reaches the log.
+  if (depth > 8) return "[truncated]";
   if (value instanceof Error) return { name: value.name, message: value.message };
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   const out: Record<string, unknown> = {};

@@ -104,8 +104,15 @@ async function run(argv: readonly string[]): Promise<void> {
     case "serve":
       return serve(config);
     case "migrate": {
-      const applied = await withDatabase(config, async () => []);
-      console.log(applied.length === 0 ? "database is up to date" : "migrated");
+      const store = openStore(config.dbPath);
+      try {
+        const applied = await migrateToLatest(store.db);
+        console.log(
+          applied.length === 0 ? "database is up to date" : `applied ${applied.join(", ")}`,
+        );
+      } finally {
+        await store.close();
+      }
       return;
     }
     case "keys create": {

@@ -45,7 +45,8 @@ describe("defaults", () => {
   });
 
   test("the settings table covers every key of the configuration", () => {
-    expect(SETTINGS.map((item) => item.key).sort()).toEqual(Object.keys(SPEC_DEFAULTS).sort());
+    const keys: string[] = SETTINGS.map((item) => item.key);
+    expect(keys.sort()).toEqual(Object.keys(SPEC_DEFAULTS).sort());
   });
 
   test("every setting is read from its own HOOKPOST_* variable", () => {
@@ -171,6 +172,13 @@ describe("bad values", () => {
       expect(message).not.toContain("hunter2");
     });
   }
+
+  test("an SMTP URL without a host stops startup naming HOOKPOST_SMTP_URL", () => {
+    for (const value of ["smtp://", "smtp:user:hunter2"]) {
+      const message = configErrorMessage(() => loadConfig({ HOOKPOST_SMTP_URL: value }));
+      expect(message).toContain("HOOKPOST_SMTP_URL");
+    }
+  });
 });
 
 describe("value parsing", () => {
