@@ -126,8 +126,13 @@ export async function up(db: AnyDatabase): Promise<void> {
     .addColumn("created_at", "integer", (col) => col.notNull())
     .addColumn("updated_at", "integer", (col) => col.notNull())
     .execute();
-  // The scheduler's claim: due Waiting deliveries in time order, without scanning the log.
-  await sql`create index deliveries_due on deliveries (next_attempt_at) where process_status = 0`.execute(
+  // The scheduler claims per webhook (fairness): that webhook's due Waiting deliveries in time
+  // order, without scanning the log.
+  await sql`create index deliveries_due on deliveries (webhook_id, next_attempt_at) where process_status = 0`.execute(
+    db,
+  );
+  // Queue depth and the oldest waiting delivery, for /metrics.
+  await sql`create index deliveries_waiting on deliveries (created_at) where process_status = 0`.execute(
     db,
   );
   // Expired leases (a crash mid-attempt) go back to Waiting.

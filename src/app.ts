@@ -12,6 +12,7 @@ import { healthRoutes } from "./health/index.ts";
 import { authPlugin } from "./http/auth.ts";
 import { createHttpServer, MAX_BODY_BYTES } from "./http/server.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { OutboundGuard } from "./scheduler/outbound-guard.ts";
 import { webhookRoutes } from "./webhooks/index.ts";
 
 /** Template engines available before plugins: the built-in `json` engine (SPEC §8). */
@@ -23,13 +24,18 @@ export interface AppOptions {
   announce?: (text: string) => void;
 }
 
-function buildHttp(store: Store, log: Logger, startedAt: number) {
+function buildHttp(config: Config, store: Store, log: Logger, startedAt: number) {
   const auth = authPlugin(store.db);
+  const guard = new OutboundGuard({
+    allowPrivateTargets: config.allowPrivateTargets,
+    allowedCidrs: config.allowedCidrs,
+  });
   return createHttpServer(log)
     .use(healthRoutes(store.db, startedAt))
     .use(
       webhookRoutes(store.db, auth, {
         isTemplateEngine: (name) => BUILT_IN_TEMPLATE_ENGINES.has(name),
+        endpointRefusal: (url) => guard.literalRefusal(url),
       }),
     );
 }
@@ -77,7 +83,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw error;
   }
 
-  const http = buildHttp(store, log, startedAt);
+  const http = buildHttp(config, store, log, startedAt);
   let stopped = false;
 
   return {

@@ -28,6 +28,11 @@ import {
 export interface WebhookRules {
   /** Whether a template engine of that name is available (built in or from a plugin). */
   isTemplateEngine(name: string): boolean;
+  /**
+   * Why outbound requests to this endpoint would be refused when its host is a literal
+   * address (SPEC §6.3), or null. Names are resolved at delivery time, not here.
+   */
+  endpointRefusal(url: URL): string | null;
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 15;
@@ -69,6 +74,10 @@ function checkInput(
   current?: WebhookRow,
 ): FieldProblem[] {
   const problems = [...checkEndpoint(input.endpoint)];
+  if (problems.length === 0) {
+    const refusal = rules.endpointRefusal(new URL(input.endpoint));
+    if (refusal) problems.push({ field: "endpoint", message: refusal });
+  }
   if (input.secret) problems.push(...checkSecret(input.secret));
   if (input.errorEmailTo) problems.push(...checkErrorEmailTo(input.errorEmailTo));
   if (input.headers) problems.push(...checkHeaders(input.headers));

@@ -3,8 +3,9 @@
  * auth matrix (no key, unknown key, read key on a write route, another workspace's webhook).
  */
 
-import { describe, expect } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createWebhook, runScenarios } from "../helpers/scenarios.ts";
+import { createTestApp } from "../helpers/test-app.ts";
 
 const oneWebhook = async (app: Parameters<typeof createWebhook>[0]) => {
   const { id, secret } = await createWebhook(app, { description: "Production article sync" });
@@ -382,4 +383,36 @@ describe("POST /webhooks/{id}/rotate-secret", () => {
       expectedStatus: 404,
     },
   ]);
+});
+
+describe("private endpoints when the operator allows them", () => {
+  test("HOOKPOST_ALLOW_PRIVATE_TARGETS=true accepts a loopback endpoint", async () => {
+    const app = await createTestApp({ HOOKPOST_ALLOW_PRIVATE_TARGETS: "true" });
+    try {
+      const response = await app.request("PUT", "/webhooks", {
+        key: app.keys.write,
+        json: { endpoint: "http://127.0.0.1:9000/hook" },
+      });
+      expect(response.status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test("HOOKPOST_ALLOWED_CIDRS admits its range and nothing else", async () => {
+    const app = await createTestApp({ HOOKPOST_ALLOWED_CIDRS: "10.0.0.0/8" });
+    try {
+      const inside = await app.request("PUT", "/webhooks", {
+        key: app.keys.write,
+        json: { endpoint: "http://10.1.2.3/hook" },
+      });
+      const outside = await app.request("PUT", "/webhooks", {
+        key: app.keys.write,
+        json: { endpoint: "http://192.168.1.1/hook" },
+      });
+      expect([inside.status, outside.status]).toEqual([200, 400]);
+    } finally {
+      await app.close();
+    }
+  });
 });
