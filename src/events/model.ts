@@ -1,0 +1,45 @@
+/** Schemas of event ingestion (`POST /events`, SPEC §5). */
+
+import { type Static, Type as T } from "@sinclair/typebox";
+import { WebhookEventType } from "../webhooks/model.ts";
+
+export const IncomingEvent = T.Object(
+  {
+    id: T.Optional(
+      T.String({
+        minLength: 1,
+        maxLength: 200,
+        description:
+          "Your id for this event. A repeated id in the same workspace is not enqueued twice: the first answer is returned again.",
+      }),
+    ),
+    eventType: WebhookEventType,
+    contentType: T.String({ minLength: 1, maxLength: 100, examples: ["article"] }),
+    contentId: T.String({ minLength: 1, maxLength: 200, examples: ["c_d4f6e9c2"] }),
+    fields: T.Optional(T.Record(T.String(), T.Unknown(), { examples: [{ title: "Hello world" }] })),
+    translations: T.Optional(
+      T.Record(T.String(), T.Unknown(), { examples: [{ it: "Ciao mondo" }] }),
+    ),
+  },
+  {
+    examples: [
+      {
+        id: "cms-42-publish-7",
+        eventType: 0,
+        contentType: "article",
+        contentId: "c_d4f6e9c2",
+        fields: { title: "Hello world" },
+        translations: { it: "Ciao mondo" },
+      },
+    ],
+  },
+);
+export type IncomingEvent = Static<typeof IncomingEvent>;
+
+export const IngestResult = T.Object({
+  eventId: T.String({ examples: ["evt_01jd3x8k2mq4v9f7r2c8tb6n"] }),
+  deliveries: T.Array(T.Object({ webhookId: T.String(), deliveryId: T.String() }), {
+    description: "One Waiting delivery per matching enabled webhook",
+  }),
+});
+export type IngestResult = Static<typeof IngestResult>;

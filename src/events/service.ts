@@ -1,0 +1,97 @@
+/**
+ * Event ingestion (SPEC §5): the event and one delivery per matching enabled webhook are
+ * written in one transaction, and only then is the event acknowledged. A repeated event id
+ * returns the first answer instead of enqueuing again.
+ */
+
+import type { Executor } from "../db/database.ts";
+import { buildDelivery } from "../deliveries/build.ts";
+import { insertDeliveries, listFirstDeliveriesOfEvent } from "../deliveries/repository.ts";
+import { newId } from "../ids.ts";
+import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
+import { listEnabledWebhookRows } from "../webhooks/repository.ts";
+import { webhookMatches } from "./matching.ts";
+import type { IncomingEvent, IngestResult } from "./model.ts";
+import { findEventByIdempotencyKey, insertEvent } from "./repository.ts";
+
+export interface IngestContext {
+  db: Executor;
+  templaters: TemplaterRegistry;
+  defaultMaxAttempts: number;
+  /** Called after the commit when new deliveries are waiting. */
+  onEnqueued: () => void;
+}
+
+export interface IngestOutcome {
+  result: IngestResult;
+  /** True when the event id was seen before and nothing new was enqueued. */
+  duplicate: boolean;
+}
+
+async function firstAnswer(db: Executor, eventId: string): Promise<IngestResult> {
+  const deliveries = await listFirstDeliveriesOfEvent(db, eventId);
+  return {
+    eventId,
+    deliveries: deliveries.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
+  };
+}
+
+export async function ingestEvent(
+  context: IngestContext,
+  workspace: string,
+  event: IncomingEvent,
+  source = "api",
+): Promise<IngestOutcome> {
+  const outcome = await context.db.transaction().execute(async (trx): Promise<IngestOutcome> => {
+    if (event.id !== undefined) {
+      const existing = await findEventByIdempotencyKey(trx, workspace, event.id);
+      if (existing) return { result: await firstAnswer(trx, existing.id), duplicate: true };
+    }
+    const now = Date.now();
+    const eventId = newId("evt", now);
+    const fields = event.fields ?? {};
+    const translations = event.translations ?? {};
+    await insertEvent(trx, {
+      id: eventId,
+      workspace,
+      idempotency_key: event.id ?? null,
+      event_type: event.eventType,
+      content_type: event.contentType,
+      content_id: event.contentId,
+      fields: JSON.stringify(fields),
+      translations: JSON.stringify(translations),
+      source,
+      created_at: now,
+    });
+    const webhooks = (await listEnabledWebhookRows(trx, workspace)).filter((webhook) =>
+      webhookMatches(webhook, event.contentType, event.eventType),
+    );
+    const rows = webhooks.map((webhook) =>
+      buildDelivery({
+        webhook,
+        content: {
+          eventId,
+          eventType: event.eventType,
+          contentType: event.contentType,
+          contentId: event.contentId,
+          fields,
+          translations,
+          acceptedAt: now,
+        },
+        templaters: context.templaters,
+        defaultMaxAttempts: context.defaultMaxAttempts,
+        now,
+      }),
+    );
+    await insertDeliveries(trx, rows);
+    return {
+      result: {
+        eventId,
+        deliveries: rows.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
+      },
+      duplicate: false,
+    };
+  });
+  if (!outcome.duplicate && outcome.result.deliveries.length > 0) context.onEnqueued();
+  return outcome;
+}

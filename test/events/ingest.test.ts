@@ -1,0 +1,151 @@
+/**
+ * Event ingestion against a real SQLite file: matching, one delivery per matching enabled
+ * webhook, the body rendered once and stored, and idempotency on the event id.
+ */
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ProcessStatus } from "../../src/deliveries/status.ts";
+import { type IngestContext, ingestEvent } from "../../src/events/service.ts";
+import { TemplaterRegistry } from "../../src/plugin-host/templaters.ts";
+import { createWebhook } from "../helpers/scenarios.ts";
+import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+
+describe("ingestEvent", () => {
+  let app: TestApp;
+  let context: IngestContext;
+  let wakes = 0;
+  const ids = {
+    direct: "",
+    wildcard: "",
+    custom: "",
+    disabled: "",
+    otherType: "",
+    otherEvent: "",
+    otherWorkspace: "",
+  };
+
+  beforeAll(async () => {
+    app = await createTestApp();
+    context = {
+      db: app.app.store.db,
+      templaters: new TemplaterRegistry(),
+      defaultMaxAttempts: 7,
+      onEnqueued: () => {
+        wakes++;
+      },
+    };
+    ids.direct = (await createWebhook(app, { eventTypes: { article: [0, 1] } })).id;
+    ids.wildcard = (await createWebhook(app, { eventTypes: { "*": [0] }, maxAttempts: 3 })).id;
+    ids.custom = (
+      await createWebhook(app, {
+        eventTypes: { article: [0] },
+        useCustomPayload: true,
+        customPayload: { text: "New: {{fields.title}}", views: "{{fields.views}}" },
+      })
+    ).id;
+    ids.disabled = (await createWebhook(app, { eventTypes: { article: [0] }, enabled: false })).id;
+    ids.otherType = (await createWebhook(app, { eventTypes: { page: [0] } })).id;
+    ids.otherEvent = (await createWebhook(app, { eventTypes: { article: [2] } })).id;
+    ids.otherWorkspace = (
+      await createWebhook(app, { eventTypes: { "*": [0] } }, app.keys.other)
+    ).id;
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const publish = {
+    eventType: 0 as const,
+    contentType: "article",
+    contentId: "c_1",
+    fields: { title: "Hello", views: 42 },
+  };
+
+  test("one Waiting delivery per matching enabled webhook of the workspace, nothing else", async () => {
+    const { result, duplicate } = await ingestEvent(context, "default", publish);
+    expect(duplicate).toBe(false);
+    expect(result.eventId).toMatch(/^evt_/);
+    expect(result.deliveries.map((d) => d.webhookId).sort()).toEqual(
+      [ids.direct, ids.wildcard, ids.custom].sort(),
+    );
+    const rows = await app.app.store.db
+      .selectFrom("deliveries")
+      .selectAll()
+      .where("event_id", "=", result.eventId)
+      .execute();
+    expect(rows).toHaveLength(3);
+    for (const row of rows) {
+      expect(row.process_status).toBe(ProcessStatus.Waiting);
+      expect(row.attempts).toBe(0);
+    }
+    const wildcard = rows.find((row) => row.webhook_id === ids.wildcard);
+    expect(wildcard?.max_attempts).toBe(3);
+    expect(rows.find((row) => row.webhook_id === ids.direct)?.max_attempts).toBe(7);
+  });
+
+  test("the stored body is the content envelope naming its delivery", async () => {
+    const { result } = await ingestEvent(context, "default", { ...publish, contentId: "c_2" });
+    const delivery = result.deliveries.find((d) => d.webhookId === ids.direct);
+    const row = await app.app.store.db
+      .selectFrom("deliveries")
+      .select(["body"])
+      .where("id", "=", delivery?.deliveryId ?? "")
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(row.body)).toEqual({
+      eventType: 0,
+      contentId: "c_2",
+      contentType: "article",
+      fields: { title: "Hello", views: 42 },
+      translations: {},
+      webhookId: ids.direct,
+      deliveryId: delivery?.deliveryId,
+      timestamp: expect.any(String),
+    });
+  });
+
+  test("a custom payload is rendered once, types kept", async () => {
+    const { result } = await ingestEvent(context, "default", { ...publish, contentId: "c_3" });
+    const delivery = result.deliveries.find((d) => d.webhookId === ids.custom);
+    const row = await app.app.store.db
+      .selectFrom("deliveries")
+      .select(["body", "custom_payload"])
+      .where("id", "=", delivery?.deliveryId ?? "")
+      .executeTakeFirstOrThrow();
+    expect(row.body).toBe('{"text":"New: Hello","views":42}');
+    expect(row.custom_payload).toBe(row.body);
+  });
+
+  test("a repeated event id enqueues nothing and returns the first answer", async () => {
+    const before = wakes;
+    const first = await ingestEvent(context, "default", { ...publish, id: "cms-evt-1" });
+    const again = await ingestEvent(context, "default", {
+      ...publish,
+      id: "cms-evt-1",
+      contentId: "other",
+    });
+    expect(again.duplicate).toBe(true);
+    expect(again.result).toEqual(first.result);
+    expect(wakes).toBe(before + 1);
+    const count = await app.app.store.db
+      .selectFrom("events")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("idempotency_key", "=", "cms-evt-1")
+      .executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(1);
+  });
+
+  test("the same event id in another workspace is a different event", async () => {
+    const mine = await ingestEvent(context, "default", { ...publish, id: "shared-id" });
+    const theirs = await ingestEvent(context, "other", { ...publish, id: "shared-id" });
+    expect(theirs.duplicate).toBe(false);
+    expect(theirs.result.eventId).not.toBe(mine.result.eventId);
+    expect(theirs.result.deliveries.map((d) => d.webhookId)).toEqual([ids.otherWorkspace]);
+  });
+
+  test("an event no webhook matches is recorded with no deliveries and wakes nobody", async () => {
+    const before = wakes;
+    const { result } = await ingestEvent(context, "default", { ...publish, eventType: 4 });
+    expect(result.deliveries).toEqual([]);
+    expect(wakes).toBe(before);
+  });
+});
