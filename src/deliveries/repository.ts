@@ -12,14 +12,16 @@ export async function insertDeliveries(
   await db.insertInto("deliveries").values(rows).execute();
 }
 
-/** The deliveries an event created when it was accepted (not later retries). */
+/**
+ * The deliveries an event created when it was accepted (not later retries), by webhook id:
+ * the order ingest answered in.
+ */
 export async function listFirstDeliveriesOfEvent(db: Executor, eventId: string) {
   return db
     .selectFrom("deliveries")
     .select(["id", "webhook_id"])
     .where("event_id", "=", eventId)
     .where("retry_of", "is", null)
-    // The order ingest answered in: by webhook id.
     .orderBy("webhook_id")
     .execute();
 }
