@@ -13,16 +13,14 @@ import type { ContentEnvelope } from "./envelope.ts";
 import { ProcessStatus } from "./status.ts";
 
 /** The content a delivery carries, as accepted with its event. */
-export interface DeliveryContent {
+export type DeliveryContent = Pick<
+  ContentEnvelope,
+  "eventType" | "contentType" | "contentId" | "fields" | "translations"
+> & {
   eventId: string;
-  eventType: number;
-  contentType: string;
-  contentId: string;
-  fields: Record<string, unknown>;
-  translations: Record<string, unknown>;
   /** When the event was accepted (ms). */
   acceptedAt: number;
-}
+};
 
 export interface BuildDeliveryOptions {
   webhook: WebhookRow;
