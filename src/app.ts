@@ -12,11 +12,9 @@ import { healthRoutes } from "./health/index.ts";
 import { authPlugin } from "./http/auth.ts";
 import { createHttpServer, MAX_BODY_BYTES } from "./http/server.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { TemplaterRegistry } from "./plugin-host/templaters.ts";
 import { OutboundGuard } from "./scheduler/outbound-guard.ts";
 import { webhookRoutes } from "./webhooks/index.ts";
-
-/** Template engines available before plugins: the built-in `json` engine (SPEC §8). */
-const BUILT_IN_TEMPLATE_ENGINES = new Set(["json"]);
 
 export interface AppOptions {
   log?: Logger;
@@ -26,6 +24,7 @@ export interface AppOptions {
 
 function buildHttp(config: Config, store: Store, log: Logger, startedAt: number) {
   const auth = authPlugin(store.db);
+  const templaters = new TemplaterRegistry();
   const guard = new OutboundGuard({
     allowPrivateTargets: config.allowPrivateTargets,
     allowedCidrs: config.allowedCidrs,
@@ -34,7 +33,7 @@ function buildHttp(config: Config, store: Store, log: Logger, startedAt: number)
     .use(healthRoutes(store.db, startedAt))
     .use(
       webhookRoutes(store.db, auth, {
-        isTemplateEngine: (name) => BUILT_IN_TEMPLATE_ENGINES.has(name),
+        isTemplateEngine: (name) => templaters.has(name),
         endpointRefusal: (url) => guard.literalRefusal(url),
       }),
     );

@@ -69,12 +69,12 @@ async function serve(config: Config): Promise<void> {
 
 async function withDatabase<T>(
   config: Config,
-  run: (store: ReturnType<typeof openStore>) => Promise<T>,
+  run: (store: ReturnType<typeof openStore>, applied: string[]) => Promise<T>,
 ): Promise<T> {
   const store = openStore(config.dbPath);
   try {
-    await migrateToLatest(store.db);
-    return await run(store);
+    const applied = await migrateToLatest(store.db);
+    return await run(store, applied);
   } finally {
     await store.close();
   }
@@ -104,15 +104,10 @@ async function run(argv: readonly string[]): Promise<void> {
     case "serve":
       return serve(config);
     case "migrate": {
-      const store = openStore(config.dbPath);
-      try {
-        const applied = await migrateToLatest(store.db);
-        console.log(
-          applied.length === 0 ? "database is up to date" : `applied ${applied.join(", ")}`,
-        );
-      } finally {
-        await store.close();
-      }
+      const applied = await withDatabase(config, async (_store, names) => names);
+      console.log(
+        applied.length === 0 ? "database is up to date" : `applied ${applied.join(", ")}`,
+      );
       return;
     }
     case "keys create": {

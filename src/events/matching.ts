@@ -7,15 +7,14 @@ import { readJsonColumn } from "../db/json-column.ts";
 export const ANY_CONTENT_TYPE = "*";
 
 /**
- * Whether an enabled webhook subscribes to `eventType` on `contentType`, directly or
- * through the `*` key.
+ * Whether a webhook subscribes to `eventType` on `contentType`, directly or through the `*`
+ * key. Only enabled webhooks are candidates; the caller's query selects them.
  */
 export function webhookMatches(
   webhook: WebhookRow,
   contentType: string,
   eventType: number,
 ): boolean {
-  if (webhook.enabled !== 1) return false;
   const eventTypes = readJsonColumn<Record<string, number[]>>(webhook.event_types);
   return (
     (Object.hasOwn(eventTypes, contentType) &&
