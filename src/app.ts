@@ -6,14 +6,21 @@
 
 import { bootstrapApiKeys } from "./api-keys/service.ts";
 import type { Config } from "./config.ts";
+import { contentTypeRoutes } from "./content-types/index.ts";
 import { openStore, type Store } from "./db/connect.ts";
 import { migrateToLatest } from "./db/migrator.ts";
+import { deliveryLogRoutes } from "./deliveries/index.ts";
+import { eventRoutes } from "./events/index.ts";
 import { healthRoutes } from "./health/index.ts";
 import { authPlugin } from "./http/auth.ts";
 import { createHttpServer, MAX_BODY_BYTES } from "./http/server.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { metricsRoutes } from "./metrics/index.ts";
+import { Metrics } from "./metrics/metrics.ts";
 import { TemplaterRegistry } from "./plugin-host/templaters.ts";
 import { OutboundGuard } from "./scheduler/outbound-guard.ts";
+import { Scheduler } from "./scheduler/scheduler.ts";
+import type { Services } from "./services.ts";
 import { webhookRoutes } from "./webhooks/index.ts";
 
 export interface AppOptions {
@@ -22,21 +29,19 @@ export interface AppOptions {
   announce?: (text: string) => void;
 }
 
-function buildHttp(config: Config, store: Store, log: Logger, startedAt: number) {
-  const auth = authPlugin(store.db);
-  const templaters = new TemplaterRegistry();
-  const guard = new OutboundGuard({
-    allowPrivateTargets: config.allowPrivateTargets,
-    allowedCidrs: config.allowedCidrs,
-  });
-  return createHttpServer(log)
+function buildHttp(services: Services, store: Store, startedAt: number, inFlight: () => number) {
+  return createHttpServer(services.log)
     .use(healthRoutes(store.db, startedAt))
     .use(
-      webhookRoutes(store.db, auth, {
-        isTemplateEngine: (name) => templaters.has(name),
-        endpointRefusal: (url) => guard.literalRefusal(url),
+      webhookRoutes(store.db, services.auth, {
+        isTemplateEngine: (name) => services.templaters.has(name),
+        endpointRefusal: (url) => services.guard.literalRefusal(url),
       }),
-    );
+    )
+    .use(eventRoutes(services))
+    .use(contentTypeRoutes(services))
+    .use(deliveryLogRoutes(services))
+    .use(metricsRoutes(services, inFlight));
 }
 
 export type HttpApp = ReturnType<typeof buildHttp>;
@@ -82,7 +87,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw error;
   }
 
-  const http = buildHttp(config, store, log, startedAt);
+  const guard = new OutboundGuard({
+    allowPrivateTargets: config.allowPrivateTargets,
+    allowedCidrs: config.allowedCidrs,
+  });
+  const templaters = new TemplaterRegistry();
+  const metrics = new Metrics();
+  const scheduler = new Scheduler();
+  const services: Services = {
+    config,
+    db: store.db,
+    log,
+    auth: authPlugin(store.db),
+    templaters,
+    guard,
+    wake: () => scheduler.wake(),
+    metrics,
+  };
+  const http = buildHttp(services, store, startedAt, () => scheduler.inFlight);
   let stopped = false;
 
   return {

@@ -1,0 +1,6 @@
+export class Scheduler {
+  inFlight = 0;
+  start(): void {}
+  wake(): void {}
+  async stop(): Promise<void> {}
+}

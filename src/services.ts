@@ -1,0 +1,25 @@
+/**
+ * What feature modules get from the composition root: the database, the auth macro, the
+ * outbound guard, the template engines, the scheduler's wake-up call and the metrics. Route
+ * factories take this one object, so adding a dependency does not change every signature.
+ */
+
+import type { Config } from "./config.ts";
+import type { Executor } from "./db/database.ts";
+import type { AuthPlugin } from "./http/auth.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics/metrics.ts";
+import type { TemplaterRegistry } from "./plugin-host/templaters.ts";
+import type { OutboundGuard } from "./scheduler/outbound-guard.ts";
+
+export interface Services {
+  config: Config;
+  db: Executor;
+  log: Logger;
+  auth: AuthPlugin;
+  templaters: TemplaterRegistry;
+  guard: OutboundGuard;
+  /** Tells the scheduler that new Waiting deliveries were committed. */
+  wake: () => void;
+  metrics: Metrics;
+}
