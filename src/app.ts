@@ -18,15 +18,18 @@ import { createLogger, type Logger } from "./log.ts";
 import { metricsRoutes } from "./metrics/index.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import { TemplaterRegistry } from "./plugin-host/templaters.ts";
-import { OutboundGuard } from "./scheduler/outbound-guard.ts";
+import { OutboundGuard, type Resolver } from "./scheduler/outbound-guard.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import type { Services } from "./services.ts";
 import { webhookRoutes } from "./webhooks/index.ts";
+import { pingRoutes } from "./webhooks/ping.ts";
 
 export interface AppOptions {
   log?: Logger;
   /** Where a generated first-start key is shown, once (stdout by default, not the log). */
   announce?: (text: string) => void;
+  /** How endpoint host names are resolved (the system resolver by default; tests pin names). */
+  resolver?: Resolver;
 }
 
 function buildHttp(services: Services, store: Store, startedAt: number, inFlight: () => number) {
@@ -38,6 +41,7 @@ function buildHttp(services: Services, store: Store, startedAt: number, inFlight
         endpointRefusal: (url) => services.guard.literalRefusal(url),
       }),
     )
+    .use(pingRoutes(services))
     .use(eventRoutes(services))
     .use(contentTypeRoutes(services))
     .use(deliveryLogRoutes(services))
@@ -51,9 +55,14 @@ export interface App {
   store: Store;
   log: Logger;
   http: HttpApp;
-  /** Starts listening; resolves with the base URL. */
+  services: Services;
+  scheduler: Scheduler;
+  /** Starts listening and the scheduler; resolves with the base URL. */
   start(): Promise<string>;
-  /** Stops listening and closes the database. Safe to call twice. */
+  /**
+   * Stops listening, stops the scheduler (attempts in flight get a bounded wait, the rest go
+   * back to Waiting) and closes the database. Safe to call twice.
+   */
   stop(): Promise<void>;
 }
 
@@ -87,13 +96,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw error;
   }
 
-  const guard = new OutboundGuard({
-    allowPrivateTargets: config.allowPrivateTargets,
-    allowedCidrs: config.allowedCidrs,
-  });
+  const guard = new OutboundGuard(
+    { allowPrivateTargets: config.allowPrivateTargets, allowedCidrs: config.allowedCidrs },
+    options.resolver,
+  );
   const templaters = new TemplaterRegistry();
   const metrics = new Metrics();
-  const scheduler = new Scheduler();
+  const scheduler = new Scheduler({ db: store.db, config, log, guard, metrics });
   const services: Services = {
     config,
     db: store.db,
@@ -112,6 +121,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     log,
     http,
+    services,
+    scheduler,
     async start() {
       http.listen({
         hostname: config.host,
@@ -122,12 +133,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (!server) throw new Error("the HTTP server did not start");
       const url = `http://${server.hostname}:${server.port}`;
       log.info("listening", { url, dbPath: config.dbPath });
+      await scheduler.start();
       return url;
     },
     async stop() {
       if (stopped) return;
       stopped = true;
+      // No new events first, then let attempts in flight finish (bounded), then the database.
       if (http.server) await http.stop();
+      await scheduler.stop();
       await store.close();
     },
   };

@@ -7,7 +7,7 @@
 const ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
 
-export type IdPrefix = "wh" | "evt" | "dlv" | "att" | "key" | "mail";
+export type IdPrefix = "wh" | "evt" | "dlv" | "att" | "key" | "mail" | "ping";
 
 /**
  * `count` characters drawn uniformly from `alphabet` with a CSPRNG (rejection sampling, so no

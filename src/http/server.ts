@@ -23,9 +23,10 @@ export function describeValidationError(error: ValidationError): FieldProblem[] 
   for (const issue of error.all) {
     const path = "path" in issue && typeof issue.path === "string" ? issue.path : "";
     const field = path.replace(/^\//, "").replaceAll("/", ".") || "(root)";
-    const key = `${field}\u0000${issue.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    // The first problem of a field says it best ("Expected required property" rather than
+    // the "Expected string" that follows it for the same missing field).
+    if (seen.has(field)) continue;
+    seen.add(field);
     problems.push({ field, message: issue.message });
   }
   return problems;
@@ -50,13 +51,21 @@ const DOCUMENTATION = {
     },
   },
   tags: [
-    { name: "Webhooks", description: "Create, configure, enable, disable and rotate webhooks" },
+    { name: "Webhooks", description: "Create, configure, enable, disable, rotate and test webhooks" },
+    { name: "Events", description: "Publish content events; they fan out to matching webhooks" },
+    {
+      name: "Delivery log",
+      description: "Every delivery and attempt of a webhook; retry, replay and samples",
+    },
+    { name: "Content types", description: "The content types events refer to, with their fields" },
     { name: "Operations", description: "Health and metrics, open without a key" },
   ],
 };
 
 export function createHttpServer(log: Logger) {
-  return new Elysia()
+  // normalize: false — Elysia would otherwise strip unknown body properties before validation,
+  // so a misspelt field would be silently ignored instead of answered with a 400.
+  return new Elysia({ normalize: false })
     .model({ ErrorEnvelope })
     .onRequest(({ request, set }) => {
       set.headers["x-request-id"] = requestIdOf(request);

@@ -1,6 +1,365 @@
+/**
+ * The delivery scheduler (SPEC §6.2, §10). A timer ticks every `HOOKPOST_TICK_MS`, and
+ * `wake()` runs a tick at once when work was enqueued or a slot freed up. A tick returns
+ * expired leases to Waiting, then claims due deliveries webhook by webhook — at most
+ * `HOOKPOST_CONCURRENCY` attempts in flight overall and a quarter of that per webhook, starting
+ * from a different webhook each tick — so one slow or dead endpoint cannot hold back the rest.
+ *
+ * Delivery is at-least-once: a claim is a lease in the database, so whatever moment the process
+ * dies, the delivery is Waiting again at the next start (or when the lease runs out).
+ */
+
+import type { Config } from "../config.ts";
+import type { Executor } from "../db/database.ts";
+import { ProcessStatus } from "../deliveries/status.ts";
+import { newId } from "../ids.ts";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import type { OutboundGuard } from "./outbound-guard.ts";
+import { type Decision, decideOutcome, type FailureReason, maskHeaders } from "./outcome.ts";
+import {
+  type ClaimedDelivery,
+  claimDue,
+  type DispatchableWebhook,
+  deleteFinishedBefore,
+  deleteOrphanEventsBefore,
+  listDispatchableWebhooks,
+  releaseDeliveries,
+  releaseExpiredLeases,
+  resetAllProcessing,
+  updateWebhookHealth,
+} from "./repository.ts";
+import { type AttemptResult, isSuccessStatus, sendAttempt } from "./sender.ts";
+import { requestHeaders } from "./signing.ts";
+
+/** A delivery that ended in Error: the seam where failure mail (SPEC §7) hooks in. */
+export interface DeliveryFailure {
+  workspace: string;
+  webhookId: string;
+  deliveryId: string;
+  reason: FailureReason;
+  attempts: number;
+  statusCode: number | null;
+  error: string | null;
+  at: number;
+}
+
+/**
+ * Called inside the transaction that moves a delivery to Error (and, for `410 Gone`, disables
+ * its webhook), so whatever it writes — an outbox row — commits or rolls back with the failure.
+ */
+export type FailureHook = (trx: Executor, failure: DeliveryFailure) => Promise<void>;
+
+export type SchedulerConfig = Pick<
+  Config,
+  "tickMs" | "concurrency" | "retryBaseMs" | "retryMaxDelayMs" | "retentionDays"
+>;
+
+export interface SchedulerOptions {
+  db: Executor;
+  config: SchedulerConfig;
+  log: Logger;
+  guard: OutboundGuard;
+  metrics: Metrics;
+  onDeliveryFailed?: FailureHook;
+  /** How long shutdown waits for attempts in flight before aborting them (10 s). */
+  shutdownGraceMs?: number;
+}
+
+/** A lease outlives the attempt's own timeout by this much. */
+const LEASE_MARGIN_MS = 60_000;
+const RETENTION_EVERY_MS = 60_000;
+const RETENTION_BATCH = 1000;
+const RETENTION_BATCHES_PER_RUN = 20;
+const DAY_MS = 86_400_000;
+
+interface InFlight {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
 export class Scheduler {
-  inFlight = 0;
-  start(): void {}
-  wake(): void {}
-  async stop(): Promise<void> {}
+  private readonly options: SchedulerOptions;
+  private readonly perWebhookLimit: number;
+  private readonly inFlightByWebhook = new Map<string, number>();
+  private readonly running = new Map<string, InFlight>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private ticking: Promise<void> | null = null;
+  private tickAgain = false;
+  private stopping = false;
+  private started = false;
+  private rotation = 0;
+  private lastRetentionAt = 0;
+
+  constructor(options: SchedulerOptions) {
+    this.options = options;
+    this.perWebhookLimit = Math.max(1, Math.floor(options.config.concurrency / 4));
+  }
+
+  /** Attempts running now. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /** Returns leftovers of an earlier process to Waiting, then starts ticking. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const reset = await resetAllProcessing(this.options.db);
+    if (reset > 0) {
+      this.options.log.warn("deliveries interrupted by the previous stop are waiting again", {
+        count: reset,
+      });
+    }
+    this.timer = setInterval(() => this.wake(), this.options.config.tickMs);
+    this.wake();
+  }
+
+  /** Runs a tick now (or right after the current one). */
+  wake(): void {
+    if (!this.started || this.stopping) return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = this.tickLoop().finally(() => {
+      this.ticking = null;
+    });
+  }
+
+  /**
+   * Stops claiming, lets attempts in flight finish for up to the grace period, aborts the rest
+   * and returns them to Waiting. The database stays open (the caller closes it).
+   */
+  async stop(): Promise<void> {
+    if (!this.started || this.stopping) return;
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.ticking;
+    const pending = [...this.running.values()].map((flight) => flight.done);
+    if (pending.length > 0) {
+      const grace = this.options.shutdownGraceMs ?? 10_000;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, grace);
+      });
+      await Promise.race([Promise.all(pending), timedOut]);
+      clearTimeout(timer);
+      for (const flight of this.running.values()) flight.controller.abort();
+      await Promise.all([...this.running.values()].map((flight) => flight.done));
+    }
+  }
+
+  private async tickLoop(): Promise<void> {
+    do {
+      this.tickAgain = false;
+      try {
+        await this.tick();
+      } catch (error) {
+        this.options.log.error("scheduler tick failed", { error: String(error) });
+      }
+    } while (this.tickAgain && !this.stopping);
+  }
+
+  private async tick(): Promise<void> {
+    const { db, config } = this.options;
+    const now = Date.now();
+    const released = await releaseExpiredLeases(db, now);
+    if (released > 0) this.options.log.warn("expired leases returned to Waiting", { released });
+    if (now - this.lastRetentionAt >= RETENTION_EVERY_MS) {
+      this.lastRetentionAt = now;
+      await this.applyRetention(now);
+    }
+    let free = config.concurrency - this.running.size;
+    if (free <= 0) return;
+    const webhooks = await listDispatchableWebhooks(db);
+    if (webhooks.length === 0) return;
+    const start = this.rotation % webhooks.length;
+    this.rotation = start + 1;
+    for (let i = 0; i < webhooks.length && free > 0 && !this.stopping; i++) {
+      const webhook = webhooks[(start + i) % webhooks.length];
+      if (!webhook) continue;
+      const busy = this.inFlightByWebhook.get(webhook.id) ?? 0;
+      const room = Math.min(this.perWebhookLimit - busy, free);
+      if (room <= 0) continue;
+      const leaseUntil = now + webhook.timeout_seconds * 1000 + LEASE_MARGIN_MS;
+      const claimed = await claimDue(db, webhook.id, now, room, leaseUntil);
+      for (const delivery of claimed) this.dispatch(webhook, delivery);
+      free -= claimed.length;
+    }
+  }
+
+  private dispatch(webhook: DispatchableWebhook, delivery: ClaimedDelivery): void {
+    const controller = new AbortController();
+    this.inFlightByWebhook.set(webhook.id, (this.inFlightByWebhook.get(webhook.id) ?? 0) + 1);
+    const done = this.attempt(webhook, delivery, controller.signal)
+      .catch((error: unknown) => {
+        // The lease brings the delivery back if recording failed; say why.
+        this.options.log.error("delivery attempt could not be recorded", {
+          deliveryId: delivery.id,
+          error: String(error),
+        });
+      })
+      .finally(() => {
+        this.running.delete(delivery.id);
+        const left = (this.inFlightByWebhook.get(webhook.id) ?? 1) - 1;
+        if (left > 0) this.inFlightByWebhook.set(webhook.id, left);
+        else this.inFlightByWebhook.delete(webhook.id);
+        this.wake();
+      });
+    this.running.set(delivery.id, { controller, done });
+  }
+
+  private async attempt(
+    webhook: DispatchableWebhook,
+    delivery: ClaimedDelivery,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const startedAt = Date.now();
+    const { headers, signature } = requestHeaders(
+      webhook,
+      delivery.id,
+      delivery.body,
+      Math.floor(startedAt / 1000),
+    );
+    const result = await sendAttempt(this.options.guard, {
+      endpoint: webhook.endpoint,
+      body: delivery.body,
+      headers,
+      timeoutMs: webhook.timeout_seconds * 1000,
+      signal,
+    });
+    if (result.aborted) {
+      await releaseDeliveries(this.options.db, [delivery.id]);
+      return;
+    }
+    await this.record(webhook, delivery, {
+      result,
+      startedAt,
+      headers,
+      signature,
+    });
+  }
+
+  private async record(
+    webhook: DispatchableWebhook,
+    delivery: ClaimedDelivery,
+    attempt: {
+      result: AttemptResult;
+      startedAt: number;
+      headers: Record<string, string>;
+      signature: string;
+    },
+  ): Promise<void> {
+    const { db, config, metrics } = this.options;
+    const { result } = attempt;
+    const now = Date.now();
+    const number = delivery.attempts + 1;
+    const success = isSuccessStatus(result.statusCode);
+    let decision: Decision = decideOutcome({
+      result,
+      attemptNumber: number,
+      maxAttempts: delivery.max_attempts,
+      now,
+      policy: { baseMs: config.retryBaseMs, maxDelayMs: config.retryMaxDelayMs },
+    });
+    let error = result.error;
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto("attempts")
+        .values({
+          id: newId("att", now),
+          delivery_id: delivery.id,
+          number,
+          started_at: attempt.startedAt,
+          duration_ms: result.durationMs,
+          status_code: result.statusCode,
+          error: result.error,
+          response_body: result.responseBody,
+          request_headers: JSON.stringify(maskHeaders(attempt.headers)),
+        })
+        .execute();
+      const exists = await updateWebhookHealth(trx, webhook.id, {
+        success,
+        disable: decision.kind === "failed" && decision.reason === "gone",
+        now,
+      });
+      if (!exists && decision.kind === "retry") {
+        // The webhook was deleted during the attempt: nothing will ever claim a retry.
+        error = `${result.error}; webhook deleted, no further attempts`;
+        decision = { kind: "failed", reason: "exhausted" };
+      }
+      const status =
+        decision.kind === "sent"
+          ? ProcessStatus.Sent
+          : decision.kind === "retry"
+            ? ProcessStatus.Waiting
+            : ProcessStatus.Error;
+      await trx
+        .updateTable("deliveries")
+        .set({
+          process_status: status,
+          attempts: number,
+          next_attempt_at: decision.kind === "retry" ? decision.nextAttemptAt : now,
+          lease_until: null,
+          response_status_code: result.statusCode,
+          response_message: result.responseBody || result.statusText || result.error,
+          last_error: error,
+          duration_ms: result.durationMs,
+          signature: attempt.signature,
+          updated_at: now,
+        })
+        .where("id", "=", delivery.id)
+        .execute();
+      if (decision.kind === "failed" && this.options.onDeliveryFailed) {
+        await this.options.onDeliveryFailed(trx, {
+          workspace: delivery.workspace,
+          webhookId: webhook.id,
+          deliveryId: delivery.id,
+          reason: decision.reason,
+          attempts: number,
+          statusCode: result.statusCode,
+          error,
+          at: now,
+        });
+      }
+    });
+    metrics.recordAttempt(success ? "success" : "failure", result.durationMs);
+    if (decision.kind === "sent") metrics.recordDelivery("sent", now - delivery.created_at);
+    if (decision.kind === "failed") {
+      metrics.recordDelivery("error", now - delivery.created_at);
+      this.options.log.warn("delivery failed", {
+        deliveryId: delivery.id,
+        webhookId: webhook.id,
+        reason: decision.reason,
+        attempts: number,
+        statusCode: result.statusCode,
+        error,
+      });
+      if (decision.reason === "gone") {
+        this.options.log.warn("webhook disabled: the receiver answered 410 Gone", {
+          webhookId: webhook.id,
+        });
+      }
+    }
+  }
+
+  private async applyRetention(now: number): Promise<void> {
+    const cutoff = now - this.options.config.retentionDays * DAY_MS;
+    let deliveries = 0;
+    let events = 0;
+    for (let batch = 0; batch < RETENTION_BATCHES_PER_RUN && !this.stopping; batch++) {
+      const removed = await deleteFinishedBefore(this.options.db, cutoff, RETENTION_BATCH);
+      deliveries += removed;
+      if (removed < RETENTION_BATCH) break;
+    }
+    for (let batch = 0; batch < RETENTION_BATCHES_PER_RUN && !this.stopping; batch++) {
+      const removed = await deleteOrphanEventsBefore(this.options.db, cutoff, RETENTION_BATCH);
+      events += removed;
+      if (removed < RETENTION_BATCH) break;
+    }
+    if (deliveries + events > 0) {
+      this.options.log.info("retention removed old deliveries and events", { deliveries, events });
+    }
+  }
 }

@@ -8,6 +8,7 @@ import type { Executor, WebhookRow, WebhookTable } from "../db/database.ts";
 import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
 import { type FieldProblem, Invalid, NotFound } from "../errors.ts";
 import { newId, newWebhookSecret } from "../ids.ts";
+import { failWaitingOfWebhook } from "../scheduler/repository.ts";
 import type { Webhook, WebhookInput, WebhookOrdering } from "./model.ts";
 import {
   deleteWebhookRow,
@@ -194,10 +195,17 @@ export async function saveWebhook(
   });
 }
 
+/**
+ * Deletes the webhook; its delivery log stays. Deliveries still Waiting for it end in Error in
+ * the same transaction, since nothing will send them any more.
+ */
 export async function deleteWebhook(db: Executor, workspace: string, id: string): Promise<void> {
-  if (!(await deleteWebhookRow(db, workspace, id))) {
-    throw new NotFound(`webhook ${id} not found`, { id });
-  }
+  await db.transaction().execute(async (trx) => {
+    if (!(await deleteWebhookRow(trx, workspace, id))) {
+      throw new NotFound(`webhook ${id} not found`, { id });
+    }
+    await failWaitingOfWebhook(trx, id, Date.now());
+  });
 }
 
 async function changeWebhook(

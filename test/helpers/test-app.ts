@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApiKey } from "../../src/api-keys/service.ts";
-import { type App, createApp } from "../../src/app.ts";
+import { type App, type AppOptions, createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 
@@ -87,13 +87,17 @@ export function buildRequest(
   return new Request(`${base}${path}`, { method, headers, body });
 }
 
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  options: Pick<AppOptions, "resolver"> = {},
+): Promise<TestApp> {
   const dir = tempDir();
   const logLines: string[] = [];
   const config = testConfig(dir, env);
   const app = await createApp(config, {
     log: createLogger("debug", (line) => logLines.push(line)),
     announce: (text) => logLines.push(text),
+    ...options,
   });
   const [write, read, other] = await Promise.all([
     createApiKey(app.store.db, { workspace: "default", access: "write" }),

@@ -1,0 +1,50 @@
+/**
+ * What an attempt's result means for its delivery (SPEC §6.2), as a pure decision: Sent on any
+ * 2xx; Error when the receiver answered `410 Gone` (and the webhook is disabled) or the
+ * attempts are used up; otherwise Waiting again after a backoff delay.
+ */
+
+import { type BackoffPolicy, honoursRetryAfter, nextDelay, parseRetryAfter } from "./backoff.ts";
+import { type AttemptResult, isSuccessStatus } from "./sender.ts";
+
+export type FailureReason = "exhausted" | "gone";
+
+export type Decision =
+  | { kind: "sent" }
+  | { kind: "retry"; nextAttemptAt: number }
+  | { kind: "failed"; reason: FailureReason };
+
+export interface DecisionInput {
+  result: AttemptResult;
+  /** The number of the attempt just made (1 for the first). */
+  attemptNumber: number;
+  maxAttempts: number;
+  now: number;
+  policy: BackoffPolicy;
+  random?: () => number;
+}
+
+export function decideOutcome(input: DecisionInput): Decision {
+  const { result } = input;
+  if (isSuccessStatus(result.statusCode)) return { kind: "sent" };
+  if (result.statusCode === 410) return { kind: "failed", reason: "gone" };
+  if (input.attemptNumber >= input.maxAttempts) return { kind: "failed", reason: "exhausted" };
+  const retryAfterMs = honoursRetryAfter(result.statusCode)
+    ? parseRetryAfter(result.retryAfter, input.now)
+    : null;
+  const delay = nextDelay(input.policy, input.attemptNumber, retryAfterMs, input.random);
+  return { kind: "retry", nextAttemptAt: input.now + delay };
+}
+
+const CREDENTIAL_HEADER =
+  /authorization|cookie|token|secret|password|passwd|api[-_]?key|credential/i;
+
+/** The request headers as recorded with an attempt: values of credential headers masked. */
+export function maskHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [
+      name,
+      CREDENTIAL_HEADER.test(name) ? "********" : value,
+    ]),
+  );
+}

@@ -1,0 +1,183 @@
+/**
+ * The scheduler's SQL. Every query on Waiting or Processing deliveries spells its status as a
+ * literal (`sql.lit`), because SQLite uses a partial index (`… WHERE process_status = 0`) only
+ * when the query's condition is the same literal, not a bound parameter.
+ */
+
+import { sql } from "kysely";
+import type { Executor, HealthStatus } from "../db/database.ts";
+import { ProcessStatus } from "../deliveries/status.ts";
+
+const WAITING = sql.lit(ProcessStatus.Waiting);
+const PROCESSING = sql.lit(ProcessStatus.Processing);
+
+/** At startup: whatever a previous process was sending goes back to Waiting. */
+export async function resetAllProcessing(db: Executor): Promise<number> {
+  const result = await db
+    .updateTable("deliveries")
+    .set({ process_status: ProcessStatus.Waiting, lease_until: null })
+    .where("process_status", "=", PROCESSING)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** Leases that ran out (their attempt never finished) go back to Waiting. */
+export async function releaseExpiredLeases(db: Executor, now: number): Promise<number> {
+  const result = await db
+    .updateTable("deliveries")
+    .set({ process_status: ProcessStatus.Waiting, lease_until: null })
+    .where("process_status", "=", PROCESSING)
+    .where("lease_until", "<", now)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** Puts the given Processing deliveries back to Waiting, unchanged otherwise (shutdown). */
+export async function releaseDeliveries(db: Executor, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable("deliveries")
+    .set({ process_status: ProcessStatus.Waiting, lease_until: null })
+    .where("id", "in", ids)
+    .where("process_status", "=", PROCESSING)
+    .execute();
+}
+
+/** What the scheduler needs of a webhook to send to it. */
+export async function listDispatchableWebhooks(db: Executor) {
+  return db
+    .selectFrom("webhooks")
+    .select(["id", "workspace", "endpoint", "secret", "headers", "timeout_seconds"])
+    .where("enabled", "=", 1)
+    .orderBy("id")
+    .execute();
+}
+
+export type DispatchableWebhook = Awaited<ReturnType<typeof listDispatchableWebhooks>>[number];
+
+/**
+ * Moves up to `limit` due Waiting deliveries of one webhook, oldest due first, to Processing
+ * with a lease, and returns them: one statement, so two claims never take the same row.
+ */
+export async function claimDue(
+  db: Executor,
+  webhookId: string,
+  now: number,
+  limit: number,
+  leaseUntil: number,
+) {
+  return db
+    .updateTable("deliveries")
+    .set({ process_status: ProcessStatus.Processing, lease_until: leaseUntil })
+    .where("id", "in", (query) =>
+      query
+        .selectFrom("deliveries")
+        .select("id")
+        .where("process_status", "=", WAITING)
+        .where("webhook_id", "=", webhookId)
+        .where("next_attempt_at", "<=", now)
+        .orderBy("next_attempt_at")
+        .limit(limit),
+    )
+    .returning(["id", "workspace", "webhook_id", "body", "attempts", "max_attempts", "created_at"])
+    .execute();
+}
+
+export type ClaimedDelivery = Awaited<ReturnType<typeof claimDue>>[number];
+
+/** Fails the Waiting deliveries of a deleted webhook, so nothing waits for it forever. */
+export async function failWaitingOfWebhook(
+  db: Executor,
+  webhookId: string,
+  now: number,
+): Promise<number> {
+  const result = await db
+    .updateTable("deliveries")
+    .set({
+      process_status: ProcessStatus.Error,
+      last_error: "webhook deleted before delivery",
+      response_message: "webhook deleted before delivery",
+      updated_at: now,
+    })
+    .where("webhook_id", "=", webhookId)
+    .where("process_status", "=", WAITING)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export interface WebhookHealthChange {
+  success: boolean;
+  disable: boolean;
+  now: number;
+}
+
+/**
+ * Keeps `failCount`, `lastDeliveredAt` and `healthStatus` current after an attempt; disables
+ * the webhook on `410 Gone`. False when the webhook no longer exists.
+ */
+export async function updateWebhookHealth(
+  db: Executor,
+  webhookId: string,
+  change: WebhookHealthChange,
+): Promise<boolean> {
+  const health: HealthStatus = change.disable ? "disabled" : change.success ? "working" : "failing";
+  const result = await db
+    .updateTable("webhooks")
+    .set((eb) => ({
+      fail_count: change.success ? 0 : eb("fail_count", "+", 1),
+      ...(change.success ? { last_delivered_at: change.now } : {}),
+      ...(change.disable ? { enabled: 0 } : {}),
+      health_status: health,
+    }))
+    .where("id", "=", webhookId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Deliveries and attempts older than the cutoff that are finished (Sent or Error), in one batch. */
+export async function deleteFinishedBefore(
+  db: Executor,
+  cutoff: number,
+  batch: number,
+): Promise<number> {
+  const result = await db
+    .deleteFrom("deliveries")
+    .where("id", "in", (query) =>
+      query
+        .selectFrom("deliveries")
+        .select("id")
+        .where("created_at", "<", cutoff)
+        .where("process_status", "in", [ProcessStatus.Error, ProcessStatus.Sent])
+        .limit(batch),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Events older than the cutoff that no delivery refers to any more, in one batch. */
+export async function deleteOrphanEventsBefore(
+  db: Executor,
+  cutoff: number,
+  batch: number,
+): Promise<number> {
+  const result = await db
+    .deleteFrom("events")
+    .where("id", "in", (query) =>
+      query
+        .selectFrom("events")
+        .select("events.id")
+        .where("events.created_at", "<", cutoff)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom("deliveries")
+                .select("deliveries.id")
+                .whereRef("deliveries.event_id", "=", "events.id"),
+            ),
+          ),
+        )
+        .limit(batch),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

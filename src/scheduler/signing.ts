@@ -1,0 +1,69 @@
+/**
+ * The signature headers of SPEC §6.1, computed over the exact body bytes at attempt time:
+ * `Contit-Signature` (seed 000's scheme) and the Standard Webhooks trio, so receivers written
+ * for either verify Hookpost's requests unchanged.
+ */
+
+import { createHmac } from "node:crypto";
+import { readJsonColumn } from "../db/json-column.ts";
+import { VERSION } from "../version.ts";
+
+export interface SignatureHeaders {
+  "contit-signature": string;
+  "webhook-id": string;
+  "webhook-timestamp": string;
+  "webhook-signature": string;
+}
+
+/**
+ * @param secret the webhook's secret, used as UTF-8 bytes
+ * @param messageId the delivery id (`webhook-id`)
+ * @param timestamp Unix seconds of this attempt
+ */
+export function signatureHeaders(
+  secret: string,
+  messageId: string,
+  body: string,
+  timestamp: number,
+): SignatureHeaders {
+  const contit = createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
+  const standard = createHmac("sha256", secret)
+    .update(`${messageId}.${timestamp}.${body}`)
+    .digest("base64");
+  return {
+    "contit-signature": `t=${timestamp},s=${contit}`,
+    "webhook-id": messageId,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": `v1,${standard}`,
+  };
+}
+
+/** What of a webhook row the request headers depend on. */
+export interface HeaderSource {
+  secret: string;
+  /** The `headers` column: JSON text of `[{key, value}]`. */
+  headers: string;
+}
+
+/**
+ * Every header of an outbound request: the webhook's own headers, then the fixed ones, then
+ * the signatures (a webhook cannot override those: `PUT /webhooks` refuses the names).
+ */
+export function requestHeaders(
+  webhook: HeaderSource,
+  messageId: string,
+  body: string,
+  timestamp: number,
+): { headers: Record<string, string>; signature: string } {
+  const signature = signatureHeaders(webhook.secret, messageId, body, timestamp);
+  const custom = readJsonColumn<{ key: string; value: string }[]>(webhook.headers);
+  return {
+    headers: {
+      ...Object.fromEntries(custom.map((entry) => [entry.key.toLowerCase(), entry.value])),
+      "content-type": "application/json",
+      "user-agent": `Hookpost/${VERSION}`,
+      ...signature,
+    },
+    signature: signature["contit-signature"],
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * `POST /webhooks/{id}/test` (SPEC §6.4): a synchronous, signed ping with `Contit-Test: true`
+ * and a 10 s timeout, through the same outbound guard as deliveries. Nothing is written to the
+ * delivery log.
+ */
+
+import { type Static, Type as T } from "@sinclair/typebox";
+import { Elysia } from "elysia";
+import { ErrorEnvelope } from "../http/envelope.ts";
+import { newId } from "../ids.ts";
+import { isSuccessStatus, sendAttempt } from "../scheduler/sender.ts";
+import { requestHeaders } from "../scheduler/signing.ts";
+import type { Services } from "../services.ts";
+import { WebhookIdParams } from "./model.ts";
+import { getWebhookRow } from "./service.ts";
+
+export const PING_TIMEOUT_MS = 10_000;
+
+export const PingResult = T.Object(
+  {
+    isSuccessStatusCode: T.Boolean({ description: "True if the endpoint answered 2xx" }),
+    statusCode: T.Integer({
+      description: "The endpoint's status code; 0 when no answer arrived (refused, DNS, timeout)",
+    }),
+    message: T.String({
+      description: "The response body cut to 2,000 characters, or the client-side error",
+    }),
+    durationMs: T.Integer({ minimum: 0 }),
+  },
+  {
+    examples: [
+      { isSuccessStatusCode: true, statusCode: 200, message: '{"ok":true}', durationMs: 184 },
+    ],
+  },
+);
+export type PingResult = Static<typeof PingResult>;
+
+export async function pingWebhook(
+  services: Services,
+  workspace: string,
+  id: string,
+): Promise<PingResult> {
+  const webhook = await getWebhookRow(services.db, workspace, id);
+  const now = Date.now();
+  const messageId = newId("ping", now);
+  const body = JSON.stringify({
+    eventType: "webhook.test",
+    webhookId: webhook.id,
+    deliveryId: messageId,
+    timestamp: new Date(now).toISOString(),
+    message: "Test ping from Hookpost",
+  });
+  const { headers } = requestHeaders(webhook, messageId, body, Math.floor(now / 1000));
+  const result = await sendAttempt(services.guard, {
+    endpoint: webhook.endpoint,
+    body,
+    headers: { ...headers, "contit-test": "true" },
+    timeoutMs: PING_TIMEOUT_MS,
+  });
+  return {
+    isSuccessStatusCode: isSuccessStatus(result.statusCode),
+    statusCode: result.statusCode ?? 0,
+    message:
+      result.statusCode === null
+        ? (result.error ?? "no response")
+        : result.responseBody || result.statusText || result.error || "",
+    durationMs: result.durationMs,
+  };
+}
+
+export function pingRoutes(services: Services) {
+  return new Elysia({ prefix: "/webhooks" })
+    .use(services.auth)
+    .post(
+      "/:id/test",
+      ({ principal, params }) => pingWebhook(services, principal.workspace, params.id),
+      {
+        auth: "write",
+        params: WebhookIdParams,
+        response: { 200: PingResult, 401: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope },
+        detail: {
+          tags: ["Webhooks"],
+          summary: "Test webhook endpoint",
+          description:
+            'Sends a synchronous, signed POST with `{"eventType":"webhook.test", …}` and the ' +
+            "header `Contit-Test: true` to the webhook's endpoint (10 s timeout) and reports the " +
+            "result, whether the endpoint succeeded or not. Works on disabled webhooks too. " +
+            "`statusCode` is 0 when the endpoint was never reached (refused, DNS failure, timeout, " +
+            "or a private address refused by the outbound guard). Nothing is written to the " +
+            "delivery log.",
+        },
+      },
+    );
+}

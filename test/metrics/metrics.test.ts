@@ -1,0 +1,349 @@
+/**
+ * `GET /metrics` as a contract: the Prometheus text format (families, cumulative buckets,
+ * escaping), the counters the scheduler feeds, and the queue gauges read from the database
+ * through the partial indexes only.
+ */
+
+import { afterEach, describe, expect, test } from "bun:test";
+import { Elysia } from "elysia";
+import { type CompiledQuery, type Insertable, Kysely } from "kysely";
+import { BunSqliteDialect } from "kysely-bun-sqlite";
+import type { Database, DeliveryTable } from "../../src/db/database.ts";
+import { ProcessStatus, type ProcessStatusValue } from "../../src/deliveries/status.ts";
+import { authPlugin } from "../../src/http/auth.ts";
+import { metricsRoutes, PROMETHEUS_CONTENT_TYPE } from "../../src/metrics/index.ts";
+import {
+  Exposition,
+  escapeLabelValue,
+  formatValue,
+  Histogram,
+  Metrics,
+} from "../../src/metrics/metrics.ts";
+import { TemplaterRegistry } from "../../src/plugin-host/templaters.ts";
+import { OutboundGuard } from "../../src/scheduler/outbound-guard.ts";
+import type { Services } from "../../src/services.ts";
+import { VERSION } from "../../src/version.ts";
+import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+
+/** The value of one series (`name` or `name{labels}`) in an exposition text. */
+function seriesValue(text: string, series: string): number {
+  const line = text.split("\n").find((candidate) => candidate.startsWith(`${series} `));
+  if (line === undefined) throw new Error(`no series ${series} in:\n${text}`);
+  return Number(line.slice(series.length + 1));
+}
+
+let opened: TestApp[] = [];
+afterEach(async () => {
+  await Promise.all(opened.map((app) => app.close()));
+  opened = [];
+});
+
+async function openApp(): Promise<TestApp> {
+  const app = await createTestApp();
+  opened.push(app);
+  return app;
+}
+
+let sequence = 0;
+function deliveryRow(
+  processStatus: ProcessStatusValue,
+  createdAt: number,
+): Insertable<DeliveryTable> {
+  sequence += 1;
+  return {
+    id: `dlv_metrics_${sequence}`,
+    workspace: "default",
+    webhook_id: "wh_metrics",
+    event_id: `evt_metrics_${sequence}`,
+    retry_of: null,
+    event_type: 1,
+    content_type: "article",
+    content_id: `content-${sequence}`,
+    fields: "{}",
+    translations: "[]",
+    custom_payload: null,
+    body: "{}",
+    process_status: processStatus,
+    attempts: 0,
+    max_attempts: 5,
+    next_attempt_at: createdAt,
+    lease_until: processStatus === ProcessStatus.Processing ? Date.now() + 60_000 : null,
+    response_status_code: null,
+    response_message: null,
+    last_error: null,
+    duration_ms: null,
+    signature: null,
+    created_at: createdAt,
+    updated_at: createdAt,
+  };
+}
+
+/** A Services object for one test app, with a Metrics instance the test holds. */
+function servicesOf(testApp: TestApp, metrics: Metrics): Services {
+  const { config, log, store } = testApp.app;
+  return {
+    config,
+    db: store.db,
+    log,
+    auth: authPlugin(store.db),
+    templaters: new TemplaterRegistry(),
+    guard: new OutboundGuard({
+      allowPrivateTargets: config.allowPrivateTargets,
+      allowedCidrs: config.allowedCidrs,
+    }),
+    wake: () => undefined,
+    metrics,
+  };
+}
+
+describe("the Prometheus text format", () => {
+  test("a counter is a HELP line, a TYPE line and one line per labelled sample", () => {
+    const text = new Exposition()
+      .counter("jobs_total", "Jobs done.", [
+        { labels: { result: "ok" }, value: 3 },
+        { labels: { result: "failed", queue: "mail" }, value: 0 },
+      ])
+      .toString();
+    expect(text).toBe(
+      [
+        "# HELP jobs_total Jobs done.",
+        "# TYPE jobs_total counter",
+        'jobs_total{result="ok"} 3',
+        'jobs_total{result="failed",queue="mail"} 0',
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("a gauge given a number has no labels, and the text ends with a line feed", () => {
+    const text = new Exposition().gauge("depth", "Queue depth.", 1.5).toString();
+    expect(text).toBe("# HELP depth Queue depth.\n# TYPE depth gauge\ndepth 1.5\n");
+  });
+
+  test("histogram buckets are cumulative and le=+Inf equals the count", () => {
+    const histogram = new Histogram([0.1, 1, 10]);
+    for (const value of [0.05, 0.1, 0.5, 2, 20]) histogram.observe(value);
+    const text = new Exposition().histogram("wait_seconds", "Wait.", histogram).toString();
+    expect(text).toBe(
+      [
+        "# HELP wait_seconds Wait.",
+        "# TYPE wait_seconds histogram",
+        'wait_seconds_bucket{le="0.1"} 2',
+        'wait_seconds_bucket{le="1"} 3',
+        'wait_seconds_bucket{le="10"} 4',
+        'wait_seconds_bucket{le="+Inf"} 5',
+        "wait_seconds_sum 22.65",
+        "wait_seconds_count 5",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("an empty histogram still lists every bucket at zero", () => {
+    const text = new Exposition().histogram("h", "H.", new Histogram([1, 2])).toString();
+    expect(text).toContain('h_bucket{le="1"} 0\nh_bucket{le="2"} 0\nh_bucket{le="+Inf"} 0\n');
+    expect(text).toContain("h_sum 0\nh_count 0\n");
+  });
+
+  test("label values escape backslash, double quote and line feed", () => {
+    expect(escapeLabelValue('a\\b"c\nd')).toBe('a\\\\b\\"c\\nd');
+    const text = new Exposition()
+      .gauge("info", "Info.", [{ labels: { path: 'C:\\dir "x"\nend' }, value: 1 }])
+      .toString();
+    expect(text).toContain('info{path="C:\\\\dir \\"x\\"\\nend"} 1\n');
+  });
+
+  test("help text escapes backslash and line feed but not double quotes", () => {
+    const text = new Exposition().gauge("g", 'Two\nlines with \\ and "quotes".', 0).toString();
+    expect(text.split("\n")[0]).toBe('# HELP g Two\\nlines with \\\\ and "quotes".');
+  });
+
+  test("special values are written as Prometheus reads them", () => {
+    expect(formatValue(Number.POSITIVE_INFINITY)).toBe("+Inf");
+    expect(formatValue(Number.NEGATIVE_INFINITY)).toBe("-Inf");
+    expect(formatValue(Number.NaN)).toBe("NaN");
+    expect(formatValue(0.005)).toBe("0.005");
+    expect(formatValue(42)).toBe("42");
+  });
+});
+
+describe("Metrics", () => {
+  test("attempts are counted by result and their durations observed in seconds", async () => {
+    const testApp = await openApp();
+    const metrics = new Metrics();
+    metrics.recordAttempt("success", 40);
+    metrics.recordAttempt("success", 3_000);
+    metrics.recordAttempt("failure", 15_000);
+    const text = await metrics.render(testApp.app.store.db, { inFlight: 0 });
+    expect(seriesValue(text, 'hookpost_attempts_total{result="success"}')).toBe(2);
+    expect(seriesValue(text, 'hookpost_attempts_total{result="failure"}')).toBe(1);
+    expect(seriesValue(text, 'hookpost_attempt_duration_seconds_bucket{le="0.05"}')).toBe(1);
+    expect(seriesValue(text, 'hookpost_attempt_duration_seconds_bucket{le="5"}')).toBe(2);
+    expect(seriesValue(text, 'hookpost_attempt_duration_seconds_bucket{le="15"}')).toBe(3);
+    expect(seriesValue(text, 'hookpost_attempt_duration_seconds_bucket{le="+Inf"}')).toBe(3);
+    expect(seriesValue(text, "hookpost_attempt_duration_seconds_sum")).toBeCloseTo(18.04, 9);
+    expect(seriesValue(text, "hookpost_attempt_duration_seconds_count")).toBe(3);
+  });
+
+  test("final outcomes are counted and their latency observed; a negative latency is 0", async () => {
+    const testApp = await openApp();
+    const metrics = new Metrics();
+    metrics.recordDelivery("sent", 120);
+    metrics.recordDelivery("error", 7_200_000);
+    metrics.recordDelivery("sent", -5);
+    const text = await metrics.render(testApp.app.store.db, { inFlight: 0 });
+    expect(seriesValue(text, 'hookpost_deliveries_total{outcome="sent"}')).toBe(2);
+    expect(seriesValue(text, 'hookpost_deliveries_total{outcome="error"}')).toBe(1);
+    expect(seriesValue(text, 'hookpost_delivery_latency_seconds_bucket{le="0.005"}')).toBe(1);
+    expect(seriesValue(text, 'hookpost_delivery_latency_seconds_bucket{le="0.25"}')).toBe(2);
+    expect(seriesValue(text, 'hookpost_delivery_latency_seconds_bucket{le="3600"}')).toBe(2);
+    expect(seriesValue(text, 'hookpost_delivery_latency_seconds_bucket{le="21600"}')).toBe(3);
+    expect(seriesValue(text, 'hookpost_delivery_latency_seconds_bucket{le="+Inf"}')).toBe(3);
+    expect(seriesValue(text, "hookpost_delivery_latency_seconds_sum")).toBeCloseTo(7200.12, 9);
+  });
+
+  test("two instances keep separate counts", async () => {
+    const testApp = await openApp();
+    const counted = new Metrics();
+    const untouched = new Metrics();
+    counted.recordAttempt("failure", 10);
+    const text = await untouched.render(testApp.app.store.db, { inFlight: 0 });
+    expect(seriesValue(text, 'hookpost_attempts_total{result="failure"}')).toBe(0);
+  });
+
+  test("each metric family is declared once, with its HELP and TYPE", async () => {
+    const testApp = await openApp();
+    const text = await new Metrics().render(testApp.app.store.db, { inFlight: 0 });
+    const types = text.split("\n").filter((line) => line.startsWith("# TYPE "));
+    expect(types).toEqual([
+      "# TYPE hookpost_attempts_total counter",
+      "# TYPE hookpost_attempt_duration_seconds histogram",
+      "# TYPE hookpost_deliveries_total counter",
+      "# TYPE hookpost_delivery_latency_seconds histogram",
+      "# TYPE hookpost_queue_depth gauge",
+      "# TYPE hookpost_deliveries_processing gauge",
+      "# TYPE hookpost_oldest_waiting_age_seconds gauge",
+      "# TYPE hookpost_in_flight gauge",
+      "# TYPE process_resident_memory_bytes gauge",
+      "# TYPE hookpost_uptime_seconds gauge",
+      "# TYPE hookpost_info gauge",
+    ]);
+    expect(text.split("\n").filter((line) => line.startsWith("# HELP "))).toHaveLength(11);
+    expect(text.endsWith("\n")).toBe(true);
+  });
+
+  test("the queue queries read only the partial indexes of Waiting and Processing rows", async () => {
+    const testApp = await openApp();
+    const { sqlite } = testApp.app.store;
+    const now = Date.now();
+    await testApp.app.store.db
+      .insertInto("deliveries")
+      .values([
+        deliveryRow(ProcessStatus.Waiting, now),
+        deliveryRow(ProcessStatus.Processing, now),
+        deliveryRow(ProcessStatus.Sent, now),
+        deliveryRow(ProcessStatus.Error, now),
+      ])
+      .execute();
+    const executed: CompiledQuery[] = [];
+    // A second Kysely on the same handle, logging what render runs. Not destroyed: that would
+    // close the handle the app still owns.
+    const logged = new Kysely<Database>({
+      dialect: new BunSqliteDialect({ database: sqlite }),
+      log: (event) => {
+        if (event.level === "query") executed.push(event.query);
+      },
+    });
+    await new Metrics().render(logged, { inFlight: 0 });
+    expect(executed.length).toBeGreaterThan(0);
+    const plans = executed.map((query) => {
+      // Literal statuses, not bound parameters, so SQLite can match the partial indexes.
+      expect(query.parameters).toEqual([]);
+      const rows = sqlite.query(`EXPLAIN QUERY PLAN ${query.sql}`).all() as { detail: string }[];
+      return rows.map((row) => row.detail).join("; ");
+    });
+    expect(plans).toEqual([
+      "SCAN deliveries USING COVERING INDEX deliveries_waiting",
+      "SCAN deliveries USING COVERING INDEX deliveries_leased",
+    ]);
+  });
+});
+
+describe("GET /metrics", () => {
+  test("answers without a key, as Prometheus text 0.0.4", async () => {
+    const testApp = await openApp();
+    const response = await testApp.request("GET", "/metrics");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe(PROMETHEUS_CONTENT_TYPE);
+    expect(response.text).toContain(`hookpost_info{version="${VERSION}"} 1\n`);
+    expect(seriesValue(response.text, "hookpost_in_flight")).toBe(0);
+    expect(seriesValue(response.text, "process_resident_memory_bytes")).toBeGreaterThan(0);
+    expect(seriesValue(response.text, "hookpost_uptime_seconds")).toBeGreaterThanOrEqual(0);
+  });
+
+  test("an empty queue has depth 0 and an oldest waiting age of 0", async () => {
+    const testApp = await openApp();
+    const { text } = await testApp.request("GET", "/metrics");
+    expect(seriesValue(text, "hookpost_queue_depth")).toBe(0);
+    expect(seriesValue(text, "hookpost_deliveries_processing")).toBe(0);
+    expect(seriesValue(text, "hookpost_oldest_waiting_age_seconds")).toBe(0);
+  });
+
+  test("queue gauges count Waiting and Processing rows only, and age the oldest Waiting one", async () => {
+    const testApp = await openApp();
+    const now = Date.now();
+    await testApp.app.store.db
+      .insertInto("deliveries")
+      .values([
+        deliveryRow(ProcessStatus.Waiting, now - 600_000),
+        deliveryRow(ProcessStatus.Waiting, now - 1_000),
+        deliveryRow(ProcessStatus.Waiting, now),
+        deliveryRow(ProcessStatus.Processing, now - 5_000),
+        deliveryRow(ProcessStatus.Processing, now - 7_200_000),
+        // Older final rows: neither counted nor taken for the oldest waiting one.
+        deliveryRow(ProcessStatus.Sent, now - 86_400_000),
+        deliveryRow(ProcessStatus.Error, now - 86_400_000),
+        deliveryRow(ProcessStatus.Sent, now),
+      ])
+      .execute();
+    const { text } = await testApp.request("GET", "/metrics");
+    expect(seriesValue(text, "hookpost_queue_depth")).toBe(3);
+    expect(seriesValue(text, "hookpost_deliveries_processing")).toBe(2);
+    const age = seriesValue(text, "hookpost_oldest_waiting_age_seconds");
+    expect(age).toBeGreaterThanOrEqual(600);
+    expect(age).toBeLessThan(7_200);
+  });
+
+  test("shows what was recorded on the Services' Metrics, and the attempts in flight", async () => {
+    const testApp = await openApp();
+    const metrics = new Metrics();
+    const http = new Elysia().use(metricsRoutes(servicesOf(testApp, metrics), () => 3));
+    metrics.recordAttempt("success", 200);
+    metrics.recordAttempt("failure", 1_500);
+    metrics.recordDelivery("sent", 250);
+    const response = await http.handle(new Request("http://localhost/metrics"));
+    const text = await response.text();
+    expect(response.headers.get("content-type")).toBe(PROMETHEUS_CONTENT_TYPE);
+    expect(seriesValue(text, 'hookpost_attempts_total{result="success"}')).toBe(1);
+    expect(seriesValue(text, 'hookpost_attempts_total{result="failure"}')).toBe(1);
+    expect(seriesValue(text, "hookpost_attempt_duration_seconds_count")).toBe(2);
+    expect(seriesValue(text, 'hookpost_deliveries_total{outcome="sent"}')).toBe(1);
+    expect(seriesValue(text, 'hookpost_deliveries_total{outcome="error"}')).toBe(0);
+    expect(seriesValue(text, 'hookpost_delivery_latency_seconds_bucket{le="0.25"}')).toBe(1);
+    expect(seriesValue(text, "hookpost_in_flight")).toBe(3);
+  });
+
+  test("is documented as an open text/plain Operations route", async () => {
+    const testApp = await openApp();
+    const { body } = await testApp.request("GET", "/swagger/json");
+    const operation = (body as { paths: Record<string, { get: Record<string, unknown> }> }).paths[
+      "/metrics"
+    ]?.get;
+    expect(operation).toMatchObject({
+      tags: ["Operations"],
+      summary: "Prometheus metrics",
+      responses: { 200: { content: { "text/plain": { schema: { type: "string" } } } } },
+    });
+    expect(operation?.security).toBeUndefined();
+  });
+});
