@@ -1,6 +1,166 @@
+/**
+ * Routes of the delivery log (seed 000, with seeds 002–004's additions): the log, one
+ * delivery, its attempts, retry, replay and generate-sample. Handlers only translate HTTP to
+ * service calls.
+ */
+
+import { Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
+import { ErrorEnvelope } from "../http/envelope.ts";
 import type { Services } from "../services.ts";
+import { WebhookIdParams } from "../webhooks/model.ts";
+import {
+  Attempt,
+  DeliveryLogEntry,
+  DeliveryLogPage,
+  DeliveryLogQuery,
+  DeliveryParams,
+  ReplayInput,
+  ReplayResult,
+  SampleParams,
+} from "./model.ts";
+import {
+  type EnqueueContext,
+  generateSample,
+  getDelivery,
+  listAttempts,
+  listDeliveryLogPage,
+  parseLogQuery,
+  replayDeliveries,
+  retryDelivery,
+} from "./service.ts";
+
+const errors = {
+  400: ErrorEnvelope,
+  401: ErrorEnvelope,
+  403: ErrorEnvelope,
+  404: ErrorEnvelope,
+};
+
+const tags = ["Delivery log"];
 
 export function deliveryLogRoutes(services: Services) {
-  return new Elysia().use(services.auth);
+  const { db } = services;
+  const enqueue: EnqueueContext = {
+    db,
+    templaters: services.templaters,
+    defaultMaxAttempts: services.config.maxAttempts,
+    wake: services.wake,
+  };
+  return new Elysia({ prefix: "/webhooks" })
+    .use(services.auth)
+    .get(
+      "/:id/events",
+      ({ principal, params, query }) =>
+        listDeliveryLogPage(db, principal.workspace, params.id, parseLogQuery(query)),
+      {
+        auth: "read",
+        params: WebhookIdParams,
+        query: DeliveryLogQuery,
+        response: { 200: DeliveryLogPage, ...errors },
+        detail: {
+          tags,
+          summary: "Retrieve webhook delivery log",
+          description:
+            "Returns the delivery log of a webhook, paginated and ordered newest-first. Supports " +
+            "optional filters: `status` (process status), `eventType`, `contentType`, `from`/`to` " +
+            "(insert date range, ISO-8601, inclusive) and `statusCodeFrom`/`statusCodeTo` " +
+            "(response status code range, inclusive). `pageSize` is capped at 100. Page with " +
+            "`page`, or pass the answer's `nextCursor` as `cursor` for stable keyset paging " +
+            "(not both). The log of a deleted webhook stays readable.",
+        },
+      },
+    )
+    .get(
+      "/:id/events/:eventId",
+      ({ principal, params }) => getDelivery(db, principal.workspace, params.id, params.eventId),
+      {
+        auth: "read",
+        params: DeliveryParams,
+        response: { 200: DeliveryLogEntry, ...errors },
+        detail: {
+          tags,
+          summary: "Retrieve webhook delivery",
+          description:
+            "Retrieves a single webhook delivery by its ID. Returns 404 if the delivery does not " +
+            "exist or does not belong to the given webhook.",
+        },
+      },
+    )
+    .get(
+      "/:id/events/:eventId/attempts",
+      ({ principal, params }) => listAttempts(db, principal.workspace, params.id, params.eventId),
+      {
+        auth: "read",
+        params: DeliveryParams,
+        response: { 200: T.Array(Attempt), ...errors },
+        detail: {
+          tags,
+          summary: "Retrieve delivery attempts",
+          description:
+            "Every HTTP attempt of a delivery, first to last: when it started, how long it took, " +
+            "the response status and the start of its body (or the error when there was no " +
+            "response), and the request headers sent, with credentials masked.",
+        },
+      },
+    )
+    .post(
+      "/:id/events/:eventId/retry",
+      ({ principal, params }) =>
+        retryDelivery(enqueue, principal.workspace, params.id, params.eventId),
+      {
+        auth: "write",
+        params: DeliveryParams,
+        response: { 200: DeliveryLogEntry, ...errors },
+        detail: {
+          tags,
+          summary: "Retry webhook delivery",
+          description:
+            "Re-enqueues an existing delivery for processing. A new delivery record is created in " +
+            "`Waiting` status using the original payload snapshot (its `retryOf` names the " +
+            "original); the original entry is left untouched for audit. 404 if the webhook no " +
+            "longer exists.",
+        },
+      },
+    )
+    .post(
+      "/:id/replay",
+      ({ principal, params, body }) =>
+        replayDeliveries(enqueue, principal.workspace, params.id, body),
+      {
+        auth: "write",
+        type: "json",
+        params: WebhookIdParams,
+        body: ReplayInput,
+        response: { 200: ReplayResult, ...errors },
+        detail: {
+          tags,
+          summary: "Replay deliveries of a time window",
+          description:
+            "Re-enqueues every event that has a delivery of this webhook inserted between " +
+            "`since` and `until` (inclusive; `until` defaults to now): one new `Waiting` delivery " +
+            "per event, built from that event's latest delivery. At most 10,000 events per call; " +
+            "a larger window is refused with 400 and nothing is enqueued.",
+        },
+      },
+    )
+    .post(
+      "/:id/generate-sample/:contentTypeId",
+      ({ principal, params }) =>
+        generateSample(enqueue, principal.workspace, params.id, params.contentTypeId),
+      {
+        auth: "write",
+        params: SampleParams,
+        response: { 200: DeliveryLogEntry, ...errors },
+        detail: {
+          tags,
+          summary: "Generate sample webhook event",
+          description:
+            "Generates a sample `Published` delivery for the given content type and enqueues it " +
+            "on the webhook, whatever its `eventTypes`. Useful to exercise the receiver " +
+            "end-to-end without touching real content. The sample payload contains a synthetic " +
+            "content ID and the content type's field keys with `null` values.",
+        },
+      },
+    );
 }

@@ -1,7 +1,10 @@
 /** SQL for deliveries. */
 
-import type { Insertable } from "kysely";
-import type { DeliveryTable, Executor } from "../db/database.ts";
+import type { Expression, ExpressionBuilder, Insertable, Selectable, SqlBool } from "kysely";
+import type { AttemptTable, Database, DeliveryTable, Executor } from "../db/database.ts";
+
+export type DeliveryRow = Selectable<DeliveryTable>;
+export type AttemptRow = Selectable<AttemptTable>;
 
 /** Inserts many deliveries in one statement (the ingest hot path). */
 export async function insertDeliveries(
@@ -24,4 +27,193 @@ export async function listFirstDeliveriesOfEvent(db: Executor, eventId: string) 
     .where("retry_of", "is", null)
     .orderBy("webhook_id")
     .execute();
+}
+
+/** What the delivery log can be narrowed to; every bound is inclusive. */
+export interface DeliveryLogFilter {
+  processStatus?: number;
+  eventType?: number;
+  contentType?: string;
+  /** Insert date bounds (ms). */
+  from?: number;
+  to?: number;
+  /** Response status code bounds. */
+  statusCodeFrom?: number;
+  statusCodeTo?: number;
+}
+
+/** A position in the newest-first log: the last item of the previous page. */
+export interface LogPosition {
+  createdAt: number;
+  id: string;
+}
+
+function logConditions(
+  eb: ExpressionBuilder<Database, "deliveries">,
+  workspace: string,
+  webhookId: string,
+  filter: DeliveryLogFilter,
+): Expression<SqlBool>[] {
+  // webhook_id first, then process_status or created_at: what the log indexes are keyed on.
+  const conditions = [eb("webhook_id", "=", webhookId), eb("workspace", "=", workspace)];
+  if (filter.processStatus !== undefined) {
+    conditions.push(eb("process_status", "=", filter.processStatus));
+  }
+  if (filter.from !== undefined) conditions.push(eb("created_at", ">=", filter.from));
+  if (filter.to !== undefined) conditions.push(eb("created_at", "<=", filter.to));
+  if (filter.eventType !== undefined) conditions.push(eb("event_type", "=", filter.eventType));
+  if (filter.contentType !== undefined) {
+    conditions.push(eb("content_type", "=", filter.contentType));
+  }
+  if (filter.statusCodeFrom !== undefined) {
+    conditions.push(eb("response_status_code", ">=", filter.statusCodeFrom));
+  }
+  if (filter.statusCodeTo !== undefined) {
+    conditions.push(eb("response_status_code", "<=", filter.statusCodeTo));
+  }
+  return conditions;
+}
+
+/** How many deliveries of the webhook match `filter`. */
+export async function countDeliveryLog(
+  db: Executor,
+  workspace: string,
+  webhookId: string,
+  filter: DeliveryLogFilter,
+): Promise<number> {
+  const row = await db
+    .selectFrom("deliveries")
+    .select((eb) => eb.fn.countAll<number>().as("total"))
+    .where((eb) => eb.and(logConditions(eb, workspace, webhookId, filter)))
+    .executeTakeFirstOrThrow();
+  return Number(row.total);
+}
+
+/**
+ * One page of the webhook's log, newest first (insert date, then id). Either skips `offset`
+ * rows or starts strictly after `after` (keyset pagination, which stays cheap however deep).
+ */
+export async function listDeliveryLog(
+  db: Executor,
+  workspace: string,
+  webhookId: string,
+  filter: DeliveryLogFilter,
+  page: { limit: number; offset?: number; after?: LogPosition },
+): Promise<DeliveryRow[]> {
+  const { after } = page;
+  let query = db
+    .selectFrom("deliveries")
+    .selectAll()
+    .where((eb) => eb.and(logConditions(eb, workspace, webhookId, filter)));
+  if (after) {
+    // The plain `created_at <=` bound lets the index seek; the OR only breaks ties on id.
+    query = query
+      .where("created_at", "<=", after.createdAt)
+      .where((eb) =>
+        eb.or([
+          eb("created_at", "<", after.createdAt),
+          eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)]),
+        ]),
+      );
+  }
+  return query
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .limit(page.limit)
+    .offset(page.offset ?? 0)
+    .execute();
+}
+
+/** Whether the webhook has any delivery in the workspace (its log outlives it). */
+export async function hasDeliveryLog(
+  db: Executor,
+  workspace: string,
+  webhookId: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom("deliveries")
+    .select("id")
+    .where("webhook_id", "=", webhookId)
+    .where("workspace", "=", workspace)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function findDelivery(db: Executor, id: string): Promise<DeliveryRow | undefined> {
+  return db.selectFrom("deliveries").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+export async function findDeliveryOfWebhook(
+  db: Executor,
+  workspace: string,
+  webhookId: string,
+  deliveryId: string,
+): Promise<DeliveryRow | undefined> {
+  return db
+    .selectFrom("deliveries")
+    .selectAll()
+    .where("id", "=", deliveryId)
+    .where("webhook_id", "=", webhookId)
+    .where("workspace", "=", workspace)
+    .executeTakeFirst();
+}
+
+export async function listAttemptsOfDelivery(
+  db: Executor,
+  deliveryId: string,
+): Promise<AttemptRow[]> {
+  return db
+    .selectFrom("attempts")
+    .selectAll()
+    .where("delivery_id", "=", deliveryId)
+    .orderBy("number")
+    .execute();
+}
+
+/**
+ * For every event that has a delivery of the webhook inserted in [since, until], that event's
+ * latest delivery of the webhook (which may be newer than the window), by event id (so in
+ * acceptance order). At most `limit` rows.
+ */
+export async function listLatestDeliveryPerEvent(
+  db: Executor,
+  workspace: string,
+  webhookId: string,
+  window: { since: number; until: number },
+  limit: number,
+): Promise<DeliveryRow[]> {
+  const eventsInWindow = db
+    .selectFrom("deliveries")
+    .select("event_id")
+    .distinct()
+    .where("webhook_id", "=", webhookId)
+    .where("workspace", "=", workspace)
+    .where("created_at", ">=", window.since)
+    .where("created_at", "<=", window.until);
+  // CROSS JOIN fixes the join order in SQLite: the window's events first, then each event's
+  // deliveries through deliveries_event, instead of scanning the webhook's whole log.
+  const ranked = db
+    .selectFrom(eventsInWindow.as("w"))
+    .crossJoin("deliveries as d")
+    .selectAll("d")
+    .select((eb) =>
+      eb.fn
+        .agg<number>("row_number")
+        .over((over) =>
+          over.partitionBy("d.event_id").orderBy("d.created_at", "desc").orderBy("d.id", "desc"),
+        )
+        .as("recency"),
+    )
+    .whereRef("d.event_id", "=", "w.event_id")
+    .where("d.webhook_id", "=", webhookId)
+    .where("d.workspace", "=", workspace);
+  const rows = await db
+    .selectFrom(ranked.as("ranked"))
+    .selectAll()
+    .where("recency", "=", 1)
+    .orderBy("event_id")
+    .limit(limit)
+    .execute();
+  return rows.map(({ recency: _recency, ...row }) => row);
 }

@@ -1,0 +1,252 @@
+/**
+ * Schemas of the delivery log API (seed 000's `/webhooks/{id}/events…`, with seed 002's
+ * attempts and status-code filter, seed 003's cursor and replay, and seed 004's `state`).
+ * Query parameters arrive as strings: they are validated here by pattern and converted, with
+ * their ranges checked, in `service.ts`.
+ */
+
+import { type Static, Type as T } from "@sinclair/typebox";
+import { WebhookEventType } from "../webhooks/model.ts";
+
+const ProcessStatusSchema = T.Union([T.Literal(-1), T.Literal(0), T.Literal(1), T.Literal(2)], {
+  description: "WebhookProcessStatus: -1 Error, 0 Waiting, 1 Processing, 2 Sent",
+});
+
+const DeliveryState = T.Union(
+  [
+    T.Literal("pending"),
+    T.Literal("processing"),
+    T.Literal("retrying"),
+    T.Literal("success"),
+    T.Literal("failed"),
+    T.Literal("exhausted"),
+  ],
+  {
+    description:
+      "`pending`: waiting for its first attempt; `retrying`: waiting after a failed attempt; " +
+      "`processing`: an attempt is in flight; `success`: delivered; `exhausted`: failed after " +
+      "its last allowed attempt; `failed`: failed otherwise (e.g. the payload could not be rendered)",
+  },
+);
+export type DeliveryState = Static<typeof DeliveryState>;
+
+const IsoTime = T.String({ format: "date-time" });
+const nullableString = (description?: string) =>
+  T.Union([T.String(), T.Null()], description ? { description } : {});
+const nullableInteger = (description?: string) =>
+  T.Union([T.Integer(), T.Null()], description ? { description } : {});
+
+export const DeliveryLogEntry = T.Object(
+  {
+    id: T.String({ description: "Delivery ID", examples: ["dlv_01jd3x8k2mq4v9f7r2c8tb6n"] }),
+    webhookId: T.String({ examples: ["wh_01jd3x8k2mq4v9f7r2c8tb6n"] }),
+    eventId: T.String({ description: "The accepted event this delivery carries" }),
+    retryOf: nullableString("The delivery this one retries or replays, if any"),
+    dateInsert: IsoTime,
+    lastUpdate: IsoTime,
+    eventType: WebhookEventType,
+    contentId: T.String(),
+    contentType: T.String(),
+    fields: T.Record(T.String(), T.Unknown()),
+    translations: T.Record(T.String(), T.Unknown()),
+    customPayload: T.Unknown({
+      description: "The rendered custom payload sent as the body, or null for the default body",
+    }),
+    processStatus: ProcessStatusSchema,
+    state: DeliveryState,
+    responseStatusCode: nullableInteger("HTTP status of the last attempt; null without a response"),
+    isResponseSuccessStatusCode: T.Boolean({ description: "Whether the last response was 2xx" }),
+    responseMessage: nullableString("Body (truncated) or reason of the last attempt"),
+    lastError: nullableString("Why the last attempt failed, if it did"),
+    attempts: T.Integer({ description: "Attempts made so far" }),
+    maxAttempts: T.Integer({ description: "Attempts allowed before the delivery is exhausted" }),
+    nextAttemptAt: T.Union([IsoTime, T.Null()], {
+      description: "When the next attempt is due; null unless Waiting",
+    }),
+    durationMs: nullableInteger("Duration of the last attempt"),
+    signature: nullableString("The signature header value sent with the last attempt"),
+  },
+  {
+    $id: "#/components/schemas/WebhookEventLogModel",
+    title: "WebhookEventLogModel",
+    examples: [
+      {
+        id: "dlv_01jd3x8k2mq4v9f7r2c8tb6n",
+        webhookId: "wh_01jd3x8k2mq4v9f7r2c8tb6n",
+        eventId: "evt_01jd3x8k2mq4v9f7r2c8tb6n",
+        retryOf: null,
+        dateInsert: "2026-05-15T14:02:11.000Z",
+        lastUpdate: "2026-05-15T14:02:13.000Z",
+        eventType: 0,
+        contentId: "c_d4f6e9c2",
+        contentType: "article",
+        fields: { title: "Hello world" },
+        translations: { it: "Ciao mondo" },
+        customPayload: null,
+        processStatus: -1,
+        state: "exhausted",
+        responseStatusCode: 502,
+        isResponseSuccessStatusCode: false,
+        responseMessage: "Bad Gateway",
+        lastError: "HTTP 502",
+        attempts: 10,
+        maxAttempts: 10,
+        nextAttemptAt: null,
+        durationMs: 184,
+        signature:
+          "t=1778853731,s=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e1d6d3a5",
+      },
+    ],
+  },
+);
+export type DeliveryLogEntry = Static<typeof DeliveryLogEntry>;
+
+export const DeliveryLogPage = T.Object({
+  items: T.Array(DeliveryLogEntry, { description: "Delivery entries on the current page" }),
+  page: T.Union([T.Integer(), T.Null()], {
+    description: "Current page (1-based); null when paging by `cursor`",
+  }),
+  pageSize: T.Integer({ description: "Items per page" }),
+  total: T.Integer({ description: "Total matching deliveries across all pages" }),
+  nextCursor: T.Union([T.String(), T.Null()], {
+    description: "Pass as `cursor` to get the following page; null on the last page",
+  }),
+});
+export type DeliveryLogPage = Static<typeof DeliveryLogPage>;
+
+const digits = (description: string, examples: string[]) =>
+  T.Optional(T.String({ pattern: "^[0-9]{1,9}$", description, examples }));
+
+export const DeliveryLogQuery = T.Object({
+  page: digits("1-based page number (default 1); not with `cursor`", ["1"]),
+  pageSize: digits("Items per page (default 20, max 100)", ["20"]),
+  status: T.Optional(
+    T.String({
+      pattern: "^(-1|0|1|2)$",
+      description: "Filter by process status: -1 Error, 0 Waiting, 1 Processing, 2 Sent",
+      examples: ["-1"],
+    }),
+  ),
+  eventType: T.Optional(
+    T.String({
+      pattern: "^[0-4]$",
+      description:
+        "Filter by event type: 0 Published, 1 Unpublished, 2 Deleted, 3 PublishedCreated, 4 PublishedUpdated",
+    }),
+  ),
+  contentType: T.Optional(
+    T.String({ minLength: 1, maxLength: 100, description: "Filter by content-type key" }),
+  ),
+  from: T.Optional(
+    T.String({
+      format: "date-time",
+      description: "Lower bound on insert date (ISO-8601 date-time, inclusive)",
+      examples: ["2026-05-15T00:00:00Z"],
+    }),
+  ),
+  to: T.Optional(
+    T.String({
+      format: "date-time",
+      description: "Upper bound on insert date (ISO-8601 date-time, inclusive)",
+    }),
+  ),
+  statusCodeFrom: digits("Lowest response status code (100–599, inclusive)", ["500"]),
+  statusCodeTo: digits("Highest response status code (100–599, inclusive)", ["599"]),
+  cursor: T.Optional(
+    T.String({
+      minLength: 1,
+      maxLength: 400,
+      description:
+        "`nextCursor` of a previous answer: continues newest-first after its last item, stable " +
+        "while new deliveries arrive. Not with `page`.",
+    }),
+  ),
+});
+export type DeliveryLogQuery = Static<typeof DeliveryLogQuery>;
+
+export const DeliveryParams = T.Object({
+  id: T.String({ maxLength: 100, description: "Webhook ID" }),
+  eventId: T.String({ maxLength: 100, description: "Delivery ID" }),
+});
+
+export const SampleParams = T.Object({
+  id: T.String({ maxLength: 100, description: "Webhook ID" }),
+  contentTypeId: T.String({
+    maxLength: 100,
+    description: "Content type ID (its key) to base the sample payload on",
+  }),
+});
+
+export const Attempt = T.Object(
+  {
+    number: T.Integer({ description: "1 for the first attempt" }),
+    startedAt: IsoTime,
+    durationMs: T.Integer(),
+    statusCode: nullableInteger("Response status; null when no response was received"),
+    isSuccessStatusCode: T.Boolean(),
+    error: nullableString("Why the attempt failed without a usable response"),
+    responseBody: nullableString("The start of the response body (at most 2000 characters)"),
+    requestHeaders: T.Record(T.String(), T.String(), {
+      description: "Headers sent, credentials masked as ********",
+    }),
+  },
+  {
+    title: "DeliveryAttempt",
+    examples: [
+      {
+        number: 1,
+        startedAt: "2026-05-15T14:02:11.000Z",
+        durationMs: 184,
+        statusCode: 502,
+        isSuccessStatusCode: false,
+        error: null,
+        responseBody: "Bad Gateway",
+        requestHeaders: {
+          "content-type": "application/json",
+          authorization: "Bearer ********",
+        },
+      },
+    ],
+  },
+);
+export type Attempt = Static<typeof Attempt>;
+
+export const ReplayInput = T.Object(
+  {
+    since: T.String({
+      format: "date-time",
+      description: "Start of the window (insert date, ISO-8601, inclusive)",
+    }),
+    until: T.Optional(
+      T.String({
+        format: "date-time",
+        description: "End of the window (inclusive); defaults to now",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    examples: [{ since: "2026-05-15T00:00:00Z", until: "2026-05-15T12:00:00Z" }],
+  },
+);
+export type ReplayInput = Static<typeof ReplayInput>;
+
+export const ReplayResult = T.Object(
+  {
+    webhookId: T.String(),
+    replayed: T.Integer({ description: "Events re-enqueued (one new delivery each)" }),
+    eventIds: T.Array(T.String()),
+    deliveryIds: T.Array(T.String(), { description: "The new deliveries, in `eventIds` order" }),
+  },
+  {
+    examples: [
+      {
+        webhookId: "wh_01jd3x8k2mq4v9f7r2c8tb6n",
+        replayed: 1,
+        eventIds: ["evt_01jd3x8k2mq4v9f7r2c8tb6n"],
+        deliveryIds: ["dlv_01jd3xa0b1c2d3e4f5g6h7j8k9"],
+      },
+    ],
+  },
+);
+export type ReplayResult = Static<typeof ReplayResult>;

@@ -1,0 +1,474 @@
+/**
+ * The delivery log and what can be done from it: read a webhook's log (pages or a cursor,
+ * filtered), one delivery and its attempts, retry one delivery, replay a time window, and
+ * enqueue a sample. New deliveries are always built by `buildDelivery`, so a retry renders
+ * and stores its body exactly as ingest does. Knows nothing of HTTP; throws domain errors.
+ */
+
+import type { Insertable } from "kysely";
+import { findContentType } from "../content-types/service.ts";
+import type { DeliveryTable, Executor, WebhookRow } from "../db/database.ts";
+import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
+import { type FieldProblem, Invalid, NotFound } from "../errors.ts";
+import { insertEvent } from "../events/repository.ts";
+import { newId, randomString } from "../ids.ts";
+import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
+import type { WebhookEventTypeValue } from "../webhooks/model.ts";
+import { findWebhook } from "../webhooks/repository.ts";
+import { getWebhookRow } from "../webhooks/service.ts";
+import { buildDelivery, type DeliveryContent } from "./build.ts";
+import type {
+  Attempt,
+  DeliveryLogEntry,
+  DeliveryLogPage,
+  DeliveryLogQuery,
+  DeliveryState,
+  ReplayInput,
+  ReplayResult,
+} from "./model.ts";
+import {
+  type AttemptRow,
+  countDeliveryLog,
+  type DeliveryLogFilter,
+  type DeliveryRow,
+  findDelivery,
+  findDeliveryOfWebhook,
+  hasDeliveryLog,
+  insertDeliveries,
+  type LogPosition,
+  listAttemptsOfDelivery,
+  listDeliveryLog,
+  listLatestDeliveryPerEvent,
+} from "./repository.ts";
+import { ProcessStatus, type ProcessStatusValue } from "./status.ts";
+
+/** What creating deliveries needs from the rest of the app. */
+export interface EnqueueContext {
+  db: Executor;
+  templaters: TemplaterRegistry;
+  defaultMaxAttempts: number;
+  /** Called after the commit: new Waiting deliveries are there. */
+  wake: () => void;
+}
+
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
+/** Replay refuses larger windows: one call must stay one reasonable transaction. */
+export const MAX_REPLAY_EVENTS = 10_000;
+/** Rows per INSERT, well under SQLite's limit on bound parameters. */
+const INSERT_CHUNK = 500;
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function isSuccessStatus(code: number | null): boolean {
+  return code !== null && code >= 200 && code <= 299;
+}
+
+/** Seed 004's lifecycle state, derived from the process status and the attempts made. */
+export function deliveryState(row: {
+  process_status: number;
+  attempts: number;
+  max_attempts: number;
+}): DeliveryState {
+  switch (row.process_status) {
+    case ProcessStatus.Waiting:
+      return row.attempts === 0 ? "pending" : "retrying";
+    case ProcessStatus.Processing:
+      return "processing";
+    case ProcessStatus.Sent:
+      return "success";
+    default:
+      return row.attempts >= row.max_attempts ? "exhausted" : "failed";
+  }
+}
+
+/** The API's view of a stored delivery (WebhookEventLogModel). */
+export function toDeliveryLog(row: DeliveryRow): DeliveryLogEntry {
+  return {
+    id: row.id,
+    webhookId: row.webhook_id,
+    eventId: row.event_id,
+    retryOf: row.retry_of,
+    dateInsert: iso(row.created_at),
+    lastUpdate: iso(row.updated_at),
+    eventType: row.event_type as WebhookEventTypeValue,
+    contentId: row.content_id,
+    contentType: row.content_type,
+    fields: readJsonColumn<Record<string, unknown>>(row.fields),
+    translations: readJsonColumn<Record<string, unknown>>(row.translations),
+    customPayload: readNullableJsonColumn<unknown>(row.custom_payload),
+    processStatus: row.process_status as ProcessStatusValue,
+    state: deliveryState(row),
+    responseStatusCode: row.response_status_code,
+    isResponseSuccessStatusCode: isSuccessStatus(row.response_status_code),
+    responseMessage: row.response_message,
+    lastError: row.last_error,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    nextAttemptAt: row.process_status === ProcessStatus.Waiting ? iso(row.next_attempt_at) : null,
+    durationMs: row.duration_ms,
+    signature: row.signature,
+  };
+}
+
+function toAttempt(row: AttemptRow): Attempt {
+  return {
+    number: row.number,
+    startedAt: iso(row.started_at),
+    durationMs: row.duration_ms,
+    statusCode: row.status_code,
+    isSuccessStatusCode: isSuccessStatus(row.status_code),
+    error: row.error,
+    responseBody: row.response_body,
+    requestHeaders: readJsonColumn<Record<string, string>>(row.request_headers),
+  };
+}
+
+/** An opaque cursor for the position after `row`: base64url of `createdAt:id`. */
+export function encodeCursor(position: LogPosition): string {
+  return Buffer.from(`${position.createdAt}:${position.id}`).toString("base64url");
+}
+
+const CURSOR = /^(\d{1,15}):(\S{1,200})$/;
+
+export function decodeCursor(cursor: string): LogPosition | null {
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
+  const match = CURSOR.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  if (!match?.[1] || !match[2]) return null;
+  return { createdAt: Number(match[1]), id: match[2] };
+}
+
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * An ISO-8601 date-time with its time zone (`2026-05-15T14:02:11Z`, `…+02:00`) as ms, or null.
+ * Stricter than `Date.parse`, which also takes bare dates, local times and 30 February.
+ */
+export function parseDateTime(text: string): number | null {
+  const match = DATE_TIME.exec(text);
+  if (!match) return null;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const calendar = new Date(Date.UTC(2000, month - 1, day));
+  calendar.setUTCFullYear(year);
+  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return null;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+function parseInstant(field: string, text: string, problems: FieldProblem[]): number | undefined {
+  const ms = parseDateTime(text);
+  if (ms === null) {
+    problems.push({
+      field,
+      message: `"${text}" is not an ISO-8601 date-time with a time zone, e.g. 2026-05-15T14:02:11Z`,
+    });
+    return undefined;
+  }
+  return ms;
+}
+
+function parseBounded(
+  field: string,
+  text: string | undefined,
+  bounds: { min: number; max: number },
+  problems: FieldProblem[],
+): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
+    problems.push({ field, message: `must be an integer from ${bounds.min} to ${bounds.max}` });
+    return undefined;
+  }
+  return value;
+}
+
+/** Where a log page starts: a page number, or after a cursor's position. */
+export type LogPageStart = { page: number } | { after: LogPosition };
+
+export interface LogRequest {
+  filter: DeliveryLogFilter;
+  pageSize: number;
+  start: LogPageStart;
+}
+
+/** Checks and converts the log's query parameters; every problem is named in one 400. */
+export function parseLogQuery(query: DeliveryLogQuery): LogRequest {
+  const problems: FieldProblem[] = [];
+  const page = parseBounded("page", query.page, { min: 1, max: 1_000_000_000 }, problems);
+  const pageSize =
+    parseBounded("pageSize", query.pageSize, { min: 1, max: MAX_PAGE_SIZE }, problems) ??
+    DEFAULT_PAGE_SIZE;
+  const statusCodes = { min: 100, max: 599 };
+  const filter: DeliveryLogFilter = {
+    processStatus: query.status === undefined ? undefined : Number(query.status),
+    eventType: query.eventType === undefined ? undefined : Number(query.eventType),
+    contentType: query.contentType,
+    from: query.from === undefined ? undefined : parseInstant("from", query.from, problems),
+    to: query.to === undefined ? undefined : parseInstant("to", query.to, problems),
+    statusCodeFrom: parseBounded("statusCodeFrom", query.statusCodeFrom, statusCodes, problems),
+    statusCodeTo: parseBounded("statusCodeTo", query.statusCodeTo, statusCodes, problems),
+  };
+  if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to) {
+    problems.push({ field: "from", message: "must not be later than to" });
+  }
+  if (
+    filter.statusCodeFrom !== undefined &&
+    filter.statusCodeTo !== undefined &&
+    filter.statusCodeFrom > filter.statusCodeTo
+  ) {
+    problems.push({ field: "statusCodeFrom", message: "must not be greater than statusCodeTo" });
+  }
+  let start: LogPageStart = { page: page ?? 1 };
+  if (query.cursor !== undefined) {
+    const after = decodeCursor(query.cursor);
+    if (query.page !== undefined) {
+      problems.push({ field: "cursor", message: "use either page or cursor, not both" });
+    } else if (!after) {
+      problems.push({ field: "cursor", message: "is not a cursor this API returned" });
+    } else {
+      start = { after };
+    }
+  }
+  if (problems.length > 0) throw Invalid.fields(problems);
+  return { filter, pageSize, start };
+}
+
+/**
+ * A page of the webhook's log, newest first. The log of a deleted webhook stays readable;
+ * 404 only when the webhook is unknown here and has left no log either.
+ */
+export async function listDeliveryLogPage(
+  db: Executor,
+  workspace: string,
+  webhookId: string,
+  request: LogRequest,
+): Promise<DeliveryLogPage> {
+  const { filter, pageSize, start } = request;
+  return db.transaction().execute(async (trx) => {
+    const webhook = await findWebhook(trx, workspace, webhookId);
+    if (!webhook && !(await hasDeliveryLog(trx, workspace, webhookId))) {
+      throw new NotFound(`webhook ${webhookId} not found`, { id: webhookId });
+    }
+    const total = await countDeliveryLog(trx, workspace, webhookId, filter);
+    // One row more than asked says whether a following page exists.
+    const rows = await listDeliveryLog(trx, workspace, webhookId, filter, {
+      limit: pageSize + 1,
+      ...("page" in start ? { offset: (start.page - 1) * pageSize } : { after: start.after }),
+    });
+    const items = rows.slice(0, pageSize);
+    const last = items.at(-1);
+    return {
+      items: items.map(toDeliveryLog),
+      page: "page" in start ? start.page : null,
+      pageSize,
+      total,
+      nextCursor:
+        rows.length > pageSize && last
+          ? encodeCursor({ createdAt: last.created_at, id: last.id })
+          : null,
+    };
+  });
+}
+
+async function getDeliveryRow(
+  db: Executor,
+  workspace: string,
+  webhookId: string,
+  deliveryId: string,
+): Promise<DeliveryRow> {
+  const row = await findDeliveryOfWebhook(db, workspace, webhookId, deliveryId);
+  if (!row) {
+    throw new NotFound(`delivery ${deliveryId} of webhook ${webhookId} not found`, {
+      id: webhookId,
+      eventId: deliveryId,
+    });
+  }
+  return row;
+}
+
+export async function getDelivery(
+  db: Executor,
+  workspace: string,
+  webhookId: string,
+  deliveryId: string,
+): Promise<DeliveryLogEntry> {
+  return toDeliveryLog(await getDeliveryRow(db, workspace, webhookId, deliveryId));
+}
+
+export async function listAttempts(
+  db: Executor,
+  workspace: string,
+  webhookId: string,
+  deliveryId: string,
+): Promise<Attempt[]> {
+  const delivery = await getDeliveryRow(db, workspace, webhookId, deliveryId);
+  return (await listAttemptsOfDelivery(db, delivery.id)).map(toAttempt);
+}
+
+/** The content a stored delivery carried, to send it again. */
+function contentOf(row: DeliveryRow): DeliveryContent {
+  return {
+    eventId: row.event_id,
+    eventType: row.event_type,
+    contentType: row.content_type,
+    contentId: row.content_id,
+    fields: readJsonColumn<Record<string, unknown>>(row.fields),
+    translations: readJsonColumn<Record<string, unknown>>(row.translations),
+    acceptedAt: row.created_at,
+  };
+}
+
+function rebuild(
+  context: EnqueueContext,
+  webhook: WebhookRow,
+  original: DeliveryRow,
+  now: number,
+): Insertable<DeliveryTable> {
+  return buildDelivery({
+    webhook,
+    content: contentOf(original),
+    templaters: context.templaters,
+    defaultMaxAttempts: context.defaultMaxAttempts,
+    now,
+    retryOf: { id: original.id, customPayload: original.custom_payload },
+  });
+}
+
+async function insertInChunks(db: Executor, rows: Insertable<DeliveryTable>[]): Promise<void> {
+  for (let index = 0; index < rows.length; index += INSERT_CHUNK) {
+    await insertDeliveries(db, rows.slice(index, index + INSERT_CHUNK));
+  }
+}
+
+async function readInserted(db: Executor, id: string): Promise<DeliveryLogEntry> {
+  const row = await findDelivery(db, id);
+  if (!row) throw new Error(`delivery ${id} vanished after its insert`);
+  return toDeliveryLog(row);
+}
+
+/**
+ * A new Waiting delivery of the original's payload snapshot (its rendered custom payload is
+ * reused); the original row is left as it was, for audit.
+ */
+export async function retryDelivery(
+  context: EnqueueContext,
+  workspace: string,
+  webhookId: string,
+  deliveryId: string,
+): Promise<DeliveryLogEntry> {
+  const created = await context.db.transaction().execute(async (trx) => {
+    const webhook = await getWebhookRow(trx, workspace, webhookId);
+    const original = await getDeliveryRow(trx, workspace, webhookId, deliveryId);
+    const row = rebuild(context, webhook, original, Date.now());
+    await insertDeliveries(trx, [row]);
+    return readInserted(trx, row.id);
+  });
+  context.wake();
+  return created;
+}
+
+/**
+ * Seed 003's replay: every event with a delivery of the webhook inserted in [since, until]
+ * gets one new delivery, built from that event's latest delivery of the webhook. All or
+ * nothing, and at most {@link MAX_REPLAY_EVENTS} events.
+ */
+export async function replayDeliveries(
+  context: EnqueueContext,
+  workspace: string,
+  webhookId: string,
+  input: ReplayInput,
+): Promise<ReplayResult> {
+  const problems: FieldProblem[] = [];
+  const now = Date.now();
+  const since = parseInstant("since", input.since, problems);
+  const until = input.until === undefined ? now : parseInstant("until", input.until, problems);
+  if (since !== undefined && until !== undefined && since > until) {
+    problems.push({ field: "since", message: "must not be later than until" });
+  }
+  if (problems.length > 0 || since === undefined || until === undefined) {
+    throw Invalid.fields(problems);
+  }
+  const rows = await context.db.transaction().execute(async (trx) => {
+    const webhook = await getWebhookRow(trx, workspace, webhookId);
+    const latest = await listLatestDeliveryPerEvent(
+      trx,
+      workspace,
+      webhookId,
+      { since, until },
+      MAX_REPLAY_EVENTS + 1,
+    );
+    if (latest.length > MAX_REPLAY_EVENTS) {
+      throw new Invalid(
+        `more than ${MAX_REPLAY_EVENTS} events in this window: narrow since/until and replay in parts`,
+        { limit: MAX_REPLAY_EVENTS },
+      );
+    }
+    const created = latest.map((original) => rebuild(context, webhook, original, now));
+    await insertInChunks(trx, created);
+    return created;
+  });
+  if (rows.length > 0) context.wake();
+  return {
+    webhookId,
+    replayed: rows.length,
+    eventIds: rows.map((row) => row.event_id),
+    deliveryIds: rows.map((row) => row.id),
+  };
+}
+
+/**
+ * Seed 000's generate-sample: a `Published` event of the content type with a synthetic
+ * content id and every field null, delivered to this webhook whatever its `eventTypes`.
+ */
+export async function generateSample(
+  context: EnqueueContext,
+  workspace: string,
+  webhookId: string,
+  contentTypeKey: string,
+): Promise<DeliveryLogEntry> {
+  const created = await context.db.transaction().execute(async (trx) => {
+    const webhook = await getWebhookRow(trx, workspace, webhookId);
+    const contentType = await findContentType(trx, workspace, contentTypeKey);
+    if (!contentType) {
+      throw new NotFound(`content type ${contentTypeKey} not found`, {
+        contentTypeId: contentTypeKey,
+      });
+    }
+    const now = Date.now();
+    const content: DeliveryContent = {
+      eventId: newId("evt", now),
+      eventType: 0,
+      contentType: contentType.key,
+      contentId: `sample_${randomString(16)}`,
+      fields: Object.fromEntries(contentType.fields.map((field) => [field, null])),
+      translations: {},
+      acceptedAt: now,
+    };
+    await insertEvent(trx, {
+      id: content.eventId,
+      workspace,
+      idempotency_key: null,
+      event_type: content.eventType,
+      content_type: content.contentType,
+      content_id: content.contentId,
+      fields: JSON.stringify(content.fields),
+      translations: JSON.stringify(content.translations),
+      source: "sample",
+      created_at: now,
+    });
+    const row = buildDelivery({
+      webhook,
+      content,
+      templaters: context.templaters,
+      defaultMaxAttempts: context.defaultMaxAttempts,
+      now,
+    });
+    await insertDeliveries(trx, [row]);
+    return readInserted(trx, row.id);
+  });
+  context.wake();
+  return created;
+}

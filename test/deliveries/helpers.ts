@@ -1,0 +1,71 @@
+/**
+ * Shared set-up for the delivery log tests: publish events through the API, and put
+ * deliveries into the states the scheduler would (Sent, Error, retrying…) by writing rows.
+ */
+
+import type { Updateable } from "kysely";
+import type { DeliveryTable } from "../../src/db/database.ts";
+import type { TestApp } from "../helpers/test-app.ts";
+
+export interface Published {
+  eventId: string;
+  /** Delivery id by webhook id. */
+  deliveries: Record<string, string>;
+}
+
+/** `POST /events` with the write key; fails the test unless it is accepted. */
+export async function publish(
+  app: TestApp,
+  event: Record<string, unknown> = {},
+  key: string = app.keys.write,
+): Promise<Published> {
+  const response = await app.request("POST", "/events", {
+    key,
+    json: { eventType: 0, contentType: "article", contentId: "c1", ...event },
+  });
+  if (response.status !== 202) throw new Error(`event not accepted: ${response.text}`);
+  const body = response.body as {
+    eventId: string;
+    deliveries: { webhookId: string; deliveryId: string }[];
+  };
+  return {
+    eventId: body.eventId,
+    deliveries: Object.fromEntries(body.deliveries.map((d) => [d.webhookId, d.deliveryId])),
+  };
+}
+
+/** The delivery id of `webhookId` in a publish answer; fails when there is none. */
+export function deliveryOf(published: Published, webhookId: string): string {
+  const id = published.deliveries[webhookId];
+  if (!id) throw new Error(`no delivery for ${webhookId}`);
+  return id;
+}
+
+/** Writes delivery columns directly, as the scheduler would. */
+export async function setDelivery(
+  app: TestApp,
+  id: string,
+  changes: Updateable<DeliveryTable>,
+): Promise<void> {
+  await app.app.store.db.updateTable("deliveries").set(changes).where("id", "=", id).execute();
+}
+
+export async function deliveryRow(app: TestApp, id: string) {
+  return app.app.store.db
+    .selectFrom("deliveries")
+    .selectAll()
+    .where("id", "=", id)
+    .executeTakeFirstOrThrow();
+}
+
+export async function countDeliveries(app: TestApp): Promise<number> {
+  const row = await app.app.store.db
+    .selectFrom("deliveries")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
