@@ -1,0 +1,72 @@
+/**
+ * Retention (SPEC §10): finished deliveries (and their attempts) older than
+ * HOOKPOST_RETENTION_DAYS are deleted by the scheduler; waiting ones never are, and events go
+ * only once no delivery refers to them.
+ */
+
+import { expect, test } from "bun:test";
+import { ProcessStatus } from "../../src/deliveries/status.ts";
+import { deliveryOf, publish, setDelivery } from "../deliveries/helpers.ts";
+import { waitFor } from "../helpers/receiver.ts";
+import { createWebhook } from "../helpers/scenarios.ts";
+import { createTestApp } from "../helpers/test-app.ts";
+
+const DAY = 86_400_000;
+
+test("old finished deliveries and orphan events go; waiting and recent ones stay", async () => {
+  const t = await createTestApp({ HOOKPOST_RETENTION_DAYS: "7", HOOKPOST_TICK_MS: "20" });
+  try {
+    const webhook = await createWebhook(t);
+    const db = t.app.store.db;
+    const old = Date.now() - 8 * DAY;
+    const sent = await publish(t, { contentId: "old-sent" });
+    const failed = await publish(t, { contentId: "old-error" });
+    const waiting = await publish(t, { contentId: "old-waiting" });
+    const recent = await publish(t, { contentId: "recent-sent" });
+    const ids = {
+      sent: deliveryOf(sent, webhook.id),
+      failed: deliveryOf(failed, webhook.id),
+      waiting: deliveryOf(waiting, webhook.id),
+      recent: deliveryOf(recent, webhook.id),
+    };
+    await setDelivery(t, ids.sent, { process_status: ProcessStatus.Sent, created_at: old });
+    await setDelivery(t, ids.failed, { process_status: ProcessStatus.Error, created_at: old });
+    await setDelivery(t, ids.waiting, { created_at: old });
+    await setDelivery(t, ids.recent, { process_status: ProcessStatus.Sent });
+    for (const event of [sent, failed, waiting]) {
+      await db
+        .updateTable("events")
+        .set({ created_at: old })
+        .where("id", "=", event.eventId)
+        .execute();
+    }
+    await db
+      .insertInto("attempts")
+      .values({
+        id: "att_old",
+        delivery_id: ids.sent,
+        number: 1,
+        started_at: old,
+        duration_ms: 5,
+        status_code: 200,
+        error: null,
+        response_body: "ok",
+        request_headers: "{}",
+      })
+      .execute();
+
+    // Disabled, so the scheduler leaves the Waiting delivery alone.
+    await t.request("POST", `/webhooks/${webhook.id}/disable`, { key: t.keys.write });
+    await t.app.start();
+    const remaining = await waitFor("retention to run", async () => {
+      const rows = await db.selectFrom("deliveries").select("id").execute();
+      return rows.length === 2 ? rows.map((row) => row.id).sort() : undefined;
+    });
+    expect(remaining).toEqual([ids.waiting, ids.recent].sort());
+    expect(await db.selectFrom("attempts").select("id").execute()).toEqual([]);
+    const events = (await db.selectFrom("events").select("id").execute()).map((row) => row.id);
+    expect(events.sort()).toEqual([waiting.eventId, recent.eventId].sort());
+  } finally {
+    await t.close();
+  }
+});
