@@ -1,0 +1,454 @@
+/**
+ * What the delivery engine promises when things go wrong (SPEC §6.2, §10): a `kill -9` in the
+ * middle of deliveries loses no accepted delivery, a graceful stop finishes what it can and puts
+ * the rest back, one hanging endpoint cannot take more than its share of the workers, and leases
+ * left behind by a dead attempt are picked up again. Real receivers on loopback, real SQLite,
+ * and for the kill a real `hookpost serve` child process.
+ */
+
+import { afterEach, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { openStore, type Store } from "../../src/db/connect.ts";
+import { ProcessStatus } from "../../src/deliveries/status.ts";
+import { Scheduler } from "../../src/scheduler/scheduler.ts";
+import { startServerProcess } from "../helpers/process-server.ts";
+import {
+  type Receiver,
+  type ReceiverHandler,
+  startReceiver,
+  waitFor,
+} from "../helpers/receiver.ts";
+import { createWebhook } from "../helpers/scenarios.ts";
+import { createTestApp, type TestApp, tempDir } from "../helpers/test-app.ts";
+
+const ENGINE_ENV = {
+  HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
+  HOOKPOST_TICK_MS: "20",
+  HOOKPOST_RETRY_BASE_MS: "40",
+  HOOKPOST_RETRY_MAX_DELAY_MS: "400",
+};
+
+/** Cleanups of the running test, run last-registered first, whether the test passed or not. */
+const cleanups: (() => unknown)[] = [];
+
+function defer(cleanup: () => unknown): void {
+  cleanups.push(cleanup);
+}
+
+afterEach(async () => {
+  const errors: unknown[] = [];
+  for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) {
+    try {
+      await cleanup();
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  if (errors.length > 0) throw errors[0];
+});
+
+function receiver(handler?: ReceiverHandler): Receiver {
+  const started = startReceiver(handler);
+  defer(() => started.stop());
+  return started;
+}
+
+async function testApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const t = await createTestApp({ ...ENGINE_ENV, ...env });
+  defer(() => t.close());
+  return t;
+}
+
+/** A promise the test resolves when it chooses: a receiver awaits it to hold requests open. */
+function hold() {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  return { released: promise, release: () => resolve() };
+}
+
+/** Counts the requests a receiver is still answering, and the most at any one moment. */
+function openRequests() {
+  const counter = { now: 0, max: 0 };
+  const track = async (answer: () => Promise<Response>): Promise<Response> => {
+    counter.now++;
+    counter.max = Math.max(counter.max, counter.now);
+    try {
+      return await answer();
+    } finally {
+      counter.now--;
+    }
+  };
+  return { counter, track };
+}
+
+const ok = () => Response.json({ ok: true });
+
+interface Accepted {
+  eventId: string;
+  deliveries: { webhookId: string; deliveryId: string }[];
+}
+
+let contentCounter = 0;
+
+/** Publishes one event through the in-process app and returns its delivery ids. */
+async function publish(t: TestApp, contentType: string): Promise<string[]> {
+  contentCounter++;
+  const response = await t.request("POST", "/events", {
+    key: t.keys.write,
+    json: { eventType: 0, contentType, contentId: `c_${contentCounter}` },
+  });
+  expect(response.status).toBe(202);
+  return (response.body as Accepted).deliveries.map((delivery) => delivery.deliveryId);
+}
+
+async function publishMany(t: TestApp, contentType: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push(...(await publish(t, contentType)));
+  expect(ids).toHaveLength(count);
+  return ids;
+}
+
+function deliveryRows(db: Store["db"], ids: string[]) {
+  return db
+    .selectFrom("deliveries")
+    .select(["id", "process_status", "attempts", "lease_until"])
+    .where("id", "in", ids)
+    .execute();
+}
+
+function attemptRows(db: Store["db"], ids: string[]) {
+  return db
+    .selectFrom("attempts")
+    .select(["delivery_id", "number", "status_code", "error"])
+    .where("delivery_id", "in", ids)
+    .execute();
+}
+
+/** Resolves once every one of `ids` is Sent; fails at the deadline naming how many are not. */
+async function allSent(db: Store["db"], ids: string[], timeoutMs = 15_000): Promise<void> {
+  let last = "";
+  await waitFor(
+    `all ${ids.length} deliveries to be Sent`,
+    async () => {
+      const rows = await deliveryRows(db, ids);
+      const pending = rows.filter((row) => row.process_status !== ProcessStatus.Sent);
+      last = `${rows.length} rows, ${pending.length} not Sent`;
+      return rows.length === ids.length && pending.length === 0;
+    },
+    timeoutMs,
+  ).catch((error: unknown) => {
+    throw new Error(`${error instanceof Error ? error.message : String(error)} (${last})`);
+  });
+}
+
+/** The `webhook-id` headers (delivery ids) a receiver got, in order, duplicates kept. */
+function receivedIds(target: Receiver): string[] {
+  return target.requests.map((request) => request.headers.get("webhook-id") ?? "(none)");
+}
+
+function randomAlphanumerics(length: number): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  return Array.from(bytes, (byte) => alphabet[byte % alphabet.length]).join("");
+}
+
+/** The parsed JSON log lines with the given message. */
+function logRecords(output: string, message: string): Record<string, unknown>[] {
+  return output
+    .split("\n")
+    .filter((line) => line.includes(`"msg":"${message}"`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe("a crash", () => {
+  test("kill -9 during deliveries loses none: after a restart every accepted delivery arrives", async () => {
+    const dir = tempDir("hookpost-durability-");
+    defer(() => rmSync(dir, { recursive: true, force: true }));
+    const dbPath = join(dir, "hookpost.db");
+    const key = `hpk_${randomAlphanumerics(40)}`;
+    // Concurrency 8 is 2 per webhook: with 300 ms answers, 50 deliveries take seconds, so the
+    // kill lands while most are still Waiting and two are Processing.
+    const env = { ...ENGINE_ENV, HOOKPOST_API_KEY: key, HOOKPOST_CONCURRENCY: "8" };
+    const slow = openRequests();
+    const target = receiver(() =>
+      slow.track(async () => {
+        await Bun.sleep(300);
+        return ok();
+      }),
+    );
+
+    const first = await startServerProcess({ dbPath, env });
+    defer(() => first.kill());
+    const created = await first.request("PUT", "/webhooks", {
+      key,
+      json: { endpoint: `${target.url}/hook`, eventTypes: { article: [0] } },
+    });
+    expect(created.status).toBe(200);
+    const accepted: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const response = await first.request("POST", "/events", {
+        key,
+        json: { eventType: 0, contentType: "article", contentId: `c${i}`, id: `evt-${i}` },
+      });
+      expect(response.status).toBe(202);
+      accepted.push(...(response.body as Accepted).deliveries.map((d) => d.deliveryId));
+    }
+    expect(new Set(accepted).size).toBe(50);
+
+    await waitFor(
+      "a few deliveries received and one still unanswered",
+      () => target.requests.length >= 4 && slow.counter.now > 0,
+      15_000,
+    );
+    await first.kill("SIGKILL");
+    expect(first.proc.signalCode).toBe("SIGKILL");
+
+    const store = openStore(dbPath);
+    defer(() => store.close());
+    const atKill = await deliveryRows(store.db, accepted);
+    expect(atKill).toHaveLength(50);
+    const processingAtKill = new Set(
+      atKill.filter((row) => row.process_status === ProcessStatus.Processing).map((row) => row.id),
+    );
+    const sentAtKill = atKill.filter((row) => row.process_status === ProcessStatus.Sent);
+    // The kill really interrupted work: something was in flight and not everything was done.
+    expect(processingAtKill.size).toBeGreaterThan(0);
+    expect(sentAtKill.length).toBeLessThan(50);
+
+    target.handle(ok);
+    const second = await startServerProcess({ dbPath, env });
+    defer(() => second.kill());
+    await waitFor(
+      "every accepted delivery id to reach the receiver",
+      () => {
+        const seen = new Set(receivedIds(target));
+        return accepted.every((id) => seen.has(id));
+      },
+      20_000,
+    );
+    await allSent(store.db, accepted, 20_000);
+
+    const received = receivedIds(target);
+    const counts = new Map<string, number>();
+    for (const id of received) counts.set(id, (counts.get(id) ?? 0) + 1);
+    // Nothing but accepted deliveries arrived; at-least-once allows repeats, but only of the
+    // deliveries that were in flight at the kill — one recorded as Sent is never sent again.
+    expect([...counts.keys()].sort()).toEqual([...accepted].sort());
+    const repeated = [...counts].filter(([, count]) => count > 1).map(([id]) => id);
+    for (const id of repeated) expect(processingAtKill.has(id)).toBe(true);
+    // The attempt cut off by the kill was never recorded: each delivery has one attempt, a 200.
+    const attempts = await attemptRows(store.db, accepted);
+    expect(attempts).toHaveLength(50);
+    expect(attempts.every((attempt) => attempt.status_code === 200)).toBe(true);
+    // The restarted server said how many interrupted deliveries it put back.
+    const reset = logRecords(
+      second.stdout(),
+      "deliveries interrupted by the previous stop are waiting again",
+    );
+    expect(reset.map((record) => record.count)).toEqual([processingAtKill.size]);
+
+    expect(await second.kill("SIGTERM")).toBe(0);
+  }, 40_000);
+});
+
+describe("a graceful stop", () => {
+  test("app.stop() lets an attempt in flight finish and records it as Sent", async () => {
+    const t = await testApp();
+    const stopping = hold();
+    const target = receiver(async () => {
+      // Answers only once the stop has begun, and then takes another 200 ms.
+      await stopping.released;
+      await Bun.sleep(200);
+      return ok();
+    });
+    await createWebhook(t, { endpoint: target.url, eventTypes: { graceful: [0] } });
+    await t.app.start();
+    const [deliveryId] = await publish(t, "graceful");
+    if (!deliveryId) throw new Error("no delivery");
+    await waitFor("the attempt to reach the receiver", () => target.requests.length === 1);
+
+    const stopped = t.app.stop();
+    stopping.release();
+    await stopped;
+
+    const store = openStore(t.app.config.dbPath);
+    defer(() => store.close());
+    const [row] = await deliveryRows(store.db, [deliveryId]);
+    expect(row).toMatchObject({
+      process_status: ProcessStatus.Sent,
+      attempts: 1,
+      lease_until: null,
+    });
+    const attempts = await attemptRows(store.db, [deliveryId]);
+    expect(attempts).toEqual([
+      { delivery_id: deliveryId, number: 1, status_code: 200, error: null },
+    ]);
+  });
+
+  test("an attempt still unanswered after the grace period is aborted and back to Waiting", async () => {
+    const t = await testApp();
+    const never = hold();
+    defer(() => never.release());
+    const target = receiver(async () => {
+      await never.released;
+      return ok();
+    });
+    await createWebhook(t, { endpoint: target.url, eventTypes: { hanging: [0] } });
+    // Published before any scheduler runs, so it waits for the one built here.
+    const [deliveryId] = await publish(t, "hanging");
+    if (!deliveryId) throw new Error("no delivery");
+    const { db, config, log, guard, metrics } = t.app.services;
+    const scheduler = new Scheduler({ db, config, log, guard, metrics, shutdownGraceMs: 300 });
+    defer(() => scheduler.stop());
+    await scheduler.start();
+    await waitFor("the attempt to reach the receiver", () => target.requests.length === 1);
+    const [claimed] = await deliveryRows(db, [deliveryId]);
+    expect(claimed?.process_status).toBe(ProcessStatus.Processing);
+
+    await scheduler.stop();
+
+    expect(scheduler.inFlight).toBe(0);
+    const [row] = await deliveryRows(db, [deliveryId]);
+    expect(row).toMatchObject({
+      process_status: ProcessStatus.Waiting,
+      attempts: 0,
+      lease_until: null,
+    });
+    expect(await attemptRows(db, [deliveryId])).toEqual([]);
+
+    // Back to Waiting means delivered by the next scheduler, as the same delivery.
+    target.handle(ok);
+    const next = new Scheduler({ db, config, log, guard, metrics, shutdownGraceMs: 300 });
+    defer(() => next.stop());
+    await next.start();
+    await allSent(db, [deliveryId]);
+    expect(receivedIds(target)).toEqual([deliveryId, deliveryId]);
+    expect(await attemptRows(db, [deliveryId])).toEqual([
+      { delivery_id: deliveryId, number: 1, status_code: 200, error: null },
+    ]);
+  });
+});
+
+describe("fairness", () => {
+  test("a hanging endpoint holds at most its share (2 of 8) while a fast one gets everything through", async () => {
+    const t = await testApp({ HOOKPOST_CONCURRENCY: "8" });
+    const slowGate = hold();
+    defer(() => slowGate.release());
+    const slowOpen = openRequests();
+    const slow = receiver(() =>
+      slowOpen.track(async () => {
+        await slowGate.released;
+        return ok();
+      }),
+    );
+    const fastOpen = openRequests();
+    const fast = receiver(() => fastOpen.track(async () => ok()));
+    await createWebhook(t, {
+      endpoint: slow.url,
+      eventTypes: { slowtype: [0] },
+      timeoutSeconds: 30,
+    });
+    await createWebhook(t, { endpoint: fast.url, eventTypes: { fasttype: [0] } });
+    await t.app.start();
+
+    const slowIds = await publishMany(t, "slowtype", 20);
+    const fastIds = await publishMany(t, "fasttype", 20);
+    await allSent(t.app.store.db, fastIds);
+
+    expect(new Set(receivedIds(fast))).toEqual(new Set(fastIds));
+    // All the while the slow endpoint had exactly its two requests open, no more.
+    expect(slowOpen.counter.max).toBe(2);
+    expect(slow.requests).toHaveLength(2);
+    expect(fastOpen.counter.max).toBeLessThanOrEqual(2);
+    const slowRows = await deliveryRows(t.app.store.db, slowIds);
+    const processing = slowRows.filter((row) => row.process_status === ProcessStatus.Processing);
+    const waiting = slowRows.filter((row) => row.process_status === ProcessStatus.Waiting);
+    expect([processing.length, waiting.length]).toEqual([2, 18]);
+
+    slowGate.release();
+    await allSent(t.app.store.db, slowIds);
+    expect(slowOpen.counter.max).toBe(2);
+    expect(new Set(receivedIds(slow))).toEqual(new Set(slowIds));
+  });
+});
+
+describe("expired leases", () => {
+  test("deliveries left Processing by an earlier process are sent at startup, lease expired or not", async () => {
+    const t = await testApp();
+    const target = receiver();
+    await createWebhook(t, { endpoint: target.url, eventTypes: { leftover: [0] } });
+    const [expired] = await publish(t, "leftover");
+    const [leased] = await publish(t, "leftover");
+    if (!expired || !leased) throw new Error("no delivery");
+    const db = t.app.store.db;
+    const now = Date.now();
+    await db
+      .updateTable("deliveries")
+      .set({ process_status: ProcessStatus.Processing, lease_until: now - 60_000 })
+      .where("id", "=", expired)
+      .execute();
+    await db
+      .updateTable("deliveries")
+      .set({ process_status: ProcessStatus.Processing, lease_until: now + 3_600_000 })
+      .where("id", "=", leased)
+      .execute();
+
+    await t.app.start();
+    await allSent(db, [expired, leased]);
+    expect(receivedIds(target).sort()).toEqual([expired, leased].sort());
+    const reset = logRecords(
+      t.logLines.join(""),
+      "deliveries interrupted by the previous stop are waiting again",
+    );
+    expect(reset.map((record) => record.count)).toEqual([2]);
+  });
+
+  test("while running, an expired lease goes back to Waiting and is sent; a live lease is left alone", async () => {
+    const t = await testApp();
+    const target = receiver();
+    await createWebhook(t, { endpoint: target.url, eventTypes: { lease: [0] } });
+    const [expired] = await publish(t, "lease");
+    const [live] = await publish(t, "lease");
+    if (!expired || !live) throw new Error("no delivery");
+    const db = t.app.store.db;
+    // Not due yet, so the running scheduler leaves both alone until the test leases them.
+    await db
+      .updateTable("deliveries")
+      .set({ next_attempt_at: Date.now() + 3_600_000 })
+      .where("id", "in", [expired, live])
+      .execute();
+    await t.app.start();
+
+    // As if a claim had been made by an attempt that died: one lease ran out, one did not.
+    // One transaction, so any tick that sees the expired lease sees the live one too.
+    const now = Date.now();
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable("deliveries")
+        .set({
+          process_status: ProcessStatus.Processing,
+          lease_until: now - 1,
+          next_attempt_at: now,
+        })
+        .where("id", "=", expired)
+        .execute();
+      await trx
+        .updateTable("deliveries")
+        .set({
+          process_status: ProcessStatus.Processing,
+          lease_until: now + 3_600_000,
+          next_attempt_at: now,
+        })
+        .where("id", "=", live)
+        .execute();
+    });
+
+    await allSent(db, [expired]);
+    expect(receivedIds(target)).toEqual([expired]);
+    // The tick that released the expired lease saw the live one as well, and kept it.
+    const [row] = await deliveryRows(db, [live]);
+    expect(row).toMatchObject({ process_status: ProcessStatus.Processing, attempts: 0 });
+    const released = logRecords(t.logLines.join(""), "expired leases returned to Waiting");
+    expect(released.map((record) => record.released)).toEqual([1]);
+  });
+});
