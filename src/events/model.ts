@@ -20,6 +20,25 @@ export const IncomingEvent = T.Object(
     translations: T.Optional(
       T.Record(T.String(), T.Unknown(), { examples: [{ it: "Ciao mondo" }] }),
     ),
+    slot: T.Optional(
+      T.Union([T.Literal("published"), T.Literal("preview")], {
+        description:
+          "Whether the change concerns published (default) or preview content; it reaches only " +
+          "the webhooks of the same `slot`",
+      }),
+    ),
+    language: T.Optional(
+      T.String({
+        minLength: 1,
+        maxLength: 35,
+        pattern: "^[A-Za-z0-9_-]+$",
+        description:
+          "The language of the changed content (e.g. `en-US`). A webhook with `languages` gets " +
+          "the event only if its list holds this code (case-insensitive); an event without a " +
+          "language reaches every webhook of its slot.",
+        examples: ["en-US"],
+      }),
+    ),
   },
   {
     examples: [
@@ -30,6 +49,8 @@ export const IncomingEvent = T.Object(
         contentId: "c_d4f6e9c2",
         fields: { title: "Hello world" },
         translations: { it: "Ciao mondo" },
+        slot: "published",
+        language: "en",
       },
     ],
   },

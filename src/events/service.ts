@@ -10,7 +10,7 @@ import { insertDeliveries, listFirstDeliveriesOfEvent } from "../deliveries/repo
 import { newId } from "../ids.ts";
 import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
 import { listEnabledWebhookRows } from "../webhooks/repository.ts";
-import { webhookMatches } from "./matching.ts";
+import { type MatchableEvent, webhookMatches } from "./matching.ts";
 import type { IncomingEvent, IngestResult } from "./model.ts";
 import { findEventByIdempotencyKey, insertEvent } from "./repository.ts";
 
@@ -51,6 +51,12 @@ export async function ingestEvent(
     const eventId = newId("evt", now);
     const fields = event.fields ?? {};
     const translations = event.translations ?? {};
+    const target: MatchableEvent = {
+      contentType: event.contentType,
+      eventType: event.eventType,
+      slot: event.slot ?? "published",
+      language: event.language ?? null,
+    };
     await insertEvent(trx, {
       id: eventId,
       workspace,
@@ -62,9 +68,11 @@ export async function ingestEvent(
       translations: JSON.stringify(translations),
       source,
       created_at: now,
+      slot: target.slot,
+      language: target.language,
     });
     const webhooks = (await listEnabledWebhookRows(trx, workspace)).filter((webhook) =>
-      webhookMatches(webhook, event.contentType, event.eventType),
+      webhookMatches(webhook, target),
     );
     const rows = webhooks.map((webhook) =>
       buildDelivery({

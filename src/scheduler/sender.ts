@@ -21,6 +21,11 @@ export interface OutboundRequest {
   timeoutMs: number;
   /** Aborts the attempt (shutdown). */
   signal?: AbortSignal;
+  /**
+   * How much of the response body to keep (default {@link RESPONSE_STORE_LIMIT}); a caller
+   * that parses the answer, such as an OAuth2 token request, keeps up to the read limit.
+   */
+  maxResponseChars?: number;
 }
 
 export interface AttemptResult {
@@ -79,8 +84,8 @@ function networkError(error: unknown): string {
   }
 }
 
-/** Reads up to {@link RESPONSE_READ_LIMIT} bytes, then stops; returns the text cut to 2,000. */
-async function readCapped(response: Response): Promise<string> {
+/** Reads up to {@link RESPONSE_READ_LIMIT} bytes, then stops; returns the text cut to `keep`. */
+async function readCapped(response: Response, keep: number): Promise<string> {
   const reader = response.body?.getReader();
   if (!reader) return "";
   const chunks: Uint8Array[] = [];
@@ -104,7 +109,7 @@ async function readCapped(response: Response): Promise<string> {
     offset += part.byteLength;
     if (offset >= bytes.byteLength) break;
   }
-  return new TextDecoder().decode(bytes).slice(0, RESPONSE_STORE_LIMIT);
+  return new TextDecoder().decode(bytes).slice(0, keep);
 }
 
 function failure(
@@ -133,6 +138,18 @@ function statusError(response: Response): string | null {
   return `HTTP ${response.status}`;
 }
 
+class Aborted extends Error {}
+
+/** `work`, or a rejection with {@link Aborted} as soon as `signal` aborts. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Aborted());
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 export async function sendAttempt(
   guard: OutboundGuard,
   request: OutboundRequest,
@@ -158,11 +175,14 @@ export async function sendAttempt(
   try {
     let target: Awaited<ReturnType<OutboundGuard["resolve"]>>;
     try {
-      target = await guard.resolve(url);
+      // The lookup counts against the attempt's timeout too: a resolver that never answers
+      // must not hold a delivery past its lease.
+      target = await untilAborted(guard.resolve(url), signal);
     } catch (error) {
       if (error instanceof BlockedTargetError || error instanceof ResolveError) {
         return failure(started, error.message);
       }
+      if (error instanceof Aborted) return whyAborted(error);
       throw error;
     }
     if (signal.aborted) return whyAborted(null);
@@ -198,7 +218,7 @@ export async function sendAttempt(
     };
     let body: string;
     try {
-      body = await readCapped(response);
+      body = await readCapped(response, request.maxResponseChars ?? RESPONSE_STORE_LIMIT);
     } catch (error) {
       const reason = whyAborted(error);
       if (reason.aborted) return reason;

@@ -1,6 +1,6 @@
 /**
  * Routes of the webhook API (seed 000): `/webhooks`, `/webhooks/{id}`, enable, disable and
- * rotate-secret. Handlers only translate HTTP to service calls.
+ * rotate-secret; export and import (seed 002). Handlers only translate HTTP to service calls.
  */
 
 import { Type as T } from "@sinclair/typebox";
@@ -11,7 +11,10 @@ import { ErrorEnvelope } from "../http/envelope.ts";
 import {
   DeletedWebhook,
   Webhook,
+  WebhookExport,
   WebhookIdParams,
+  WebhookImport,
+  WebhookImportResult,
   WebhookInput,
   WebhookListQuery,
 } from "./model.ts";
@@ -24,6 +27,7 @@ import {
   setWebhookEnabled,
   type WebhookRules,
 } from "./service.ts";
+import { exportFileName, exportWebhook, importWebhook } from "./transfer.ts";
 
 const errors = {
   400: ErrorEnvelope,
@@ -60,7 +64,10 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
           "an id not in this workspace is 404). `endpoint` is required. On create, `id` and " +
           "`secret` (`wh_` + 32 random characters) are generated and returned: capture the " +
           "secret, it signs every delivery. A non-empty `secret` overrides the generated one. " +
-          "On update, omitted fields (including `secret`) keep their current values.",
+          "On update, omitted fields (including `secret`) keep their current values. " +
+          'Credentials (`auth` secrets, credential-looking header values) are answered as "********"; ' +
+          'sending "********" back on update keeps the stored value (for `auth`, only while its ' +
+          "`type` is unchanged).",
       },
     })
     .get("/:id", ({ principal, params }) => getWebhook(db, principal.workspace, params.id), {
@@ -117,6 +124,63 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
           summary: "Disable webhook",
           description:
             "Sets `enabled = false`. The configuration is kept, but no deliveries are queued until it is enabled again.",
+        },
+      },
+    )
+    .get(
+      "/:id/export",
+      async ({ principal, params, set }) => {
+        const document = await exportWebhook(db, principal.workspace, params.id);
+        set.headers["content-disposition"] = `attachment; filename="${exportFileName(params.id)}"`;
+        return document;
+      },
+      {
+        auth: "read",
+        params: WebhookIdParams,
+        response: { 200: WebhookExport, ...errors },
+        detail: {
+          tags,
+          summary: "Export webhook",
+          description:
+            'Answers the webhook\'s configuration as a JSON document (`format: "hookpost.webhook"`, ' +
+            "`version: 1`) offered for download as `webhook-<id>.json`. The id, health and " +
+            'failure counters are left out; credentials are masked as "********". Fill them in ' +
+            "and pass the document to `POST /webhooks/import` to make a copy.",
+        },
+      },
+    )
+    .post("/import", ({ principal, body }) => importWebhook(db, principal.workspace, body, rules), {
+      auth: "write",
+      type: "json",
+      body: WebhookImport,
+      response: { 200: WebhookImportResult, ...errors },
+      detail: {
+        tags,
+        summary: "Import webhook",
+        description:
+          "Creates a new webhook (new id) from a document of `GET /webhooks/{id}/export`, " +
+          "validated exactly as `PUT /webhooks`. The document's `secret` is kept if present, " +
+          'otherwise one is generated. Masked credentials ("********") cannot be recovered: ' +
+          "they are a 400 naming the field until the real values are filled in.",
+      },
+    })
+    .post(
+      "/:id/import",
+      ({ principal, params, body }) =>
+        importWebhook(db, principal.workspace, body, rules, params.id),
+      {
+        auth: "write",
+        type: "json",
+        params: WebhookIdParams,
+        body: WebhookImport,
+        response: { 200: WebhookImportResult, ...errors },
+        detail: {
+          tags,
+          summary: "Import into an existing webhook",
+          description:
+            "Updates the webhook from a document of `GET /webhooks/{id}/export`, validated " +
+            "exactly as `PUT /webhooks`: fields missing from the document keep their values, " +
+            'and masked credentials ("********") keep the stored ones.',
         },
       },
     )

@@ -28,9 +28,110 @@ export const EventTypesMap = T.Record(
   },
 );
 
+/** What every response shows instead of a stored credential. */
+export const MASKED = "********";
+
 export const HeaderEntry = T.Object({
   key: T.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_-]+$" }),
-  value: T.String({ maxLength: 2000 }),
+  value: T.String({
+    maxLength: 2000,
+    description:
+      "Header value. Values of credential-looking headers (name containing authorization, " +
+      'token, secret, password, api-key, cookie or credential) are shown as "********"; send ' +
+      '"********" back on update to keep the stored value.',
+  }),
+});
+
+const secretNote = 'Shown as "********" in responses; send "********" on update to keep it.';
+
+export const AuthNone = T.Object(
+  { type: T.Literal("none") },
+  { additionalProperties: false, title: "No authentication" },
+);
+
+export const AuthBasic = T.Object(
+  {
+    type: T.Literal("basic"),
+    username: T.String({ minLength: 1, maxLength: 200, pattern: "^[^:\\x00-\\x1f\\x7f]+$" }),
+    password: T.String({ minLength: 1, maxLength: 1000, description: secretNote }),
+  },
+  {
+    additionalProperties: false,
+    title: "HTTP Basic",
+    description: "Sends `Authorization: Basic base64(username:password)`",
+  },
+);
+
+export const AuthBearer = T.Object(
+  {
+    type: T.Literal("bearer"),
+    token: T.String({
+      minLength: 1,
+      maxLength: 4096,
+      pattern: "^[!-~]+$",
+      description: `Printable ASCII, no spaces. ${secretNote}`,
+    }),
+  },
+  {
+    additionalProperties: false,
+    title: "Bearer token",
+    description: "Sends `Authorization: Bearer <token>`",
+  },
+);
+
+export const AuthOAuth2 = T.Object(
+  {
+    type: T.Literal("oauth2"),
+    tokenUrl: T.String({
+      minLength: 1,
+      maxLength: 2000,
+      description: "Token endpoint (absolute http(s) URL), reached through the outbound guard",
+    }),
+    clientId: T.String({ minLength: 1, maxLength: 500 }),
+    clientSecret: T.String({ minLength: 1, maxLength: 1000, description: secretNote }),
+    scope: T.Optional(T.String({ minLength: 1, maxLength: 1000 })),
+  },
+  {
+    additionalProperties: false,
+    title: "OAuth 2.0 client credentials",
+    description:
+      "Before sending, POSTs `grant_type=client_credentials&client_id=…&client_secret=…[&scope=…]` " +
+      "(form-encoded) to `tokenUrl` and sends `Authorization: Bearer <access_token>`. The token " +
+      "is cached per webhook until 30 s before `expires_in` runs out (5 minutes when the token " +
+      "endpoint gives none), and dropped when the receiver answers 401.",
+  },
+);
+
+export const ReceiverAuth = T.Union([AuthNone, AuthBasic, AuthBearer, AuthOAuth2], {
+  description:
+    "How Hookpost authenticates to the receiver: `none` (default), `basic`, `bearer` or " +
+    '`oauth2` (client credentials). Secrets (password, token, clientSecret) are shown as "********" ' +
+    'in every response. On update, "********" keeps the stored value, as long as `type` is ' +
+    "unchanged; a new `type` needs its real credentials.",
+  examples: [{ type: "basic", username: "hookpost", password: "********" }],
+});
+export type ReceiverAuth = Static<typeof ReceiverAuth>;
+
+export const LanguageCode = T.String({
+  minLength: 1,
+  maxLength: 35,
+  pattern: "^[A-Za-z0-9_-]+$",
+  description: "A language code such as `en`, `en-US` or `pt_BR` (compared case-insensitively)",
+  examples: ["en-US"],
+});
+
+const WebhookSlot = T.Union([T.Literal("published"), T.Literal("preview")], {
+  description:
+    "Which events trigger the webhook: those of published content (default) or those of " +
+    "preview content, by the event's `slot`",
+});
+
+const Languages = T.Array(LanguageCode, {
+  maxItems: 100,
+  description:
+    "Languages whose events trigger the webhook (at most 100, no duplicates); empty = every " +
+    "language. An event without a language matches every webhook.",
+  examples: [["en", "it"]],
 });
 
 const RetryPolicy = T.Union([T.Literal("automatic"), T.Literal("manual")], {
@@ -41,72 +142,80 @@ const RetryPolicy = T.Union([T.Literal("automatic"), T.Literal("manual")], {
 const nullable = <Schema extends ReturnType<typeof T.String>>(schema: Schema) =>
   T.Union([schema, T.Null()]);
 
+/** The settings a client sends, on `PUT /webhooks` and inside an import document. */
+const inputFields = {
+  endpoint: T.String({
+    minLength: 1,
+    maxLength: 2000,
+    description: "Absolute http(s) URL the webhook will POST to",
+    examples: ["https://example.com/hooks/contit"],
+  }),
+  name: T.Optional(
+    T.String({
+      minLength: 1,
+      maxLength: 200,
+      description: "Display name; defaults to the endpoint's host on create",
+    }),
+  ),
+  secret: T.Optional(
+    T.String({
+      maxLength: 256,
+      description:
+        "Signing secret. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one.",
+    }),
+  ),
+  eventTypes: T.Optional(EventTypesMap),
+  useCustomPayload: T.Optional(
+    T.Boolean({ description: "If true, the body is rendered from `customPayload`" }),
+  ),
+  customPayload: T.Optional(
+    T.Unknown({ description: "JSON template used when `useCustomPayload` is true" }),
+  ),
+  templateEngine: T.Optional(
+    T.String({
+      minLength: 1,
+      maxLength: 100,
+      description: "Template engine rendering `customPayload` (default `json`)",
+    }),
+  ),
+  description: T.Optional(nullable(T.String({ maxLength: 2000 }))),
+  errorEmailTo: T.Optional(
+    nullable(
+      T.String({
+        maxLength: 2000,
+        description: "Comma-separated e-mail addresses notified on repeated delivery failures",
+        examples: ["ops@example.com, dev@example.com"],
+      }),
+    ),
+  ),
+  enabled: T.Optional(T.Boolean({ description: "Disabled webhooks do not fire" })),
+  headers: T.Optional(
+    T.Array(HeaderEntry, {
+      maxItems: 10,
+      description:
+        "Extra request headers (at most 10); not content-length, content-type, host or a signature header",
+    }),
+  ),
+  timeoutSeconds: T.Optional(
+    T.Integer({ minimum: 1, maximum: 60, description: "Per-attempt timeout (default 15)" }),
+  ),
+  maxAttempts: T.Optional(
+    T.Union([T.Integer({ minimum: 1, maximum: 100 }), T.Null()], {
+      description: "Attempts per delivery; null uses the server default (HOOKPOST_MAX_ATTEMPTS)",
+    }),
+  ),
+  retryPolicy: T.Optional(RetryPolicy),
+  auth: T.Optional(ReceiverAuth),
+  slot: T.Optional(WebhookSlot),
+  languages: T.Optional(Languages),
+};
+
 export const WebhookInput = T.Object(
   {
     id: T.Optional(
       T.String({ maxLength: 100, description: "Webhook ID. Omit (or empty) to create a new one." }),
     ),
-    endpoint: T.String({
-      minLength: 1,
-      maxLength: 2000,
-      description: "Absolute http(s) URL the webhook will POST to",
-      examples: ["https://example.com/hooks/contit"],
-    }),
-    name: T.Optional(
-      T.String({
-        minLength: 1,
-        maxLength: 200,
-        description: "Display name; defaults to the endpoint's host on create",
-      }),
-    ),
-    secret: T.Optional(
-      T.String({
-        maxLength: 256,
-        description:
-          "Signing secret. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one.",
-      }),
-    ),
-    eventTypes: T.Optional(EventTypesMap),
-    useCustomPayload: T.Optional(
-      T.Boolean({ description: "If true, the body is rendered from `customPayload`" }),
-    ),
-    customPayload: T.Optional(
-      T.Unknown({ description: "JSON template used when `useCustomPayload` is true" }),
-    ),
-    templateEngine: T.Optional(
-      T.String({
-        minLength: 1,
-        maxLength: 100,
-        description: "Template engine rendering `customPayload` (default `json`)",
-      }),
-    ),
-    description: T.Optional(nullable(T.String({ maxLength: 2000 }))),
-    errorEmailTo: T.Optional(
-      nullable(
-        T.String({
-          maxLength: 2000,
-          description: "Comma-separated e-mail addresses notified on repeated delivery failures",
-          examples: ["ops@example.com, dev@example.com"],
-        }),
-      ),
-    ),
-    enabled: T.Optional(T.Boolean({ description: "Disabled webhooks do not fire" })),
-    headers: T.Optional(
-      T.Array(HeaderEntry, {
-        maxItems: 10,
-        description:
-          "Extra request headers (at most 10); not content-length, content-type, host or a signature header",
-      }),
-    ),
-    timeoutSeconds: T.Optional(
-      T.Integer({ minimum: 1, maximum: 60, description: "Per-attempt timeout (default 15)" }),
-    ),
-    maxAttempts: T.Optional(
-      T.Union([T.Integer({ minimum: 1, maximum: 100 }), T.Null()], {
-        description: "Attempts per delivery; null uses the server default (HOOKPOST_MAX_ATTEMPTS)",
-      }),
-    ),
-    retryPolicy: T.Optional(RetryPolicy),
+    ...inputFields,
   },
   {
     description:
@@ -125,23 +234,31 @@ export const WebhookInput = T.Object(
 );
 export type WebhookInput = Static<typeof WebhookInput>;
 
+/** A webhook's configuration as shown: what an export carries, and a WebhookModel's core. */
+const configFields = {
+  name: T.String(),
+  endpoint: T.String(),
+  secret: T.String({ description: "Signing secret: `wh_` + 32 random characters" }),
+  eventTypes: EventTypesMap,
+  useCustomPayload: T.Boolean(),
+  customPayload: T.Unknown(),
+  templateEngine: T.String(),
+  description: T.Union([T.String(), T.Null()]),
+  errorEmailTo: T.Union([T.String(), T.Null()]),
+  enabled: T.Boolean(),
+  headers: T.Array(HeaderEntry),
+  timeoutSeconds: T.Integer(),
+  maxAttempts: T.Union([T.Integer(), T.Null()]),
+  retryPolicy: RetryPolicy,
+  auth: ReceiverAuth,
+  slot: WebhookSlot,
+  languages: Languages,
+};
+
 export const Webhook = T.Object(
   {
     id: T.String({ examples: ["wh_01jd3x8k2mq4v9f7r2c8tb6n"] }),
-    name: T.String(),
-    endpoint: T.String(),
-    secret: T.String({ description: "Signing secret: `wh_` + 32 random characters" }),
-    eventTypes: EventTypesMap,
-    useCustomPayload: T.Boolean(),
-    customPayload: T.Unknown(),
-    templateEngine: T.String(),
-    description: T.Union([T.String(), T.Null()]),
-    errorEmailTo: T.Union([T.String(), T.Null()]),
-    enabled: T.Boolean(),
-    headers: T.Array(HeaderEntry),
-    timeoutSeconds: T.Integer(),
-    maxAttempts: T.Union([T.Integer(), T.Null()]),
-    retryPolicy: RetryPolicy,
+    ...configFields,
     failCount: T.Integer({ description: "Consecutive failed attempts; 0 after a success" }),
     lastDeliveredAt: T.Union([T.String({ format: "date-time" }), T.Null()]),
     healthStatus: T.Union(
@@ -172,3 +289,76 @@ export const DeletedWebhook = T.Object({
   id: T.String(),
   deleted: T.Literal(true),
 });
+
+/** The document `GET /webhooks/{id}/export` answers and the import routes accept. */
+export const EXPORT_FORMAT = "hookpost.webhook";
+
+export const WebhookExport = T.Object(
+  {
+    format: T.Literal(EXPORT_FORMAT),
+    version: T.Literal(1),
+    exportedAt: T.String({ format: "date-time" }),
+    webhook: T.Object(configFields, {
+      description:
+        "The configuration: no id, health or failure counters; credentials masked as " +
+        '"********"',
+    }),
+  },
+  {
+    title: "WebhookExport",
+    examples: [
+      {
+        format: EXPORT_FORMAT,
+        version: 1,
+        exportedAt: "2025-01-31T10:00:00.000Z",
+        webhook: {
+          name: "example.com",
+          endpoint: "https://example.com/hooks/contit",
+          secret: "wh_k3J9s0aZq1LmN4bV7cX2dR5tY8uI6oP0",
+          eventTypes: { article: [0, 1, 2] },
+          useCustomPayload: false,
+          customPayload: null,
+          templateEngine: "json",
+          description: "Production article sync",
+          errorEmailTo: "ops@example.com",
+          enabled: true,
+          headers: [{ key: "X-Api-Key", value: "********" }],
+          timeoutSeconds: 15,
+          maxAttempts: null,
+          retryPolicy: "automatic",
+          auth: { type: "bearer", token: "********" },
+          slot: "published",
+          languages: [],
+        },
+      },
+    ],
+  },
+);
+export type WebhookExport = Static<typeof WebhookExport>;
+
+export const WebhookImport = T.Object(
+  {
+    format: T.Literal(EXPORT_FORMAT),
+    version: T.Literal(1),
+    exportedAt: T.Optional(T.String({ maxLength: 100 })),
+    webhook: T.Object(inputFields, {
+      additionalProperties: false,
+      description:
+        "The configuration, validated as by `PUT /webhooks`. Every masked credential " +
+        '("********") must be replaced by the real value when creating; when updating, a ' +
+        "masked value keeps the stored one.",
+    }),
+  },
+  {
+    additionalProperties: false,
+    title: "WebhookImport",
+    description: "A document from `GET /webhooks/{id}/export`, with credentials filled in",
+  },
+);
+export type WebhookImport = Static<typeof WebhookImport>;
+
+export const WebhookImportResult = T.Object({
+  notice: T.String({ examples: ["webhook was imported successfully"] }),
+  webhook: Webhook,
+});
+export type WebhookImportResult = Static<typeof WebhookImportResult>;

@@ -1,18 +1,18 @@
 /**
  * `POST /webhooks/{id}/test` (SPEC §6.4): a synchronous, signed ping with `Contit-Test: true`
- * and a 10 s timeout, through the same outbound guard as deliveries. Nothing is written to the
- * delivery log.
+ * and a 10 s timeout, through the same outbound guard and receiver authentication as
+ * deliveries. Nothing is written to the delivery log.
  */
 
 import { type Static, Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import { ErrorEnvelope } from "../http/envelope.ts";
 import { newId } from "../ids.ts";
-import { isSuccessStatus, sendAttempt } from "../scheduler/sender.ts";
+import { isSuccessStatus } from "../scheduler/sender.ts";
 import { requestHeaders } from "../scheduler/signing.ts";
 import type { Services } from "../services.ts";
 import { WebhookIdParams } from "./model.ts";
-import { getWebhookRow } from "./service.ts";
+import { getWebhookRow, receiverAuthOf } from "./service.ts";
 
 export const PING_TIMEOUT_MS = 10_000;
 
@@ -51,7 +51,7 @@ export async function pingWebhook(
     message: "Test ping from Hookpost",
   });
   const { headers } = requestHeaders(webhook, messageId, body, Math.floor(now / 1000));
-  const result = await sendAttempt(services.guard, {
+  const { result } = await services.authenticator.send(webhook.id, receiverAuthOf(webhook), {
     endpoint: webhook.endpoint,
     body,
     headers: { ...headers, "contit-test": "true" },
@@ -83,7 +83,8 @@ export function pingRoutes(services: Services) {
           summary: "Test webhook endpoint",
           description:
             'Sends a synchronous, signed POST with `{"eventType":"webhook.test", …}` and the ' +
-            "header `Contit-Test: true` to the webhook's endpoint (10 s timeout) and reports the " +
+            "header `Contit-Test: true` to the webhook's endpoint, with its receiver " +
+            "authentication (`auth`) like a delivery (10 s timeout), and reports the " +
             "result, whether the endpoint succeeded or not. Works on disabled webhooks too. " +
             "`statusCode` is 0 when the endpoint was never reached (refused, DNS failure, timeout, " +
             "or a private address refused by the outbound guard). Nothing is written to the " +

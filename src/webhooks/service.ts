@@ -9,7 +9,20 @@ import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
 import { type FieldProblem, Invalid, NotFound } from "../errors.ts";
 import { newId, newWebhookSecret } from "../ids.ts";
 import { failWaitingOfWebhook } from "../scheduler/repository.ts";
-import type { Webhook, WebhookInput, WebhookOrdering } from "./model.ts";
+import {
+  isCredentialHeader,
+  maskAuth,
+  maskHeaderValues,
+  resolveAuth,
+  resolveHeaders,
+} from "./credentials.ts";
+import {
+  MASKED,
+  type ReceiverAuth,
+  type Webhook,
+  type WebhookInput,
+  type WebhookOrdering,
+} from "./model.ts";
 import {
   deleteWebhookRow,
   findWebhook,
@@ -18,9 +31,11 @@ import {
   updateWebhookRow,
 } from "./repository.ts";
 import {
+  checkAuthorizationHeader,
   checkEndpoint,
   checkErrorEmailTo,
   checkHeaders,
+  checkLanguages,
   checkSecret,
   normaliseErrorEmailTo,
 } from "./validation.ts";
@@ -42,7 +57,18 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-/** The API's view of a stored webhook. */
+type HeaderEntry = Webhook["headers"][number];
+
+/** The stored receiver authentication, credentials in plain: for sending, never for responses. */
+export function receiverAuthOf(row: Pick<WebhookRow, "auth">): ReceiverAuth {
+  return readJsonColumn<ReceiverAuth>(row.auth);
+}
+
+function headersOf(row: Pick<WebhookRow, "headers">): HeaderEntry[] {
+  return readJsonColumn<HeaderEntry[]>(row.headers);
+}
+
+/** The API's view of a stored webhook: credentials (auth secrets, credential headers) masked. */
 export function toWebhook(row: WebhookRow): Webhook {
   return {
     id: row.id,
@@ -56,10 +82,13 @@ export function toWebhook(row: WebhookRow): Webhook {
     description: row.description,
     errorEmailTo: row.error_email_to,
     enabled: row.enabled === 1,
-    headers: readJsonColumn<Webhook["headers"]>(row.headers),
+    headers: maskHeaderValues(headersOf(row)),
     timeoutSeconds: row.timeout_seconds,
     maxAttempts: row.max_attempts,
     retryPolicy: row.retry_policy,
+    auth: maskAuth(receiverAuthOf(row)),
+    slot: row.slot,
+    languages: readJsonColumn<string[]>(row.languages),
     failCount: row.fail_count,
     lastDeliveredAt: iso(row.last_delivered_at),
     healthStatus: row.health_status,
@@ -68,17 +97,25 @@ export function toWebhook(row: WebhookRow): Webhook {
   };
 }
 
+/** A URL Hookpost will connect to: well-formed, and not a literal address the guard refuses. */
+function checkOutboundUrl(url: string, field: string, rules: WebhookRules): FieldProblem[] {
+  const problems = checkEndpoint(url, field);
+  if (problems.length > 0) return problems;
+  const refusal = rules.endpointRefusal(new URL(url));
+  return refusal ? [{ field, message: refusal }] : [];
+}
+
 /** Every problem of `input` beyond its schema, given what it will be merged with. */
 function checkInput(
   input: WebhookInput,
   rules: WebhookRules,
   current?: WebhookRow,
 ): FieldProblem[] {
-  const problems = [...checkEndpoint(input.endpoint)];
-  if (problems.length === 0) {
-    const refusal = rules.endpointRefusal(new URL(input.endpoint));
-    if (refusal) problems.push({ field: "endpoint", message: refusal });
+  const problems = [...checkOutboundUrl(input.endpoint, "endpoint", rules)];
+  if (input.auth?.type === "oauth2") {
+    problems.push(...checkOutboundUrl(input.auth.tokenUrl, "auth.tokenUrl", rules));
   }
+  if (input.languages) problems.push(...checkLanguages(input.languages));
   if (input.secret) problems.push(...checkSecret(input.secret));
   if (input.errorEmailTo) problems.push(...checkErrorEmailTo(input.errorEmailTo));
   if (input.headers) problems.push(...checkHeaders(input.headers));
@@ -126,6 +163,9 @@ function columnsFrom(input: WebhookInput): Updateable<WebhookTable> {
   if (input.timeoutSeconds !== undefined) columns.timeout_seconds = input.timeoutSeconds;
   if (input.maxAttempts !== undefined) columns.max_attempts = input.maxAttempts;
   if (input.retryPolicy !== undefined) columns.retry_policy = input.retryPolicy;
+  if (input.auth !== undefined) columns.auth = JSON.stringify(input.auth);
+  if (input.slot !== undefined) columns.slot = input.slot;
+  if (input.languages !== undefined) columns.languages = JSON.stringify(input.languages);
   return columns;
 }
 
@@ -151,22 +191,129 @@ export async function getWebhook(db: Executor, workspace: string, id: string): P
   return toWebhook(await getWebhookRow(db, workspace, id));
 }
 
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
+const SECRET_FIELD = { basic: "password", bearer: "token", oauth2: "clientSecret" } as const;
+
+function secretOf(auth: ReceiverAuth): string | undefined {
+  switch (auth.type) {
+    case "none":
+      return undefined;
+    case "basic":
+      return auth.password;
+    case "bearer":
+      return auth.token;
+    case "oauth2":
+      return auth.clientSecret;
+  }
+}
+
+/**
+ * Stored credentials go only where their owner sent them: when an update moves the endpoint
+ * (or an OAuth2 token URL) to another origin, the secrets that would follow it must be sent
+ * again, not kept by omission or by the mask. Otherwise a write key alone could redirect a
+ * receiver's password to a host of its choosing.
+ */
+function credentialsThatWouldMove(input: WebhookInput, current: WebhookRow): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const stored = receiverAuthOf(current);
+  const endpointMoved =
+    input.endpoint !== undefined && originOf(input.endpoint) !== originOf(current.endpoint);
+  const sent = input.auth;
+  if (stored.type !== "none") {
+    const field = SECRET_FIELD[stored.type];
+    const kept = sent === undefined || (sent.type === stored.type && secretOf(sent) === MASKED);
+    const tokenUrlMoved =
+      stored.type === "oauth2" &&
+      sent?.type === "oauth2" &&
+      originOf(sent.tokenUrl) !== originOf(stored.tokenUrl);
+    if (kept && (endpointMoved || tokenUrlMoved)) {
+      problems.push({
+        field: `auth.${field}`,
+        message: `must be sent again: the ${tokenUrlMoved ? "token URL" : "endpoint"} moved to another host, and a stored secret does not follow it`,
+      });
+    }
+  }
+  if (endpointMoved) {
+    const keptHeaders =
+      input.headers === undefined
+        ? headersOf(current).filter((header) => isCredentialHeader(header.key))
+        : input.headers.filter(
+            (header) => isCredentialHeader(header.key) && header.value === MASKED,
+          );
+    for (const header of keptHeaders) {
+      problems.push({
+        field: "headers",
+        message: `the value of "${header.key}" must be sent again: the endpoint moved to another host, and a stored credential does not follow it`,
+      });
+    }
+  }
+  return problems;
+}
+
+/**
+ * `input` with its masked credentials replaced by the stored ones, and the problems of masks
+ * that keep nothing; plus the clash of a custom Authorization header with `auth`, judged on
+ * the merged result (what will be stored).
+ */
+function resolveCredentials(
+  input: WebhookInput,
+  current: WebhookRow | undefined,
+): { input: WebhookInput; problems: FieldProblem[] } {
+  const problems: FieldProblem[] = [];
+  const resolved = { ...input };
+  if (input.auth !== undefined) {
+    const auth = resolveAuth(input.auth, current && receiverAuthOf(current));
+    resolved.auth = auth.value;
+    problems.push(...auth.problems);
+  }
+  if (input.headers !== undefined) {
+    const headers = resolveHeaders(input.headers, current ? headersOf(current) : []);
+    resolved.headers = headers.value;
+    problems.push(...headers.problems);
+  }
+  if (current) problems.push(...credentialsThatWouldMove(input, current));
+  const authType = (resolved.auth ?? (current && receiverAuthOf(current)))?.type ?? "none";
+  const headers = resolved.headers ?? (current ? headersOf(current) : []);
+  problems.push(...checkAuthorizationHeader(authType, headers));
+  return { input: resolved, problems };
+}
+
+export interface SaveOptions {
+  /** Prefixed to the field names of a 400, when the input sits inside a larger document. */
+  fieldPrefix?: string;
+}
+
 /**
  * `PUT /webhooks`: creates when `id` is absent or empty, otherwise updates that webhook of the
  * workspace (404 if it is not there). The secret is generated on create unless one is given,
- * and kept on update unless a non-empty one is given.
+ * and kept on update unless a non-empty one is given. A masked credential ("********") keeps
+ * the stored one on update, and is a 400 naming the field where nothing can be kept.
  */
 export async function saveWebhook(
   db: Executor,
   workspace: string,
-  input: WebhookInput,
+  sent: WebhookInput,
   rules: WebhookRules,
+  options: SaveOptions = {},
 ): Promise<Webhook> {
-  const id = input.id?.trim() ?? "";
+  const id = sent.id?.trim() ?? "";
   return db.transaction().execute(async (trx) => {
     const current = id === "" ? undefined : await getWebhookRow(trx, workspace, id);
-    const problems = checkInput(input, rules, current);
-    if (problems.length > 0) throw Invalid.fields(problems);
+    const { input, problems } = resolveCredentials(sent, current);
+    problems.unshift(...checkInput(input, rules, current));
+    if (problems.length > 0) {
+      const prefix = options.fieldPrefix ?? "";
+      throw Invalid.fields(
+        problems.map((problem) => ({ ...problem, field: prefix + problem.field })),
+      );
+    }
     const now = Date.now();
     const columns = columnsFrom(input);
     if (current) {

@@ -21,28 +21,63 @@ const RESERVED_HEADERS = new Set([
   "webhook-signature",
 ]);
 
-export function checkEndpoint(endpoint: string): FieldProblem[] {
+/** An outbound URL (the endpoint, an OAuth2 token URL): absolute http(s), no credentials. */
+export function checkEndpoint(endpoint: string, field = "endpoint"): FieldProblem[] {
   let url: URL;
   try {
     url = new URL(endpoint);
   } catch {
-    return [{ field: "endpoint", message: "must be an absolute http(s) URL" }];
+    return [{ field, message: "must be an absolute http(s) URL" }];
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    return [{ field: "endpoint", message: `must use http or https, not ${url.protocol}` }];
+    return [{ field, message: `must use http or https, not ${url.protocol}` }];
   }
   if (url.hostname === "") {
-    return [{ field: "endpoint", message: "must name a host" }];
+    return [{ field, message: "must name a host" }];
   }
   if (url.username !== "" || url.password !== "") {
     return [
       {
-        field: "endpoint",
+        field,
         message: "must not contain credentials (they would be shown in every response)",
       },
     ];
   }
   return [];
+}
+
+/** Language codes are compared case-insensitively, so `en` and `EN` are the same one. */
+export function checkLanguages(languages: readonly string[]): FieldProblem[] {
+  const seen = new Set<string>();
+  const problems: FieldProblem[] = [];
+  languages.forEach((language, index) => {
+    const code = language.toLowerCase();
+    if (seen.has(code)) {
+      problems.push({ field: `languages.${index}`, message: `"${language}" appears twice` });
+    }
+    seen.add(code);
+  });
+  return problems;
+}
+
+/**
+ * A custom `Authorization` header and receiver authentication would fight over the same
+ * header: with `auth` set, the custom one is refused.
+ */
+export function checkAuthorizationHeader(
+  authType: string,
+  headers: readonly { key: string }[],
+): FieldProblem[] {
+  if (authType === "none") return [];
+  const index = headers.findIndex((header) => header.key.toLowerCase() === "authorization");
+  return index === -1
+    ? []
+    : [
+        {
+          field: `headers.${index}.key`,
+          message: `"${headers[index]?.key}" is set by auth (type ${authType}); remove the header or set auth to none`,
+        },
+      ];
 }
 
 export function checkErrorEmailTo(value: string): FieldProblem[] {

@@ -85,6 +85,9 @@ describe("GET /webhooks/{id}", () => {
         description: "Production article sync",
         errorEmailTo: null,
         enabled: true,
+        auth: { type: "none" },
+        slot: "published",
+        languages: [],
       },
     },
     {
