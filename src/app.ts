@@ -15,10 +15,13 @@ import { healthRoutes } from "./health/index.ts";
 import { authPlugin } from "./http/auth.ts";
 import { createHttpServer, MAX_BODY_BYTES } from "./http/server.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { Mailer, smtpTransport } from "./mail/mailer.ts";
+import { recordFailureNotice } from "./mail/notices.ts";
 import { metricsRoutes } from "./metrics/index.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import { TemplaterRegistry } from "./plugin-host/templaters.ts";
 import { OutboundGuard, type Resolver } from "./scheduler/outbound-guard.ts";
+import { ReceiverAuthenticator } from "./scheduler/receiver-auth.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import type { Services } from "./services.ts";
 import { webhookRoutes } from "./webhooks/index.ts";
@@ -31,6 +34,9 @@ export interface AppOptions {
   /** How endpoint host names are resolved (the system resolver by default; tests pin names). */
   resolver?: Resolver;
 }
+
+/** An SMTP server that stays down is retried at least this often. */
+const MAIL_MAX_RETRY_DELAY_MS = 15 * 60_000;
 
 function buildHttp(services: Services, store: Store, startedAt: number, inFlight: () => number) {
   return createHttpServer(services.log)
@@ -102,7 +108,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   );
   const templaters = new TemplaterRegistry();
   const metrics = new Metrics();
-  const scheduler = new Scheduler({ db: store.db, config, log, guard, metrics });
+  const authenticator = new ReceiverAuthenticator(guard);
+  const mailer = new Mailer({
+    db: store.db,
+    log,
+    transport: config.smtpUrl ? smtpTransport(config.smtpUrl) : null,
+    from: config.mailFrom,
+    throttleMs: config.mailThrottleMs,
+    backoff: {
+      baseMs: config.retryBaseMs,
+      maxDelayMs: Math.min(config.retryMaxDelayMs, MAIL_MAX_RETRY_DELAY_MS),
+    },
+  });
+  const scheduler = new Scheduler({
+    db: store.db,
+    config,
+    log,
+    authenticator,
+    metrics,
+    onDeliveryFailed: recordFailureNotice,
+    onTimer: () => mailer.trigger(),
+  });
   const services: Services = {
     config,
     db: store.db,
@@ -110,6 +136,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     auth: authPlugin(store.db),
     templaters,
     guard,
+    authenticator,
     wake: () => scheduler.wake(),
     metrics,
   };
@@ -134,6 +161,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const url = `http://${server.hostname}:${server.port}`;
       log.info("listening", { url, dbPath: config.dbPath });
       await scheduler.start();
+      await mailer.announce();
       return url;
     },
     async stop() {
@@ -142,6 +170,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // No new events first, then let attempts in flight finish (bounded), then the database.
       if (http.server) await http.stop();
       await scheduler.stop();
+      await mailer.idle();
       await store.close();
     },
   };

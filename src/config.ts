@@ -16,6 +16,7 @@ export interface Config {
   apiKey: string | null;
   smtpUrl: string | null;
   mailFrom: string;
+  mailThrottleMs: number;
   pluginsDir: string;
   allowPrivateTargets: boolean;
   allowedCidrs: string[];
@@ -170,6 +171,13 @@ export const SETTINGS = [
     defaultValue: "hookpost@localhost",
     help: "sender address of failure mail",
     parse: text,
+  }),
+  setting({
+    key: "mailThrottleMs",
+    env: "HOOKPOST_MAIL_THROTTLE_MS",
+    defaultValue: "3600000",
+    help: "at most one failure mail per webhook per this many ms; failures between are gathered",
+    parse: integer(0, 7 * 86_400_000),
   }),
   setting({
     key: "pluginsDir",

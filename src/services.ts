@@ -11,6 +11,7 @@ import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics/metrics.ts";
 import type { TemplaterRegistry } from "./plugin-host/templaters.ts";
 import type { OutboundGuard } from "./scheduler/outbound-guard.ts";
+import type { ReceiverAuthenticator } from "./scheduler/receiver-auth.ts";
 
 export interface Services {
   config: Config;
@@ -19,6 +20,8 @@ export interface Services {
   auth: AuthPlugin;
   templaters: TemplaterRegistry;
   guard: OutboundGuard;
+  /** Sends to receivers with their webhook's authentication (and the OAuth2 token cache). */
+  authenticator: ReceiverAuthenticator;
   /** Tells the scheduler that new Waiting deliveries were committed. */
   wake: () => void;
   metrics: Metrics;

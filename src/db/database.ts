@@ -26,6 +26,8 @@ export interface ApiKeyTable {
 
 export type HealthStatus = "unknown" | "working" | "failing" | "disabled";
 export type RetryPolicy = "automatic" | "manual";
+/** Which content an event is about, and which a webhook listens to: published or preview. */
+export type Slot = "published" | "preview";
 
 export interface WebhookTable {
   id: string;
@@ -49,6 +51,11 @@ export interface WebhookTable {
   health_status: Generated<HealthStatus>;
   created_at: number;
   last_modified: number;
+  /** JSON text of the receiver authentication, `{"type":"none"}` by default (credentials plain). */
+  auth: Generated<string>;
+  slot: Generated<Slot>;
+  /** JSON text of language codes; `[]` means every language. */
+  languages: Generated<string>;
 }
 
 export interface ContentTypeTable {
@@ -71,6 +78,8 @@ export interface EventTable {
   translations: string;
   source: string;
   created_at: number;
+  slot: Generated<Slot>;
+  language: string | null;
 }
 
 export interface DeliveryTable {
@@ -112,6 +121,35 @@ export interface AttemptTable {
   request_headers: string;
 }
 
+export type NoticeKind = "delivery_failed" | "webhook_disabled";
+
+/** A delivery failure the webhook's owners are to be told about (the mail outbox). */
+export interface FailureNoticeTable {
+  id: string;
+  workspace: string;
+  webhook_id: string;
+  delivery_id: string;
+  kind: NoticeKind;
+  status_code: number | null;
+  error: string | null;
+  attempts: number;
+  occurred_at: number;
+  recipients: string;
+  webhook_label: string;
+  endpoint_host: string;
+  /** Null until a mail including this notice was accepted by the SMTP server. */
+  mailed_at: number | null;
+}
+
+/** Per webhook: when the last failure mail went out, and the SMTP retry backoff. */
+export interface MailStateTable {
+  webhook_id: string;
+  last_sent_at: number | null;
+  failures: Generated<number>;
+  next_attempt_at: Generated<number>;
+  last_error: string | null;
+}
+
 export interface Database {
   workspaces: WorkspaceTable;
   api_keys: ApiKeyTable;
@@ -120,6 +158,8 @@ export interface Database {
   events: EventTable;
   deliveries: DeliveryTable;
   attempts: AttemptTable;
+  failure_notices: FailureNoticeTable;
+  mail_state: MailStateTable;
 }
 
 /** The database, or a transaction on it: repositories accept either. */

@@ -51,7 +51,10 @@ const DOCUMENTATION = {
     },
   },
   tags: [
-    { name: "Webhooks", description: "Create, configure, enable, disable, rotate and test webhooks" },
+    {
+      name: "Webhooks",
+      description: "Create, configure, enable, disable, rotate and test webhooks",
+    },
     { name: "Events", description: "Publish content events; they fan out to matching webhooks" },
     {
       name: "Delivery log",

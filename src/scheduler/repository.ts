@@ -47,7 +47,7 @@ export async function releaseDeliveries(db: Executor, ids: string[]): Promise<vo
 export async function listDispatchableWebhooks(db: Executor) {
   return db
     .selectFrom("webhooks")
-    .select(["id", "workspace", "endpoint", "secret", "headers", "timeout_seconds"])
+    .select(["id", "workspace", "endpoint", "secret", "headers", "timeout_seconds", "auth"])
     .where("enabled", "=", 1)
     .orderBy("id")
     .execute();

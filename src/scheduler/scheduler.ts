@@ -11,12 +11,14 @@
 
 import type { Config } from "../config.ts";
 import type { Executor } from "../db/database.ts";
+import { readJsonColumn } from "../db/json-column.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
-import type { OutboundGuard } from "./outbound-guard.ts";
+import type { ReceiverAuth } from "../webhooks/model.ts";
 import { type Decision, decideOutcome, type FailureReason, maskHeaders } from "./outcome.ts";
+import type { ReceiverAuthenticator } from "./receiver-auth.ts";
 import {
   type ClaimedDelivery,
   claimDue,
@@ -29,7 +31,7 @@ import {
   resetAllProcessing,
   updateWebhookHealth,
 } from "./repository.ts";
-import { type AttemptResult, isSuccessStatus, sendAttempt } from "./sender.ts";
+import { type AttemptResult, isSuccessStatus } from "./sender.ts";
 import { requestHeaders } from "./signing.ts";
 
 /** A delivery that ended in Error: the seam where failure mail (SPEC §7) hooks in. */
@@ -59,9 +61,12 @@ export interface SchedulerOptions {
   db: Executor;
   config: SchedulerConfig;
   log: Logger;
-  guard: OutboundGuard;
+  /** Sends with the webhook's receiver authentication, through the outbound guard. */
+  authenticator: ReceiverAuthenticator;
   metrics: Metrics;
   onDeliveryFailed?: FailureHook;
+  /** Runs on every timer tick, not awaited (the failure mailer): it must not throw. */
+  onTimer?: () => void;
   /** How long shutdown waits for attempts in flight before aborting them (10 s). */
   shutdownGraceMs?: number;
 }
@@ -82,11 +87,14 @@ export class Scheduler {
   private readonly options: SchedulerOptions;
   private readonly perWebhookLimit: number;
   private readonly inFlightByWebhook = new Map<string, number>();
-  private readonly running = new Map<string, InFlight>();
+  /** Attempts in flight, by a key of their own (a delivery may be sent twice if a lease ran out). */
+  private readonly running = new Map<number, InFlight>();
+  private nextKey = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   private ticking: Promise<void> | null = null;
   private tickAgain = false;
   private stopping = false;
+  private stopped: Promise<void> | null = null;
   private started = false;
   private rotation = 0;
   private lastRetentionAt = 0;
@@ -111,7 +119,10 @@ export class Scheduler {
         count: reset,
       });
     }
-    this.timer = setInterval(() => this.wake(), this.options.config.tickMs);
+    this.timer = setInterval(() => {
+      this.wake();
+      this.options.onTimer?.();
+    }, this.options.config.tickMs);
     this.wake();
   }
 
@@ -131,8 +142,13 @@ export class Scheduler {
    * Stops claiming, lets attempts in flight finish for up to the grace period, aborts the rest
    * and returns them to Waiting. The database stays open (the caller closes it).
    */
-  async stop(): Promise<void> {
-    if (!this.started || this.stopping) return;
+  stop(): Promise<void> {
+    if (!this.stopped) this.stopped = this.drain();
+    return this.stopped;
+  }
+
+  private async drain(): Promise<void> {
+    if (!this.started) return;
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
@@ -191,6 +207,7 @@ export class Scheduler {
 
   private dispatch(webhook: DispatchableWebhook, delivery: ClaimedDelivery): void {
     const controller = new AbortController();
+    const key = this.nextKey++;
     this.inFlightByWebhook.set(webhook.id, (this.inFlightByWebhook.get(webhook.id) ?? 0) + 1);
     const done = this.attempt(webhook, delivery, controller.signal)
       .catch((error: unknown) => {
@@ -201,13 +218,13 @@ export class Scheduler {
         });
       })
       .finally(() => {
-        this.running.delete(delivery.id);
+        this.running.delete(key);
         const left = (this.inFlightByWebhook.get(webhook.id) ?? 1) - 1;
         if (left > 0) this.inFlightByWebhook.set(webhook.id, left);
         else this.inFlightByWebhook.delete(webhook.id);
         this.wake();
       });
-    this.running.set(delivery.id, { controller, done });
+    this.running.set(key, { controller, done });
   }
 
   private async attempt(
@@ -216,19 +233,24 @@ export class Scheduler {
     signal: AbortSignal,
   ): Promise<void> {
     const startedAt = Date.now();
-    const { headers, signature } = requestHeaders(
+    const signed = requestHeaders(
       webhook,
       delivery.id,
       delivery.body,
       Math.floor(startedAt / 1000),
     );
-    const result = await sendAttempt(this.options.guard, {
-      endpoint: webhook.endpoint,
-      body: delivery.body,
-      headers,
-      timeoutMs: webhook.timeout_seconds * 1000,
-      signal,
-    });
+    // Adds the receiver's Authorization (fetching an OAuth2 token first when needed).
+    const { result, headers } = await this.options.authenticator.send(
+      webhook.id,
+      readJsonColumn<ReceiverAuth>(webhook.auth),
+      {
+        endpoint: webhook.endpoint,
+        body: delivery.body,
+        headers: signed.headers,
+        timeoutMs: webhook.timeout_seconds * 1000,
+        signal,
+      },
+    );
     if (result.aborted) {
       await releaseDeliveries(this.options.db, [delivery.id]);
       return;
@@ -237,7 +259,7 @@ export class Scheduler {
       result,
       startedAt,
       headers,
-      signature,
+      signature: signed.signature,
     });
   }
 

@@ -21,6 +21,7 @@ import {
 } from "../../src/metrics/metrics.ts";
 import { TemplaterRegistry } from "../../src/plugin-host/templaters.ts";
 import { OutboundGuard } from "../../src/scheduler/outbound-guard.ts";
+import { ReceiverAuthenticator } from "../../src/scheduler/receiver-auth.ts";
 import type { Services } from "../../src/services.ts";
 import { VERSION } from "../../src/version.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
@@ -81,16 +82,18 @@ function deliveryRow(
 /** A Services object for one test app, with a Metrics instance the test holds. */
 function servicesOf(testApp: TestApp, metrics: Metrics): Services {
   const { config, log, store } = testApp.app;
+  const guard = new OutboundGuard({
+    allowPrivateTargets: config.allowPrivateTargets,
+    allowedCidrs: config.allowedCidrs,
+  });
   return {
     config,
     db: store.db,
     log,
     auth: authPlugin(store.db),
     templaters: new TemplaterRegistry(),
-    guard: new OutboundGuard({
-      allowPrivateTargets: config.allowPrivateTargets,
-      allowedCidrs: config.allowedCidrs,
-    }),
+    guard,
+    authenticator: new ReceiverAuthenticator(guard),
     wake: () => undefined,
     metrics,
   };

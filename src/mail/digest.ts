@@ -1,0 +1,147 @@
+/**
+ * The failure mail (SPEC §7), composed from a webhook's pending failure notices: a subject
+ * naming the webhook and the count, and the same digest as plain text and HTML — how many
+ * deliveries failed, the last status and error, the delivery ids and the API calls that retry
+ * them. Nothing secret goes in: no webhook secret, no credentials, no endpoint path or query
+ * (a Slack-style URL carries its token there), only the endpoint's host.
+ */
+
+import type { NoticeKind } from "../db/database.ts";
+
+export interface FailureNotice {
+  webhookId: string;
+  deliveryId: string;
+  kind: NoticeKind;
+  statusCode: number | null;
+  error: string | null;
+  attempts: number;
+  occurredAt: number;
+  /** The webhook's description (or name) when the failure happened. */
+  webhookLabel: string;
+  /** The endpoint's host when the failure happened. */
+  endpointHost: string;
+}
+
+export interface Digest {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** Delivery ids listed one by one; the rest are counted. */
+export const LISTED_DELIVERIES = 25;
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+function escapeHtml(text: string): string {
+  return text
+    .replaceAll("&", "&amp;")
+    .replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;")
+    .replaceAll("'", "&#39;");
+}
+
+function describeOutcome(notice: FailureNotice): string {
+  const status = notice.statusCode === null ? "no response" : `HTTP ${notice.statusCode}`;
+  return notice.error && notice.error !== `HTTP ${notice.statusCode}`
+    ? `${status}: ${notice.error}`
+    : status;
+}
+
+/**
+ * The digest of `notices` (all of one webhook, oldest first). The latest notice supplies the
+ * webhook's label and host.
+ */
+export function composeDigest(notices: readonly FailureNotice[]): Digest {
+  const last = notices[notices.length - 1];
+  const first = notices[0];
+  if (!last || !first) throw new RangeError("a digest needs at least one notice");
+  const webhookId = last.webhookId;
+  const label = last.webhookLabel ? `"${last.webhookLabel}" (${webhookId})` : webhookId;
+  const disabled = notices.some((notice) => notice.kind === "webhook_disabled");
+  const count = notices.length;
+  const failed = plural(count, "delivery failed", "deliveries failed");
+  const subject = disabled
+    ? `[Hookpost] Webhook ${label} was disabled: ${failed}`
+    : `[Hookpost] Webhook ${label}: ${failed}`;
+  const since = new Date(first.occurredAt).toISOString();
+  const until = new Date(last.occurredAt).toISOString();
+  const listed = notices.slice(-LISTED_DELIVERIES);
+  const unlisted = count - listed.length;
+
+  const lines = [
+    `Hookpost could not deliver to webhook ${label} (endpoint host ${last.endpointHost}).`,
+    "",
+    `${failed} between ${since} and ${until}.`,
+    `Last outcome: ${describeOutcome(last)} after ${plural(last.attempts, "attempt", "attempts")}.`,
+  ];
+  if (disabled) {
+    lines.push(
+      "",
+      "The receiver answered 410 Gone, so the webhook was disabled. Enable it again with:",
+      `  POST /webhooks/${webhookId}/enable`,
+    );
+  }
+  lines.push("", "Failed deliveries (newest last):");
+  if (unlisted > 0) lines.push(`  … and ${unlisted} earlier ones`);
+  for (const notice of listed) {
+    lines.push(
+      `  ${notice.deliveryId}  ${new Date(notice.occurredAt).toISOString()}  ${describeOutcome(notice)}`,
+    );
+  }
+  lines.push(
+    "",
+    "To send one again (a new delivery with the same payload):",
+    `  POST /webhooks/${webhookId}/events/{deliveryId}/retry`,
+    `  e.g. POST /webhooks/${webhookId}/events/${last.deliveryId}/retry`,
+    "To send again every event of the window:",
+    `  POST /webhooks/${webhookId}/replay  {"since": "${since}", "until": "${until}"}`,
+    `The delivery log: GET /webhooks/${webhookId}/events?status=-1`,
+    "",
+    "Every call takes an X-Api-Key header with a write key (read key for the log).",
+    "You get at most one of these mails per webhook per throttle window; failures in between",
+    "are gathered into the next one.",
+  );
+
+  const rows = listed
+    .map(
+      (notice) =>
+        `<tr><td><code>${escapeHtml(notice.deliveryId)}</code></td>` +
+        `<td>${escapeHtml(new Date(notice.occurredAt).toISOString())}</td>` +
+        `<td>${escapeHtml(describeOutcome(notice))}</td></tr>`,
+    )
+    .join("\n");
+  const html = [
+    "<!doctype html>",
+    '<html><body style="font-family: sans-serif">',
+    `<h2>${escapeHtml(subject)}</h2>`,
+    `<p>Hookpost could not deliver to webhook <strong>${escapeHtml(label)}</strong> ` +
+      `(endpoint host <code>${escapeHtml(last.endpointHost)}</code>).</p>`,
+    `<p><strong>${escapeHtml(failed)}</strong> between ${escapeHtml(since)} and ${escapeHtml(until)}.<br>` +
+      `Last outcome: ${escapeHtml(describeOutcome(last))} after ${escapeHtml(plural(last.attempts, "attempt", "attempts"))}.</p>`,
+    disabled
+      ? `<p>The receiver answered <strong>410 Gone</strong>, so the webhook was disabled. ` +
+        `Enable it again with <code>POST /webhooks/${escapeHtml(webhookId)}/enable</code>.</p>`
+      : "",
+    unlisted > 0 ? `<p>… and ${unlisted} earlier failed deliveries.</p>` : "",
+    '<table border="1" cellpadding="4" cellspacing="0">',
+    "<tr><th>Delivery</th><th>Failed at</th><th>Outcome</th></tr>",
+    rows,
+    "</table>",
+    "<p>To send one again: " +
+      `<code>POST /webhooks/${escapeHtml(webhookId)}/events/{deliveryId}/retry</code><br>` +
+      "To send again every event of the window: " +
+      `<code>POST /webhooks/${escapeHtml(webhookId)}/replay {"since": "${escapeHtml(since)}", "until": "${escapeHtml(until)}"}</code><br>` +
+      `The delivery log: <code>GET /webhooks/${escapeHtml(webhookId)}/events?status=-1</code></p>`,
+    "<p>Every call takes an <code>X-Api-Key</code> header. You get at most one of these mails " +
+      "per webhook per throttle window; failures in between are gathered into the next one.</p>",
+    "</body></html>",
+  ]
+    .filter((line) => line !== "")
+    .join("\n");
+
+  return { subject, text: `${lines.join("\n")}\n`, html };
+}

@@ -1,0 +1,65 @@
+/** The failure digest's text: subject, counts, last outcome, ids, retry calls, and no secrets. */
+
+import { describe, expect, test } from "bun:test";
+import { composeDigest, type FailureNotice, LISTED_DELIVERIES } from "../../src/mail/digest.ts";
+
+function notice(index: number, extra: Partial<FailureNotice> = {}): FailureNotice {
+  return {
+    webhookId: "wh_abc",
+    deliveryId: `dlv_${String(index).padStart(3, "0")}`,
+    kind: "delivery_failed",
+    statusCode: 500,
+    error: "HTTP 500",
+    attempts: 10,
+    occurredAt: Date.parse("2026-11-23T10:00:00Z") + index * 60_000,
+    webhookLabel: "Production <sync>",
+    endpointHost: "hooks.example.com",
+    ...extra,
+  };
+}
+
+describe("composeDigest", () => {
+  test("one failure: subject names the webhook and the count", () => {
+    const digest = composeDigest([notice(1, { statusCode: null, error: "connection refused" })]);
+    expect(digest.subject).toBe(
+      '[Hookpost] Webhook "Production <sync>" (wh_abc): 1 delivery failed',
+    );
+    expect(digest.text).toContain(
+      "Last outcome: no response: connection refused after 10 attempts.",
+    );
+    expect(digest.text).toContain("POST /webhooks/wh_abc/events/dlv_001/retry");
+    expect(digest.html).toContain("Production &lt;sync&gt;");
+    expect(digest.html).not.toContain("<sync>");
+  });
+
+  test("a digest counts every failure, lists the newest ids, and gives the replay window", () => {
+    const notices = Array.from({ length: LISTED_DELIVERIES + 5 }, (_, i) => notice(i + 1));
+    const last = notices[notices.length - 1];
+    notices[notices.length - 1] = { ...notice(notices.length), statusCode: 503, error: "HTTP 503" };
+    const digest = composeDigest(notices);
+    expect(digest.subject).toContain(`${LISTED_DELIVERIES + 5} deliveries failed`);
+    expect(digest.text).toContain("… and 5 earlier ones");
+    expect(digest.text).not.toContain("dlv_005 ");
+    expect(digest.text).toContain("dlv_006");
+    expect(digest.text).toContain(last?.deliveryId ?? "missing");
+    expect(digest.text).toContain("Last outcome: HTTP 503 after 10 attempts.");
+    expect(digest.text).toContain(
+      'POST /webhooks/wh_abc/replay  {"since": "2026-11-23T10:01:00.000Z", "until": "2026-11-23T10:30:00.000Z"}',
+    );
+  });
+
+  test("a 410 says the webhook was disabled and how to enable it", () => {
+    const digest = composeDigest([
+      notice(1, { kind: "webhook_disabled", statusCode: 410, error: "HTTP 410", attempts: 1 }),
+    ]);
+    expect(digest.subject).toBe(
+      '[Hookpost] Webhook "Production <sync>" (wh_abc) was disabled: 1 delivery failed',
+    );
+    expect(digest.text).toContain("POST /webhooks/wh_abc/enable");
+    expect(digest.text).toContain("after 1 attempt.");
+  });
+
+  test("an empty list is a programming error", () => {
+    expect(() => composeDigest([])).toThrow(RangeError);
+  });
+});
