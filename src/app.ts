@@ -141,7 +141,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics,
   };
   const http = buildHttp(services, store, startedAt, () => scheduler.inFlight);
-  let stopped = false;
+  let stopping: Promise<void> | undefined;
 
   return {
     config,
@@ -164,14 +164,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await mailer.announce();
       return url;
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      // No new events first, then let attempts in flight finish (bounded), then the database.
-      if (http.server) await http.stop();
-      await scheduler.stop();
-      await mailer.idle();
-      await store.close();
+    stop() {
+      stopping ??= (async () => {
+        // No new events first, then let attempts in flight finish (bounded), then the database.
+        if (http.server) await http.stop();
+        await scheduler.stop();
+        await mailer.idle();
+        await store.close();
+      })();
+      return stopping;
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 
 import { openapi } from "@elysiajs/openapi";
+import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { Elysia, ValidationError } from "elysia";
 import { DomainError, type FieldProblem } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -16,13 +17,41 @@ import { SWAGGER_BUNDLE_URL, SWAGGER_STYLESHEET_URL, swaggerAssets } from "./swa
 /** Largest request body accepted; webhook configurations and CMS events fit easily. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * The errors of a union's best-fitting branch instead of "Expected union value": the branch
+ * whose literals (a discriminator such as `type`) match, then the one with the fewest errors —
+ * so `{"type": "basic"}` without a password reports `auth.password`.
+ */
+function expandUnions(issues: Iterable<ValueError>): ValueError[] {
+  const out: ValueError[] = [];
+  for (const issue of issues) {
+    if (issue.type !== ValueErrorType.Union || issue.errors.length === 0) {
+      out.push(issue);
+      continue;
+    }
+    const branches = issue.errors.map((branch) => [...branch]);
+    const score = (errors: ValueError[]) => [
+      errors.filter((error) => error.type === ValueErrorType.Literal).length,
+      errors.length,
+    ];
+    branches.sort((a, b) => {
+      const [literalsA = 0, countA = 0] = score(a);
+      const [literalsB = 0, countB = 0] = score(b);
+      return literalsA - literalsB || countA - countB;
+    });
+    const best = branches[0];
+    if (best && best.length > 0) out.push(...expandUnions(best));
+    else out.push(issue);
+  }
+  return out;
+}
+
 /** Elysia's validation error as a list of `{field, message}`, e.g. `eventTypes.article.0`. */
 export function describeValidationError(error: ValidationError): FieldProblem[] {
   const seen = new Set<string>();
   const problems: FieldProblem[] = [];
-  for (const issue of error.all) {
-    const path = "path" in issue && typeof issue.path === "string" ? issue.path : "";
-    const field = path.replace(/^\//, "").replaceAll("/", ".") || "(root)";
+  for (const issue of expandUnions(error.all.filter(isValueError))) {
+    const field = issue.path.replace(/^\//, "").replaceAll("/", ".") || "(root)";
     // The first problem of a field says it best ("Expected required property" rather than
     // the "Expected string" that follows it for the same missing field).
     if (seen.has(field)) continue;
@@ -30,6 +59,18 @@ export function describeValidationError(error: ValidationError): FieldProblem[] 
     problems.push({ field, message: issue.message });
   }
   return problems;
+}
+
+function isValueError(issue: unknown): issue is ValueError {
+  return (
+    typeof issue === "object" &&
+    issue !== null &&
+    "path" in issue &&
+    typeof issue.path === "string" &&
+    "message" in issue &&
+    typeof issue.message === "string" &&
+    "type" in issue
+  );
 }
 
 function contentLengthTooLarge(request: Request): boolean {

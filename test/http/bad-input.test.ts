@@ -40,6 +40,13 @@ const cases: BadInput[] = [
     field: "endpiont",
   },
   {
+    name: "receiver auth missing the field its type needs (the union's branch is named)",
+    json: { ...valid, auth: { type: "basic", username: "u" } },
+    status: 400,
+    code: "validation_failed",
+    field: "auth.password",
+  },
+  {
     name: "an event with an unknown property",
     method: "POST",
     path: "/events",
