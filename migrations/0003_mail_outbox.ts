@@ -24,6 +24,8 @@ export async function up(db: AnyDatabase): Promise<void> {
     .addColumn("error", "text")
     .addColumn("attempts", "integer", (col) => col.notNull())
     .addColumn("occurred_at", "integer", (col) => col.notNull())
+    // When the delivery was created: replay windows are on creation time.
+    .addColumn("delivery_created_at", "integer", (col) => col.notNull())
     // Snapshots taken at failure time, so a mail can still be written after the webhook changed.
     .addColumn("recipients", "text", (col) => col.notNull())
     .addColumn("webhook_label", "text", (col) => col.notNull())

@@ -134,6 +134,7 @@ export interface FailureNoticeTable {
   error: string | null;
   attempts: number;
   occurred_at: number;
+  delivery_created_at: number;
   recipients: string;
   webhook_label: string;
   endpoint_host: string;

@@ -7,10 +7,11 @@
 import { openapi } from "@elysiajs/openapi";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { Elysia, ValidationError } from "elysia";
-import { DomainError, type FieldProblem } from "../errors.ts";
+import { DomainError, type FieldProblem, Invalid } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { ErrorEnvelope, errorEnvelope } from "./envelope.ts";
+import { MAX_JSON_DEPTH, tooDeep } from "./json-depth.ts";
 import { requestIdOf } from "./request-id.ts";
 import { SWAGGER_BUNDLE_URL, SWAGGER_STYLESHEET_URL, swaggerAssets } from "./swagger-assets.ts";
 
@@ -109,75 +110,86 @@ const DOCUMENTATION = {
 export function createHttpServer(log: Logger) {
   // normalize: false — Elysia would otherwise strip unknown body properties before validation,
   // so a misspelt field would be silently ignored instead of answered with a 400.
-  return new Elysia({ normalize: false })
-    .model({ ErrorEnvelope })
-    .onRequest(({ request, set }) => {
-      set.headers["x-request-id"] = requestIdOf(request);
-      if (contentLengthTooLarge(request)) {
-        set.status = 413;
-        return errorEnvelope(
-          "payload_too_large",
-          `request body exceeds ${MAX_BODY_BYTES} bytes`,
-          { limitBytes: MAX_BODY_BYTES },
-          requestIdOf(request),
-        );
-      }
-    })
-    .onError(({ code, error, request, set, path }) => {
-      const requestId = requestIdOf(request);
-      set.headers["x-request-id"] = requestId;
-      if (error instanceof DomainError) {
-        set.status = error.status;
-        return errorEnvelope(error.code, error.message, error.details, requestId);
-      }
-      if (error instanceof ValidationError) {
-        set.status = 400;
-        const fields = describeValidationError(error);
-        const where = error.type === "body" ? "request body" : `request ${error.type}`;
-        const first = fields[0];
-        const message = first
-          ? `invalid ${where}: ${first.field}: ${first.message}`
-          : `invalid ${where}`;
-        return errorEnvelope("validation_failed", message, { on: error.type, fields }, requestId);
-      }
-      switch (code) {
-        case "PARSE":
-          set.status = 400;
+  return (
+    new Elysia({ normalize: false })
+      .model({ ErrorEnvelope })
+      .onRequest(({ request, set }) => {
+        set.headers["x-request-id"] = requestIdOf(request);
+        if (contentLengthTooLarge(request)) {
+          set.status = 413;
           return errorEnvelope(
-            "invalid_json",
-            "request body is not valid JSON",
-            { contentType: request.headers.get("content-type") },
-            requestId,
+            "payload_too_large",
+            `request body exceeds ${MAX_BODY_BYTES} bytes`,
+            { limitBytes: MAX_BODY_BYTES },
+            requestIdOf(request),
           );
-        case "NOT_FOUND":
-          set.status = 404;
-          return errorEnvelope(
-            "not_found",
-            `no route ${request.method} ${path}`,
-            { method: request.method, path },
-            requestId,
-          );
-        default: {
-          log.error("unhandled error", { requestId, code: String(code), error });
-          set.status = 500;
-          return errorEnvelope("internal_error", "internal error", {}, requestId);
         }
-      }
-    })
-    .use(swaggerAssets())
-    .use(
-      openapi({
-        path: "/swagger",
-        specPath: "/swagger/json",
-        provider: "swagger-ui",
-        documentation: DOCUMENTATION,
-        exclude: { paths: ["/swagger", "/swagger/json"] },
-        swagger: {
-          cdn: SWAGGER_BUNDLE_URL,
-          theme: SWAGGER_STYLESHEET_URL,
-          autoDarkMode: false,
-          persistAuthorization: true,
-        },
-      }),
-    );
+      })
+      // After validation and auth: a valid body may still nest too deeply to store safely.
+      .onBeforeHandle({ as: "global" }, ({ body }) => {
+        const path = tooDeep(body);
+        if (path !== null) {
+          throw Invalid.fields([
+            { field: path, message: `nests deeper than ${MAX_JSON_DEPTH} levels` },
+          ]);
+        }
+      })
+      .onError(({ code, error, request, set, path }) => {
+        const requestId = requestIdOf(request);
+        set.headers["x-request-id"] = requestId;
+        if (error instanceof DomainError) {
+          set.status = error.status;
+          return errorEnvelope(error.code, error.message, error.details, requestId);
+        }
+        if (error instanceof ValidationError) {
+          set.status = 400;
+          const fields = describeValidationError(error);
+          const where = error.type === "body" ? "request body" : `request ${error.type}`;
+          const first = fields[0];
+          const message = first
+            ? `invalid ${where}: ${first.field}: ${first.message}`
+            : `invalid ${where}`;
+          return errorEnvelope("validation_failed", message, { on: error.type, fields }, requestId);
+        }
+        switch (code) {
+          case "PARSE":
+            set.status = 400;
+            return errorEnvelope(
+              "invalid_json",
+              "request body is not valid JSON",
+              { contentType: request.headers.get("content-type") },
+              requestId,
+            );
+          case "NOT_FOUND":
+            set.status = 404;
+            return errorEnvelope(
+              "not_found",
+              `no route ${request.method} ${path}`,
+              { method: request.method, path },
+              requestId,
+            );
+          default: {
+            log.error("unhandled error", { requestId, code: String(code), error });
+            set.status = 500;
+            return errorEnvelope("internal_error", "internal error", {}, requestId);
+          }
+        }
+      })
+      .use(swaggerAssets())
+      .use(
+        openapi({
+          path: "/swagger",
+          specPath: "/swagger/json",
+          provider: "swagger-ui",
+          documentation: DOCUMENTATION,
+          exclude: { paths: ["/swagger", "/swagger/json"] },
+          swagger: {
+            cdn: SWAGGER_BUNDLE_URL,
+            theme: SWAGGER_STYLESHEET_URL,
+            autoDarkMode: false,
+            persistAuthorization: true,
+          },
+        }),
+      )
+  );
 }

@@ -16,6 +16,8 @@ export interface FailureNotice {
   error: string | null;
   attempts: number;
   occurredAt: number;
+  /** When the failed delivery was created (replay windows are on creation time). */
+  deliveryCreatedAt: number;
   /** The webhook's description (or name) when the failure happened. */
   webhookLabel: string;
   /** The endpoint's host when the failure happened. */
@@ -69,6 +71,9 @@ export function composeDigest(notices: readonly FailureNotice[]): Digest {
     : `[Hookpost] Webhook ${label}: ${failed}`;
   const since = new Date(first.occurredAt).toISOString();
   const until = new Date(last.occurredAt).toISOString();
+  const created = notices.map((notice) => notice.deliveryCreatedAt);
+  const replaySince = new Date(Math.min(...created)).toISOString();
+  const replayUntil = new Date(Math.max(...created)).toISOString();
   const listed = notices.slice(-LISTED_DELIVERIES);
   const unlisted = count - listed.length;
 
@@ -97,8 +102,8 @@ export function composeDigest(notices: readonly FailureNotice[]): Digest {
     "To send one again (a new delivery with the same payload):",
     `  POST /webhooks/${webhookId}/events/{deliveryId}/retry`,
     `  e.g. POST /webhooks/${webhookId}/events/${last.deliveryId}/retry`,
-    "To send again every event of the window:",
-    `  POST /webhooks/${webhookId}/replay  {"since": "${since}", "until": "${until}"}`,
+    "To send again every event of these deliveries (replay works on their creation time):",
+    `  POST /webhooks/${webhookId}/replay  {"since": "${replaySince}", "until": "${replayUntil}"}`,
     `The delivery log: GET /webhooks/${webhookId}/events?status=-1`,
     "",
     "Every call takes an X-Api-Key header with a write key (read key for the log).",
@@ -134,7 +139,7 @@ export function composeDigest(notices: readonly FailureNotice[]): Digest {
     "<p>To send one again: " +
       `<code>POST /webhooks/${escapeHtml(webhookId)}/events/{deliveryId}/retry</code><br>` +
       "To send again every event of the window: " +
-      `<code>POST /webhooks/${escapeHtml(webhookId)}/replay {"since": "${escapeHtml(since)}", "until": "${escapeHtml(until)}"}</code><br>` +
+      `<code>POST /webhooks/${escapeHtml(webhookId)}/replay {"since": "${escapeHtml(replaySince)}", "until": "${escapeHtml(replayUntil)}"}</code><br>` +
       `The delivery log: <code>GET /webhooks/${escapeHtml(webhookId)}/events?status=-1</code></p>`,
     "<p>Every call takes an <code>X-Api-Key</code> header. You get at most one of these mails " +
       "per webhook per throttle window; failures in between are gathered into the next one.</p>",

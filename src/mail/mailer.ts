@@ -75,6 +75,7 @@ function toNotice(row: NoticeRow): FailureNotice {
     error: row.error,
     attempts: row.attempts,
     occurredAt: row.occurred_at,
+    deliveryCreatedAt: row.delivery_created_at,
     webhookLabel: row.webhook_label,
     endpointHost: row.endpoint_host,
   };
@@ -92,6 +93,7 @@ function smtpError(error: unknown): string {
 export class Mailer {
   private readonly options: MailerOptions;
   private running: Promise<void> | null = null;
+  private stopping = false;
 
   constructor(options: MailerOptions) {
     this.options = options;
@@ -109,7 +111,7 @@ export class Mailer {
 
   /** Starts a round unless one is running; never throws, never waits for SMTP. */
   trigger(): void {
-    if (!this.options.transport || this.running) return;
+    if (!this.options.transport || this.running || this.stopping) return;
     this.running = this.runOnce()
       .catch((error: unknown) => {
         this.options.log.error("failure mailer round failed", { error: String(error) });
@@ -119,9 +121,19 @@ export class Mailer {
       });
   }
 
-  /** Waits for the round in progress, if any (shutdown). */
-  async idle(): Promise<void> {
-    await this.running;
+  /**
+   * Stops starting rounds and waits for the one in progress for up to `graceMs` (shutdown).
+   * A mail cut off here was not marked sent, so it goes out after the next start.
+   */
+  async stop(graceMs = 5000): Promise<void> {
+    this.stopping = true;
+    if (!this.running) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([this.running, timedOut]);
+    clearTimeout(timer);
   }
 
   /** One round: every webhook with pending notices that is neither throttled nor backed off. */
@@ -129,6 +141,7 @@ export class Mailer {
     const { db, transport } = this.options;
     if (!transport) return;
     for (const webhookId of await listWebhooksWithPendingNotices(db)) {
+      if (this.stopping) return;
       const state = await getMailState(db, webhookId);
       if (state?.last_sent_at != null && now - state.last_sent_at < this.options.throttleMs) {
         continue;

@@ -4,6 +4,7 @@
  * attempts are used up; otherwise Waiting again after a backoff delay.
  */
 
+import { isCredentialHeader } from "../webhooks/credentials.ts";
 import { type BackoffPolicy, honoursRetryAfter, nextDelay, parseRetryAfter } from "./backoff.ts";
 import { type AttemptResult, isSuccessStatus } from "./sender.ts";
 
@@ -36,15 +37,12 @@ export function decideOutcome(input: DecisionInput): Decision {
   return { kind: "retry", nextAttemptAt: input.now + delay };
 }
 
-const CREDENTIAL_HEADER =
-  /authorization|cookie|token|secret|password|passwd|api[-_]?key|credential/i;
-
 /** The request headers as recorded with an attempt: values of credential headers masked. */
 export function maskHeaders(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(
     Object.entries(headers).map(([name, value]) => [
       name,
-      CREDENTIAL_HEADER.test(name) ? "********" : value,
+      isCredentialHeader(name) ? "********" : value,
     ]),
   );
 }

@@ -10,9 +10,12 @@ import { MASKED, type ReceiverAuth } from "./model.ts";
 
 type HeaderEntry = { key: string; value: string };
 
-/** Header names whose values are credentials; the same test masks attempt records. */
+/**
+ * Header names whose values are credentials (`Authorization`, `X-Api-Key`, `x-functions-key`,
+ * `Ocp-Apim-Subscription-Key`, `Cookie`, …); the same test masks attempt records.
+ */
 const CREDENTIAL_HEADER =
-  /authorization|cookie|token|secret|password|passwd|api[-_]?key|credential/i;
+  /auth|cookie|token|secret|password|passwd|credential|session|api[-_]?key|(^|[-_])key$/i;
 
 export function isCredentialHeader(name: string): boolean {
   return CREDENTIAL_HEADER.test(name);

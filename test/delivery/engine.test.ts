@@ -356,6 +356,26 @@ describe("failures and retries", () => {
     expect(attempt).toMatchObject({ status_code: null, error: "connection refused" });
   });
 
+  test("an endless response stops being read at 64 KB: no timeout, the status counts", async () => {
+    const chunk = new TextEncoder().encode("y".repeat(16 * 1024));
+    const target = receiver(
+      () =>
+        new Response(
+          new ReadableStream({
+            pull(controller) {
+              controller.enqueue(chunk);
+            },
+          }),
+          { status: 500 },
+        ),
+    );
+    const { deliveryId } = await oneDelivery(target.url, { maxAttempts: 1, timeoutSeconds: 30 });
+    const row = await settled(deliveryId);
+    expect(row.last_error).toBe("HTTP 500");
+    const [attempt] = await attempts(deliveryId);
+    expect(attempt?.response_body).toBe("y".repeat(2000));
+  });
+
   test("a large response is read only up to 64 KB and stored cut to 2,000 characters", async () => {
     const big = "x".repeat(2 * 1024 * 1024);
     const target = receiver(() => new Response(big, { status: 500 }));
@@ -447,6 +467,30 @@ describe("outbound safety", () => {
       durationMs: expect.any(Number),
     });
     expect(target.requests).toHaveLength(0);
+  });
+
+  test("the connection goes to the checked address, with the name as Host", async () => {
+    const pinned = await createTestApp(
+      { HOOKPOST_TICK_MS: "20", HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32" },
+      { resolver: async (hostname) => (hostname === "pinned.example" ? ["127.0.0.1"] : []) },
+    );
+    try {
+      await pinned.app.start();
+      const target = receiver();
+      await createWebhook(pinned, {
+        endpoint: `http://pinned.example:${target.port}/in?q=1`,
+        eventTypes: { article: [0] },
+      });
+      await pinned.request("POST", "/events", {
+        key: pinned.keys.write,
+        json: { eventType: 0, contentType: "article", contentId: "c1" },
+      });
+      const request = await waitFor("the pinned delivery", () => target.requests[0]);
+      expect(request.headers.get("host")).toBe(`pinned.example:${target.port}`);
+      expect(request.path).toBe("/in?q=1");
+    } finally {
+      await pinned.close();
+    }
   });
 
   test("a name that does not resolve fails with a DNS error", async () => {

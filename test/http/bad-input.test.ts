@@ -47,6 +47,27 @@ const cases: BadInput[] = [
     field: "auth.password",
   },
   {
+    name: "event fields nested 50,000 levels deep (would overflow JSON.stringify)",
+    method: "POST",
+    path: "/events",
+    rawBody: `{"eventType":0,"contentType":"article","contentId":"c1","fields":{"x":${"[".repeat(50_000)}1${"]".repeat(50_000)}}}`,
+    headers: { "content-type": "application/json" },
+    status: 400,
+    code: "invalid_request",
+    field: "fields.x",
+  },
+  {
+    name: "a custom payload nested deeper than 64 levels",
+    json: {
+      ...valid,
+      useCustomPayload: true,
+      customPayload: JSON.parse(`${"[".repeat(70)}1${"]".repeat(70)}`),
+    },
+    status: 400,
+    code: "invalid_request",
+    field: "customPayload",
+  },
+  {
     name: "an event with an unknown property",
     method: "POST",
     path: "/events",

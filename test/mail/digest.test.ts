@@ -12,6 +12,7 @@ function notice(index: number, extra: Partial<FailureNotice> = {}): FailureNotic
     error: "HTTP 500",
     attempts: 10,
     occurredAt: Date.parse("2026-11-23T10:00:00Z") + index * 60_000,
+    deliveryCreatedAt: Date.parse("2026-11-23T08:00:00Z") + index * 60_000,
     webhookLabel: "Production <sync>",
     endpointHost: "hooks.example.com",
     ...extra,
@@ -44,7 +45,7 @@ describe("composeDigest", () => {
     expect(digest.text).toContain(last?.deliveryId ?? "missing");
     expect(digest.text).toContain("Last outcome: HTTP 503 after 10 attempts.");
     expect(digest.text).toContain(
-      'POST /webhooks/wh_abc/replay  {"since": "2026-11-23T10:01:00.000Z", "until": "2026-11-23T10:30:00.000Z"}',
+      'POST /webhooks/wh_abc/replay  {"since": "2026-11-23T08:01:00.000Z", "until": "2026-11-23T08:30:00.000Z"}',
     );
   });
 

@@ -120,7 +120,10 @@ describe("maskHeaders", () => {
         "x-api-key": "k",
         cookie: "a=b",
         "x-auth-token": "t",
+        "x-functions-key": "f",
+        "Ocp-Apim-Subscription-Key": "o",
         "x-tenant": "blue",
+        "x-monkey": "not a credential",
         "webhook-signature": "v1,xyz",
       }),
     ).toEqual({
@@ -128,7 +131,10 @@ describe("maskHeaders", () => {
       "x-api-key": "********",
       cookie: "********",
       "x-auth-token": "********",
+      "x-functions-key": "********",
+      "Ocp-Apim-Subscription-Key": "********",
       "x-tenant": "blue",
+      "x-monkey": "not a credential",
       "webhook-signature": "v1,xyz",
     });
   });

@@ -123,12 +123,12 @@ describe("auth and credential headers in the API", () => {
       notExpectedContent: [basic.password, "api-key-value-1"],
     },
     {
-      name: "basic without a password is 400 naming auth",
+      name: "basic without a password is 400 naming auth.password",
       method: "PUT",
       url: "/webhooks",
       json: { endpoint: "https://example.com/a", auth: { type: "basic", username: "u" } },
       expectedStatus: 400,
-      expectedContent: { error: { details: { fields: [{ field: "auth" }] } } },
+      expectedContent: { error: { details: { fields: [{ field: "auth.password" }] } } },
     },
     {
       name: "an unknown auth type is 400",
