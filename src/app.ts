@@ -1,7 +1,8 @@
 /**
- * The composition root: `createApp(config)` opens and migrates the database, bootstraps API
- * keys, and builds the HTTP application from the feature modules. Nothing here is global, so
- * a test can build as many independent apps as it likes.
+ * The composition root: `createApp(config)` loads the plugins, opens and migrates the
+ * database, bootstraps API keys, and builds the scheduler (with the plugins' hooks and
+ * pollers) and the HTTP application from the feature modules. Nothing here is global, so a
+ * test can build as many independent apps as it likes.
  */
 
 import { bootstrapApiKeys } from "./api-keys/service.ts";
@@ -11,6 +12,7 @@ import { openStore, type Store } from "./db/connect.ts";
 import { migrateToLatest } from "./db/migrator.ts";
 import { deliveryLogRoutes } from "./deliveries/index.ts";
 import { eventRoutes } from "./events/index.ts";
+import { ingestContextOf } from "./events/service.ts";
 import { healthRoutes } from "./health/index.ts";
 import { authPlugin } from "./http/auth.ts";
 import { createHttpServer, MAX_BODY_BYTES } from "./http/server.ts";
@@ -19,7 +21,11 @@ import { Mailer, smtpTransport } from "./mail/mailer.ts";
 import { recordFailureNotice } from "./mail/notices.ts";
 import { metricsRoutes } from "./metrics/index.ts";
 import { Metrics } from "./metrics/metrics.ts";
-import { TemplaterRegistry } from "./plugin-host/templaters.ts";
+import { DeliveryHookChain } from "./plugin-host/hooks.ts";
+import { loadPlugins } from "./plugin-host/loader.ts";
+import { PollerRunner } from "./plugin-host/pollers.ts";
+import { pluginRoutes } from "./plugin-host/routes.ts";
+import { ingestSourceEvents } from "./plugin-host/sources.ts";
 import { OutboundGuard, type Resolver } from "./scheduler/outbound-guard.ts";
 import { ReceiverAuthenticator } from "./scheduler/receiver-auth.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
@@ -51,6 +57,7 @@ function buildHttp(services: Services, store: Store, startedAt: number, inFlight
     .use(eventRoutes(services))
     .use(contentTypeRoutes(services))
     .use(deliveryLogRoutes(services))
+    .use(pluginRoutes(services))
     .use(metricsRoutes(services, inFlight));
 }
 
@@ -80,6 +87,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const log = options.log ?? createLogger(config.logLevel);
   const announce = options.announce ?? announceToStdout;
   const startedAt = Date.now();
+  // Plugins first: a bad one stops startup before anything is opened.
+  const plugins = await loadPlugins(config.pluginsDir, log);
   const store = openStore(config.dbPath);
   try {
     const applied = await migrateToLatest(store.db);
@@ -106,7 +115,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     { allowPrivateTargets: config.allowPrivateTargets, allowedCidrs: config.allowedCidrs },
     options.resolver,
   );
-  const templaters = new TemplaterRegistry();
+  const { templaters } = plugins;
   const metrics = new Metrics();
   const authenticator = new ReceiverAuthenticator(guard);
   const mailer = new Mailer({
@@ -127,19 +136,31 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     authenticator,
     metrics,
     onDeliveryFailed: recordFailureNotice,
-    onTimer: () => mailer.trigger(),
+    timerTasks: [() => mailer.trigger(), () => pollers.trigger()],
+    hooks: new DeliveryHookChain(plugins.hooks(), log),
   });
   const services: Services = {
     config,
     db: store.db,
     log,
     auth: authPlugin(store.db),
+    plugins,
     templaters,
     guard,
     authenticator,
     wake: () => scheduler.wake(),
     metrics,
   };
+  const ingest = ingestContextOf(services);
+  const pollers = new PollerRunner(
+    plugins
+      .sources()
+      .flatMap(({ plugin, name, adapter }) =>
+        adapter.poll ? [{ plugin, source: name, poll: adapter.poll }] : [],
+      ),
+    (workspace, source, events) => ingestSourceEvents(ingest, workspace, source, events),
+    log,
+  );
   const http = buildHttp(services, store, startedAt, () => scheduler.inFlight);
   let stopping: Promise<void> | undefined;
 
@@ -168,8 +189,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       stopping ??= (async () => {
         // No new events first, then let attempts in flight finish (bounded), then the database.
         if (http.server) await http.stop();
+        await pollers.stop();
         await scheduler.stop();
-        await mailer.idle();
+        await mailer.stop();
         await store.close();
       })();
       return stopping;

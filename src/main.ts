@@ -19,6 +19,7 @@ import { openStore } from "./db/connect.ts";
 import type { Access } from "./db/database.ts";
 import { migrateToLatest } from "./db/migrator.ts";
 import { DomainError } from "./errors.ts";
+import { PluginLoadError } from "./plugin-host/registry.ts";
 import { VERSION } from "./version.ts";
 
 const USAGE = `Hookpost ${VERSION} — webhook delivery for headless CMSs
@@ -149,7 +150,12 @@ async function run(argv: readonly string[]): Promise<void> {
 try {
   await run(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof UsageError || error instanceof ConfigError || error instanceof DomainError) {
+  if (
+    error instanceof UsageError ||
+    error instanceof ConfigError ||
+    error instanceof PluginLoadError ||
+    error instanceof DomainError
+  ) {
     console.error(`hookpost: ${error.message}`);
     process.exit(2);
   }

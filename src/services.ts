@@ -1,7 +1,8 @@
 /**
  * What feature modules get from the composition root: the database, the auth macro, the
- * outbound guard, the template engines, the scheduler's wake-up call and the metrics. Route
- * factories take this one object, so adding a dependency does not change every signature.
+ * outbound guard, the plugins and their template engines, the scheduler's wake-up call and
+ * the metrics. Route factories take this one object, so adding a dependency does not change
+ * every signature.
  */
 
 import type { Config } from "./config.ts";
@@ -9,6 +10,7 @@ import type { Executor } from "./db/database.ts";
 import type { AuthPlugin } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics/metrics.ts";
+import type { PluginRegistry } from "./plugin-host/registry.ts";
 import type { TemplaterRegistry } from "./plugin-host/templaters.ts";
 import type { OutboundGuard } from "./scheduler/outbound-guard.ts";
 import type { ReceiverAuthenticator } from "./scheduler/receiver-auth.ts";
@@ -18,6 +20,9 @@ export interface Services {
   db: Executor;
   log: Logger;
   auth: AuthPlugin;
+  /** The loaded plugins: sources, their content types, hooks, and what `GET /plugins` shows. */
+  plugins: PluginRegistry;
+  /** The built-in `json` engine and the plugins' engines (`plugins.templaters`). */
   templaters: TemplaterRegistry;
   guard: OutboundGuard;
   /** Sends to receivers with their webhook's authentication (and the OAuth2 token cache). */

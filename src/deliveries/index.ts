@@ -44,6 +44,7 @@ export function deliveryLogRoutes(services: Services) {
   const enqueue: EnqueueContext = {
     db,
     templaters: services.templaters,
+    pluginContentTypes: services.plugins.contentTypes,
     defaultMaxAttempts: services.config.maxAttempts,
     wake: services.wake,
   };

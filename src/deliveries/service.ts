@@ -6,7 +6,7 @@
  */
 
 import type { Insertable } from "kysely";
-import { findContentType } from "../content-types/service.ts";
+import { findContentType, type PluginContentTypes } from "../content-types/service.ts";
 import type { DeliveryTable, Executor, WebhookRow } from "../db/database.ts";
 import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
 import { type FieldProblem, Invalid, NotFound } from "../errors.ts";
@@ -46,6 +46,8 @@ import { ProcessStatus, type ProcessStatusValue } from "./status.ts";
 export interface EnqueueContext {
   db: Executor;
   templaters: TemplaterRegistry;
+  /** Content types of the source plugins, for generate-sample (none when omitted). */
+  pluginContentTypes?: PluginContentTypes;
   defaultMaxAttempts: number;
   /** Called after the commit: new Waiting deliveries are there. */
   wake: () => void;
@@ -431,7 +433,12 @@ export async function generateSample(
 ): Promise<DeliveryLogEntry> {
   const created = await context.db.transaction().execute(async (trx) => {
     const webhook = await getWebhookRow(trx, workspace, webhookId);
-    const contentType = await findContentType(trx, workspace, contentTypeKey);
+    const contentType = await findContentType(
+      trx,
+      workspace,
+      contentTypeKey,
+      context.pluginContentTypes,
+    );
     if (!contentType) {
       throw new NotFound(`content type ${contentTypeKey} not found`, {
         contentTypeId: contentTypeKey,

@@ -4,15 +4,10 @@ import { Elysia } from "elysia";
 import { ErrorEnvelope } from "../http/envelope.ts";
 import type { Services } from "../services.ts";
 import { IncomingEvent, IngestResult } from "./model.ts";
-import { ingestEvent } from "./service.ts";
+import { ingestContextOf, ingestEvent } from "./service.ts";
 
 export function eventRoutes(services: Services) {
-  const context = {
-    db: services.db,
-    templaters: services.templaters,
-    defaultMaxAttempts: services.config.maxAttempts,
-    onEnqueued: services.wake,
-  };
+  const context = ingestContextOf(services);
   return new Elysia().use(services.auth).post(
     "/events",
     async ({ principal, body, set }) => {

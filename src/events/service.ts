@@ -9,6 +9,7 @@ import { buildDelivery } from "../deliveries/build.ts";
 import { insertDeliveries, listFirstDeliveriesOfEvent } from "../deliveries/repository.ts";
 import { newId } from "../ids.ts";
 import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
+import type { Services } from "../services.ts";
 import { listEnabledWebhookRows } from "../webhooks/repository.ts";
 import { type MatchableEvent, webhookMatches } from "./matching.ts";
 import type { IncomingEvent, IngestResult } from "./model.ts";
@@ -20,6 +21,21 @@ export interface IngestContext {
   defaultMaxAttempts: number;
   /** Called after the commit when new deliveries are waiting. */
   onEnqueued: () => void;
+}
+
+/**
+ * The running app's ingest context: what `POST /events`, source plugins' requests and their
+ * pollers share, so every event takes the same path.
+ */
+export function ingestContextOf(
+  services: Pick<Services, "db" | "templaters" | "config" | "wake">,
+): IngestContext {
+  return {
+    db: services.db,
+    templaters: services.templaters,
+    defaultMaxAttempts: services.config.maxAttempts,
+    onEnqueued: services.wake,
+  };
 }
 
 export interface IngestOutcome {

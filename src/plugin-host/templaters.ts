@@ -1,22 +1,78 @@
 /**
  * Template engines by name. A webhook's `templateEngine` picks one to render its
- * `customPayload` against the content envelope; `json` is built in, plugins add more.
+ * `customPayload` against the content envelope; `json` is built in, plugins add more. Whatever
+ * an engine does — throw, return a Promise, a function, a cycle — becomes a {@link RenderError}
+ * for that one delivery, never a failed ingest.
  */
 
 import type { ContentEnvelope } from "../deliveries/envelope.ts";
+import type { Templater } from "./api.ts";
 import { jsonEngine } from "./json-engine.ts";
 
-/** Renders a template to a JSON value. May throw; the delivery then fails, not the process. */
-export interface Templater {
-  render(template: unknown, context: ContentEnvelope): unknown;
-}
+export type { Templater } from "./api.ts";
+
+/** The built-in engine's name, and the default `templateEngine` of a webhook. */
+export const BUILT_IN_ENGINE = "json";
 
 export class RenderError extends Error {
   override name = "RenderError";
 }
 
+/**
+ * Why `value` is not plain JSON (`fields.when is a function`), or null when it is. Checked
+ * rather than trusted to `JSON.stringify`, which silently drops functions and undefined inside
+ * objects and turns NaN into null: a receiver would get a body nobody wrote.
+ */
+export function nonJsonReason(value: unknown, path = "", seen = new Set<object>()): string | null {
+  const where = path === "" ? "the value" : path;
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return null;
+    case "number":
+      return Number.isFinite(value) ? null : `${where} is ${value}, not a finite number`;
+    case "object": {
+      if (value === null) return null;
+      if (seen.has(value)) return `${where} refers back to itself (a cycle)`;
+      if (typeof (value as { then?: unknown }).then === "function") {
+        return `${where} is a Promise (template engines must render synchronously)`;
+      }
+      const prototype = Object.getPrototypeOf(value);
+      if (!Array.isArray(value) && prototype !== Object.prototype && prototype !== null) {
+        return `${where} is a ${value.constructor?.name ?? "non-plain"} object, not plain JSON`;
+      }
+      seen.add(value);
+      try {
+        const entries: [string, unknown][] = Array.isArray(value)
+          ? value.map((item, index) => [String(index), item])
+          : Object.entries(value);
+        for (const [key, item] of entries) {
+          const reason = nonJsonReason(item, path ? `${path}.${key}` : key, seen);
+          if (reason) return reason;
+        }
+        return null;
+      } finally {
+        seen.delete(value);
+      }
+    }
+    case "undefined":
+      return `${where} is undefined`;
+    default:
+      return `${where} is a ${typeof value}`;
+  }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export class TemplaterRegistry {
-  readonly #engines = new Map<string, Templater>([["json", jsonEngine]]);
+  readonly #engines: Map<string, Templater>;
+
+  /** The built-in `json` engine plus `engines` (names already checked by the plugin loader). */
+  constructor(engines: Iterable<readonly [string, Templater]> = []) {
+    this.#engines = new Map<string, Templater>([[BUILT_IN_ENGINE, jsonEngine], ...engines]);
+  }
 
   has(name: string): boolean {
     return this.#engines.has(name);
@@ -34,21 +90,16 @@ export class TemplaterRegistry {
     try {
       value = engine.render(template, context);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new RenderError(`template engine "${name}" failed: ${reason}`);
+      throw new RenderError(`template engine "${name}" failed: ${reasonOf(error)}`);
     }
-    let text: string | undefined;
+    let reason: string | null;
     try {
-      text = JSON.stringify(value);
+      reason = nonJsonReason(value);
+      if (reason === null) return JSON.stringify(value);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new RenderError(
-        `template engine "${name}" returned a value that is not JSON: ${reason}`,
-      );
+      // A getter that throws while being read: nothing plain JSON has, but never a crash.
+      throw new RenderError(`template engine "${name}" failed: ${reasonOf(error)}`);
     }
-    if (text === undefined) {
-      throw new RenderError(`template engine "${name}" returned ${typeof value}, not a JSON value`);
-    }
-    return text;
+    throw new RenderError(`template engine "${name}" failed: it returned no JSON: ${reason}`);
   }
 }

@@ -7,6 +7,9 @@
  *
  * Delivery is at-least-once: a claim is a lease in the database, so whatever moment the process
  * dies, the delivery is Waiting again at the next start (or when the lease runs out).
+ *
+ * One attempt: sign → plugins' `beforeDelivery` hooks (then sign the final body) → send with
+ * the receiver's authentication → record → decide → plugins' `afterDelivery` hooks.
  */
 
 import type { Config } from "../config.ts";
@@ -16,6 +19,8 @@ import { ProcessStatus } from "../deliveries/status.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import type { DeliveryContext, DeliveryResult } from "../plugin-host/api.ts";
+import { type DeliveryHookChain, unsignedHeaders } from "../plugin-host/hooks.ts";
 import type { ReceiverAuth } from "../webhooks/model.ts";
 import { type Decision, decideOutcome, type FailureReason, maskHeaders } from "./outcome.ts";
 import type { ReceiverAuthenticator } from "./receiver-auth.ts";
@@ -32,7 +37,7 @@ import {
   updateWebhookHealth,
 } from "./repository.ts";
 import { type AttemptResult, isSuccessStatus } from "./sender.ts";
-import { requestHeaders } from "./signing.ts";
+import { requestHeaders, signatureHeaders } from "./signing.ts";
 
 /** A delivery that ended in Error: the seam where failure mail (SPEC §7) hooks in. */
 export interface DeliveryFailure {
@@ -65,8 +70,13 @@ export interface SchedulerOptions {
   authenticator: ReceiverAuthenticator;
   metrics: Metrics;
   onDeliveryFailed?: FailureHook;
-  /** Runs on every timer tick, not awaited (the failure mailer): it must not throw. */
-  onTimer?: () => void;
+  /**
+   * Run on every timer tick, in order, not awaited: the failure mailer, the plugins' pollers.
+   * Each should not throw; one that does is logged and the others still run.
+   */
+  timerTasks?: readonly (() => void)[];
+  /** The plugins' `beforeDelivery` and `afterDelivery` hooks. */
+  hooks?: DeliveryHookChain;
   /** How long shutdown waits for attempts in flight before aborting them (10 s). */
   shutdownGraceMs?: number;
 }
@@ -81,6 +91,25 @@ const DAY_MS = 86_400_000;
 interface InFlight {
   controller: AbortController;
   done: Promise<void>;
+}
+
+/** The request of one attempt, ready to send, or why it cannot be sent. */
+type PreparedRequest =
+  | { kind: "ready"; body: string; headers: Record<string, string>; signature: string }
+  | { kind: "failed"; error: string; headers: Record<string, string>; signature: string }
+  | { kind: "aborted" };
+
+/** An attempt that failed before anything was sent (a `beforeDelivery` hook refused it). */
+function unsentFailure(error: string, startedAt: number): AttemptResult {
+  return {
+    statusCode: null,
+    error,
+    responseBody: null,
+    statusText: null,
+    retryAfter: null,
+    durationMs: Date.now() - startedAt,
+    aborted: false,
+  };
 }
 
 export class Scheduler {
@@ -121,9 +150,19 @@ export class Scheduler {
     }
     this.timer = setInterval(() => {
       this.wake();
-      this.options.onTimer?.();
+      this.runTimerTasks();
     }, this.options.config.tickMs);
     this.wake();
+  }
+
+  private runTimerTasks(): void {
+    for (const task of this.options.timerTasks ?? []) {
+      try {
+        task();
+      } catch (error) {
+        this.options.log.error("timer task failed", { error: String(error) });
+      }
+    }
   }
 
   /** Runs a tick now (or right after the current one). */
@@ -233,34 +272,88 @@ export class Scheduler {
     signal: AbortSignal,
   ): Promise<void> {
     const startedAt = Date.now();
-    const signed = requestHeaders(
-      webhook,
-      delivery.id,
-      delivery.body,
-      Math.floor(startedAt / 1000),
-    );
-    // Adds the receiver's Authorization (fetching an OAuth2 token first when needed).
-    const { result, headers } = await this.options.authenticator.send(
-      webhook.id,
-      readJsonColumn<ReceiverAuth>(webhook.auth),
-      {
-        endpoint: webhook.endpoint,
-        body: delivery.body,
-        headers: signed.headers,
-        timeoutMs: webhook.timeout_seconds * 1000,
-        signal,
-      },
-    );
+    const context: DeliveryContext = {
+      deliveryId: delivery.id,
+      webhookId: webhook.id,
+      workspace: delivery.workspace,
+      attempt: delivery.attempts + 1,
+      maxAttempts: delivery.max_attempts,
+    };
+    const prepared = await this.prepare(webhook, delivery, startedAt, context, signal);
+    if (prepared.kind === "aborted") {
+      await releaseDeliveries(this.options.db, [delivery.id]);
+      return;
+    }
+    let sent: { result: AttemptResult; headers: Record<string, string> };
+    if (prepared.kind === "failed") {
+      sent = { result: unsentFailure(prepared.error, startedAt), headers: prepared.headers };
+    } else {
+      // Adds the receiver's Authorization (fetching an OAuth2 token first when needed).
+      sent = await this.options.authenticator.send(
+        webhook.id,
+        readJsonColumn<ReceiverAuth>(webhook.auth),
+        {
+          endpoint: webhook.endpoint,
+          body: prepared.body,
+          headers: prepared.headers,
+          timeoutMs: webhook.timeout_seconds * 1000,
+          signal,
+        },
+      );
+    }
+    const { result, headers } = sent;
     if (result.aborted) {
       await releaseDeliveries(this.options.db, [delivery.id]);
       return;
     }
-    await this.record(webhook, delivery, {
+    const { decision, error } = await this.record(webhook, delivery, {
       result,
       startedAt,
       headers,
-      signature: signed.signature,
+      signature: prepared.signature,
     });
+    const outcome: DeliveryResult = {
+      statusCode: result.statusCode,
+      error,
+      durationMs: result.durationMs,
+      outcome: decision.kind,
+      nextAttemptAt: decision.kind === "retry" ? new Date(decision.nextAttemptAt) : null,
+    };
+    this.options.hooks?.afterDelivery(outcome, context);
+  }
+
+  /**
+   * The signed request. With `beforeDelivery` hooks, they get the unsigned request first and
+   * the signatures are computed over the body they leave (with the same timestamp).
+   */
+  private async prepare(
+    webhook: DispatchableWebhook,
+    delivery: ClaimedDelivery,
+    startedAt: number,
+    context: DeliveryContext,
+    signal: AbortSignal,
+  ): Promise<PreparedRequest> {
+    const timestamp = Math.floor(startedAt / 1000);
+    const signed = requestHeaders(webhook, delivery.id, delivery.body, timestamp);
+    const hooks = this.options.hooks;
+    if (!hooks?.hasBeforeDelivery) {
+      return { kind: "ready", body: delivery.body, ...signed };
+    }
+    const hooked = await hooks.beforeDelivery(
+      { url: webhook.endpoint, headers: unsignedHeaders(signed.headers), body: delivery.body },
+      context,
+      signal,
+    );
+    if (hooked.kind === "aborted") return hooked;
+    // The attempt record shows the headers the hooks were given.
+    if (hooked.kind === "failed") return { ...hooked, ...signed };
+    const signature = signatureHeaders(webhook.secret, delivery.id, hooked.body, timestamp);
+    return {
+      kind: "ready",
+      body: hooked.body,
+      headers: { ...hooked.headers, ...signature },
+      signature: signature["contit-signature"],
+    };
   }
 
   private async record(
@@ -272,7 +365,7 @@ export class Scheduler {
       headers: Record<string, string>;
       signature: string;
     },
-  ): Promise<void> {
+  ): Promise<{ decision: Decision; error: string | null }> {
     const { db, config, metrics } = this.options;
     const { result } = attempt;
     const now = Date.now();
@@ -364,6 +457,7 @@ export class Scheduler {
         });
       }
     }
+    return { decision, error };
   }
 
   private async applyRetention(now: number): Promise<void> {

@@ -91,6 +91,7 @@ function servicesOf(testApp: TestApp, metrics: Metrics): Services {
     db: store.db,
     log,
     auth: authPlugin(store.db),
+    plugins: testApp.app.services.plugins,
     templaters: new TemplaterRegistry(),
     guard,
     authenticator: new ReceiverAuthenticator(guard),
