@@ -148,7 +148,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     templaters,
     guard,
     authenticator,
-    wake: () => scheduler.wake(),
+    wake: (webhookIds) => scheduler.wake(webhookIds),
+    onDeliveryFailed: recordFailureNotice,
     metrics,
   };
   const ingest = ingestContextOf(services);

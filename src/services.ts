@@ -7,6 +7,7 @@
 
 import type { Config } from "./config.ts";
 import type { Executor } from "./db/database.ts";
+import type { FailureHook } from "./deliveries/failure.ts";
 import type { AuthPlugin } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics/metrics.ts";
@@ -28,6 +29,8 @@ export interface Services {
   /** Sends to receivers with their webhook's authentication (and the OAuth2 token cache). */
   authenticator: ReceiverAuthenticator;
   /** Tells the scheduler that new Waiting deliveries were committed. */
-  wake: () => void;
+  wake: (webhookIds?: readonly string[]) => void;
+  /** Told, inside the transaction, when a delivery ends in Error (writes the mail outbox). */
+  onDeliveryFailed: FailureHook;
   metrics: Metrics;
 }

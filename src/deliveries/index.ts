@@ -47,6 +47,7 @@ export function deliveryLogRoutes(services: Services) {
     pluginContentTypes: services.plugins.contentTypes,
     defaultMaxAttempts: services.config.maxAttempts,
     wake: services.wake,
+    onDeliveryFailed: services.onDeliveryFailed,
   };
   return new Elysia({ prefix: "/webhooks" })
     .use(services.auth)

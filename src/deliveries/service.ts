@@ -17,6 +17,8 @@ import type { WebhookEventTypeValue } from "../webhooks/model.ts";
 import { findWebhook } from "../webhooks/repository.ts";
 import { getWebhookRow } from "../webhooks/service.ts";
 import { buildDelivery, type DeliveryContent } from "./build.ts";
+import { enqueueDeliveries } from "./enqueue.ts";
+import type { FailureHook } from "./failure.ts";
 import type {
   Attempt,
   DeliveryLogEntry,
@@ -34,7 +36,6 @@ import {
   findDelivery,
   findDeliveryOfWebhook,
   hasDeliveryLog,
-  insertDeliveries,
   type LogPosition,
   listAttemptsOfDelivery,
   listDeliveryLog,
@@ -49,16 +50,16 @@ export interface EnqueueContext {
   /** Content types of the source plugins, for generate-sample (none when omitted). */
   pluginContentTypes?: PluginContentTypes;
   defaultMaxAttempts: number;
-  /** Called after the commit: new Waiting deliveries are there. */
-  wake: () => void;
+  /** Told about a delivery born in Error (its template failed), inside the transaction. */
+  onDeliveryFailed?: FailureHook;
+  /** Called after the commit with the webhooks that have new Waiting deliveries. */
+  wake: (webhookIds?: readonly string[]) => void;
 }
 
 const DEFAULT_PAGE_SIZE = 20;
 const MAX_PAGE_SIZE = 100;
 /** Replay refuses larger windows: one call must stay one reasonable transaction. */
 export const MAX_REPLAY_EVENTS = 10_000;
-/** Rows per INSERT, well under SQLite's limit on bound parameters. */
-const INSERT_CHUNK = 500;
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -339,12 +340,6 @@ function rebuild(
   });
 }
 
-async function insertInChunks(db: Executor, rows: Insertable<DeliveryTable>[]): Promise<void> {
-  for (let index = 0; index < rows.length; index += INSERT_CHUNK) {
-    await insertDeliveries(db, rows.slice(index, index + INSERT_CHUNK));
-  }
-}
-
 async function readInserted(db: Executor, id: string): Promise<DeliveryLogEntry> {
   const row = await findDelivery(db, id);
   if (!row) throw new Error(`delivery ${id} vanished after its insert`);
@@ -365,10 +360,10 @@ export async function retryDelivery(
     const webhook = await getWebhookRow(trx, workspace, webhookId);
     const original = await getDeliveryRow(trx, workspace, webhookId, deliveryId);
     const row = rebuild(context, webhook, original, Date.now());
-    await insertDeliveries(trx, [row]);
+    await enqueueDeliveries(trx, [row], context.onDeliveryFailed);
     return readInserted(trx, row.id);
   });
-  context.wake();
+  context.wake([webhookId]);
   return created;
 }
 
@@ -409,10 +404,10 @@ export async function replayDeliveries(
       );
     }
     const created = latest.map((original) => rebuild(context, webhook, original, now));
-    await insertInChunks(trx, created);
+    await enqueueDeliveries(trx, created, context.onDeliveryFailed);
     return created;
   });
-  if (rows.length > 0) context.wake();
+  if (rows.length > 0) context.wake([webhookId]);
   return {
     webhookId,
     replayed: rows.length,
@@ -473,9 +468,9 @@ export async function generateSample(
       defaultMaxAttempts: context.defaultMaxAttempts,
       now,
     });
-    await insertDeliveries(trx, [row]);
+    await enqueueDeliveries(trx, [row], context.onDeliveryFailed);
     return readInserted(trx, row.id);
   });
-  context.wake();
+  context.wake([webhookId]);
   return created;
 }

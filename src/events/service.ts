@@ -6,7 +6,9 @@
 
 import type { Executor } from "../db/database.ts";
 import { buildDelivery } from "../deliveries/build.ts";
-import { insertDeliveries, listFirstDeliveriesOfEvent } from "../deliveries/repository.ts";
+import { enqueueDeliveries } from "../deliveries/enqueue.ts";
+import type { FailureHook } from "../deliveries/failure.ts";
+import { listFirstDeliveriesOfEvent } from "../deliveries/repository.ts";
 import { newId } from "../ids.ts";
 import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
 import type { Services } from "../services.ts";
@@ -19,8 +21,10 @@ export interface IngestContext {
   db: Executor;
   templaters: TemplaterRegistry;
   defaultMaxAttempts: number;
-  /** Called after the commit when new deliveries are waiting. */
-  onEnqueued: () => void;
+  /** Told about a delivery born in Error (its template failed), inside the transaction. */
+  onDeliveryFailed?: FailureHook;
+  /** Called after the commit with the webhooks that have new Waiting deliveries. */
+  onEnqueued: (webhookIds: readonly string[]) => void;
 }
 
 /**
@@ -28,12 +32,13 @@ export interface IngestContext {
  * pollers share, so every event takes the same path.
  */
 export function ingestContextOf(
-  services: Pick<Services, "db" | "templaters" | "config" | "wake">,
+  services: Pick<Services, "db" | "templaters" | "config" | "wake" | "onDeliveryFailed">,
 ): IngestContext {
   return {
     db: services.db,
     templaters: services.templaters,
     defaultMaxAttempts: services.config.maxAttempts,
+    onDeliveryFailed: services.onDeliveryFailed,
     onEnqueued: services.wake,
   };
 }
@@ -107,7 +112,7 @@ export async function ingestEvent(
         now,
       }),
     );
-    await insertDeliveries(trx, rows);
+    await enqueueDeliveries(trx, rows, context.onDeliveryFailed);
     return {
       result: {
         eventId,
@@ -116,6 +121,8 @@ export async function ingestEvent(
       duplicate: false,
     };
   });
-  if (!outcome.duplicate && outcome.result.deliveries.length > 0) context.onEnqueued();
+  if (!outcome.duplicate && outcome.result.deliveries.length > 0) {
+    context.onEnqueued(outcome.result.deliveries.map((delivery) => delivery.webhookId));
+  }
   return outcome;
 }

@@ -4,8 +4,8 @@
  * mailer turns pending notices into mail later, so a crash in between loses nothing.
  */
 
+import type { FailureHook } from "../deliveries/failure.ts";
 import { newId } from "../ids.ts";
-import type { FailureHook } from "../scheduler/scheduler.ts";
 import { insertNotice } from "./repository.ts";
 
 function hostOf(endpoint: string): string {

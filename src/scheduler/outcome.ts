@@ -4,16 +4,15 @@
  * attempts are used up; otherwise Waiting again after a backoff delay.
  */
 
+import type { FailureReason } from "../deliveries/failure.ts";
 import { isCredentialHeader } from "../webhooks/credentials.ts";
 import { type BackoffPolicy, honoursRetryAfter, nextDelay, parseRetryAfter } from "./backoff.ts";
 import { type AttemptResult, isSuccessStatus } from "./sender.ts";
 
-export type FailureReason = "exhausted" | "gone";
-
 export type Decision =
   | { kind: "sent" }
   | { kind: "retry"; nextAttemptAt: number }
-  | { kind: "failed"; reason: FailureReason };
+  | { kind: "failed"; reason: Exclude<FailureReason, "render"> };
 
 export interface DecisionInput {
   result: AttemptResult;

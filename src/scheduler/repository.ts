@@ -4,18 +4,43 @@
  * when the query's condition is the same literal, not a bound parameter.
  */
 
-import { sql } from "kysely";
-import type { Executor, HealthStatus } from "../db/database.ts";
+import { type ExpressionBuilder, sql } from "kysely";
+import type { Database, Executor, HealthStatus } from "../db/database.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
 
 const WAITING = sql.lit(ProcessStatus.Waiting);
 const PROCESSING = sql.lit(ProcessStatus.Processing);
 
+const WEBHOOK_GONE = "webhook deleted before delivery";
+
+/**
+ * What a returned delivery becomes: Waiting again — or Error, when its webhook was deleted
+ * while it was in flight (nothing would ever claim it).
+ */
+function returned(eb: ExpressionBuilder<Database, "deliveries">) {
+  const webhookExists = eb.exists(
+    eb
+      .selectFrom("webhooks")
+      .select("webhooks.id")
+      .whereRef("webhooks.id", "=", "deliveries.webhook_id"),
+  );
+  return {
+    process_status: eb
+      .case()
+      .when(webhookExists)
+      .then(ProcessStatus.Waiting)
+      .else(ProcessStatus.Error)
+      .end(),
+    last_error: eb.case().when(webhookExists).then(eb.ref("last_error")).else(WEBHOOK_GONE).end(),
+    lease_until: null,
+  };
+}
+
 /** At startup: whatever a previous process was sending goes back to Waiting. */
 export async function resetAllProcessing(db: Executor): Promise<number> {
   const result = await db
     .updateTable("deliveries")
-    .set({ process_status: ProcessStatus.Waiting, lease_until: null })
+    .set(returned)
     .where("process_status", "=", PROCESSING)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
@@ -25,7 +50,7 @@ export async function resetAllProcessing(db: Executor): Promise<number> {
 export async function releaseExpiredLeases(db: Executor, now: number): Promise<number> {
   const result = await db
     .updateTable("deliveries")
-    .set({ process_status: ProcessStatus.Waiting, lease_until: null })
+    .set(returned)
     .where("process_status", "=", PROCESSING)
     .where("lease_until", "<", now)
     .executeTakeFirst();
@@ -37,7 +62,7 @@ export async function releaseDeliveries(db: Executor, ids: string[]): Promise<vo
   if (ids.length === 0) return;
   await db
     .updateTable("deliveries")
-    .set({ process_status: ProcessStatus.Waiting, lease_until: null })
+    .set(returned)
     .where("id", "in", ids)
     .where("process_status", "=", PROCESSING)
     .execute();
@@ -79,11 +104,31 @@ export async function claimDue(
         .orderBy("next_attempt_at")
         .limit(limit),
     )
-    .returning(["id", "workspace", "webhook_id", "body", "attempts", "max_attempts", "created_at"])
+    .returning([
+      "id",
+      "workspace",
+      "webhook_id",
+      "body",
+      "attempts",
+      "max_attempts",
+      "created_at",
+      "lease_until",
+    ])
     .execute();
 }
 
 export type ClaimedDelivery = Awaited<ReturnType<typeof claimDue>>[number];
+
+/** When the webhook's earliest Waiting delivery is due, or null when it has none. */
+export async function nextDueOf(db: Executor, webhookId: string): Promise<number | null> {
+  const row = await db
+    .selectFrom("deliveries")
+    .select((eb) => eb.fn.min<number | null>("next_attempt_at").as("next"))
+    .where("process_status", "=", WAITING)
+    .where("webhook_id", "=", webhookId)
+    .executeTakeFirst();
+  return row?.next ?? null;
+}
 
 /** Fails the Waiting deliveries of a deleted webhook, so nothing waits for it forever. */
 export async function failWaitingOfWebhook(
@@ -95,8 +140,8 @@ export async function failWaitingOfWebhook(
     .updateTable("deliveries")
     .set({
       process_status: ProcessStatus.Error,
-      last_error: "webhook deleted before delivery",
-      response_message: "webhook deleted before delivery",
+      last_error: WEBHOOK_GONE,
+      response_message: WEBHOOK_GONE,
       updated_at: now,
     })
     .where("webhook_id", "=", webhookId)
@@ -127,7 +172,10 @@ export async function updateWebhookHealth(
       fail_count: change.success ? 0 : eb("fail_count", "+", 1),
       ...(change.success ? { last_delivered_at: change.now } : {}),
       ...(change.disable ? { enabled: 0 } : {}),
-      health_status: health,
+      // A webhook someone disabled during the attempt keeps saying so.
+      health_status: change.disable
+        ? health
+        : eb.case().when("enabled", "=", 0).then(eb.ref("health_status")).else(health).end(),
     }))
     .where("id", "=", webhookId)
     .executeTakeFirst();

@@ -15,6 +15,7 @@
 import type { Config } from "../config.ts";
 import type { Executor } from "../db/database.ts";
 import { readJsonColumn } from "../db/json-column.ts";
+import type { FailureHook } from "../deliveries/failure.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
@@ -22,7 +23,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import type { DeliveryContext, DeliveryResult } from "../plugin-host/api.ts";
 import { type DeliveryHookChain, unsignedHeaders } from "../plugin-host/hooks.ts";
 import type { ReceiverAuth } from "../webhooks/model.ts";
-import { type Decision, decideOutcome, type FailureReason, maskHeaders } from "./outcome.ts";
+import { type Decision, decideOutcome, maskHeaders } from "./outcome.ts";
 import type { ReceiverAuthenticator } from "./receiver-auth.ts";
 import {
   type ClaimedDelivery,
@@ -31,6 +32,7 @@ import {
   deleteFinishedBefore,
   deleteOrphanEventsBefore,
   listDispatchableWebhooks,
+  nextDueOf,
   releaseDeliveries,
   releaseExpiredLeases,
   resetAllProcessing,
@@ -38,24 +40,6 @@ import {
 } from "./repository.ts";
 import { type AttemptResult, isSuccessStatus } from "./sender.ts";
 import { requestHeaders, signatureHeaders } from "./signing.ts";
-
-/** A delivery that ended in Error: the seam where failure mail (SPEC §7) hooks in. */
-export interface DeliveryFailure {
-  workspace: string;
-  webhookId: string;
-  deliveryId: string;
-  reason: FailureReason;
-  attempts: number;
-  statusCode: number | null;
-  error: string | null;
-  at: number;
-}
-
-/**
- * Called inside the transaction that moves a delivery to Error (and, for `410 Gone`, disables
- * its webhook), so whatever it writes — an outbox row — commits or rolls back with the failure.
- */
-export type FailureHook = (trx: Executor, failure: DeliveryFailure) => Promise<void>;
 
 export type SchedulerConfig = Pick<
   Config,
@@ -87,6 +71,11 @@ const RETENTION_EVERY_MS = 60_000;
 const RETENTION_BATCH = 1000;
 const RETENTION_BATCHES_PER_RUN = 20;
 const DAY_MS = 86_400_000;
+/** How often the scheduler forgets what it learnt about webhooks' next due times. */
+const FULL_LOOK_EVERY_MS = 30_000;
+
+/** Thrown inside the recording transaction to roll it back when the lease was lost. */
+class LeaseLost extends Error {}
 
 interface InFlight {
   controller: AbortController;
@@ -127,6 +116,13 @@ export class Scheduler {
   private started = false;
   private rotation = 0;
   private lastRetentionAt = 0;
+  /**
+   * Per webhook, the earliest time it can have due work, learnt when a claim came up short;
+   * absent means "look". New work clears the entry (`wake(webhookIds)`), so an idle tick costs
+   * a map lookup per webhook instead of a query.
+   */
+  private readonly nextDueAt = new Map<string, number>();
+  private lastFullLookAt = 0;
 
   constructor(options: SchedulerOptions) {
     this.options = options;
@@ -143,16 +139,17 @@ export class Scheduler {
     if (this.started) return;
     this.started = true;
     const reset = await resetAllProcessing(this.options.db);
+    if (this.stopping) return;
     if (reset > 0) {
       this.options.log.warn("deliveries interrupted by the previous stop are waiting again", {
         count: reset,
       });
     }
     this.timer = setInterval(() => {
-      this.wake();
+      this.kick();
       this.runTimerTasks();
     }, this.options.config.tickMs);
-    this.wake();
+    this.kick();
   }
 
   private runTimerTasks(): void {
@@ -165,8 +162,18 @@ export class Scheduler {
     }
   }
 
+  /**
+   * New Waiting deliveries were committed for these webhooks (for every webhook when no list
+   * is given): look at them again, now.
+   */
+  wake(webhookIds?: readonly string[]): void {
+    if (webhookIds) for (const id of webhookIds) this.nextDueAt.delete(id);
+    else this.nextDueAt.clear();
+    this.kick();
+  }
+
   /** Runs a tick now (or right after the current one). */
-  wake(): void {
+  private kick(): void {
     if (!this.started || this.stopping) return;
     if (this.ticking) {
       this.tickAgain = true;
@@ -220,7 +227,15 @@ export class Scheduler {
     const { db, config } = this.options;
     const now = Date.now();
     const released = await releaseExpiredLeases(db, now);
-    if (released > 0) this.options.log.warn("expired leases returned to Waiting", { released });
+    if (released > 0) {
+      this.options.log.warn("expired leases returned to Waiting", { released });
+      this.nextDueAt.clear();
+    }
+    // What the map knows is refreshed now and then, so nothing can be forgotten for long.
+    if (now - this.lastFullLookAt >= FULL_LOOK_EVERY_MS) {
+      this.lastFullLookAt = now;
+      this.nextDueAt.clear();
+    }
     if (now - this.lastRetentionAt >= RETENTION_EVERY_MS) {
       this.lastRetentionAt = now;
       await this.applyRetention(now);
@@ -234,6 +249,7 @@ export class Scheduler {
     for (let i = 0; i < webhooks.length && free > 0 && !this.stopping; i++) {
       const webhook = webhooks[(start + i) % webhooks.length];
       if (!webhook) continue;
+      if ((this.nextDueAt.get(webhook.id) ?? 0) > now) continue;
       const busy = this.inFlightByWebhook.get(webhook.id) ?? 0;
       const room = Math.min(this.perWebhookLimit - busy, free);
       if (room <= 0) continue;
@@ -241,6 +257,12 @@ export class Scheduler {
       const claimed = await claimDue(db, webhook.id, now, room, leaseUntil);
       for (const delivery of claimed) this.dispatch(webhook, delivery);
       free -= claimed.length;
+      if (claimed.length < room) {
+        // Nothing more is due now: remember when something will be.
+        // (A commit after this query calls wake(), which clears the entry again.)
+        const next = await nextDueOf(db, webhook.id);
+        this.nextDueAt.set(webhook.id, next ?? Number.POSITIVE_INFINITY);
+      }
     }
   }
 
@@ -261,7 +283,7 @@ export class Scheduler {
         const left = (this.inFlightByWebhook.get(webhook.id) ?? 1) - 1;
         if (left > 0) this.inFlightByWebhook.set(webhook.id, left);
         else this.inFlightByWebhook.delete(webhook.id);
-        this.wake();
+        this.kick();
       });
     this.running.set(key, { controller, done });
   }
@@ -379,66 +401,93 @@ export class Scheduler {
       policy: { baseMs: config.retryBaseMs, maxDelayMs: config.retryMaxDelayMs },
     });
     let error = result.error;
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto("attempts")
-        .values({
-          id: newId("att", now),
-          delivery_id: delivery.id,
-          number,
-          started_at: attempt.startedAt,
-          duration_ms: result.durationMs,
-          status_code: result.statusCode,
-          error: result.error,
-          response_body: result.responseBody,
-          request_headers: JSON.stringify(maskHeaders(attempt.headers)),
-        })
-        .execute();
-      const exists = await updateWebhookHealth(trx, webhook.id, {
-        success,
-        disable: decision.kind === "failed" && decision.reason === "gone",
-        now,
-      });
-      if (!exists && decision.kind === "retry") {
-        // The webhook was deleted during the attempt: nothing will ever claim a retry.
-        error = `${result.error}; webhook deleted, no further attempts`;
-        decision = { kind: "failed", reason: "exhausted" };
-      }
-      const status =
-        decision.kind === "sent"
-          ? ProcessStatus.Sent
-          : decision.kind === "retry"
-            ? ProcessStatus.Waiting
-            : ProcessStatus.Error;
-      await trx
-        .updateTable("deliveries")
-        .set({
-          process_status: status,
-          attempts: number,
-          next_attempt_at: decision.kind === "retry" ? decision.nextAttemptAt : now,
-          lease_until: null,
-          response_status_code: result.statusCode,
-          response_message: result.responseBody || result.statusText || result.error,
-          last_error: error,
-          duration_ms: result.durationMs,
-          signature: attempt.signature,
-          updated_at: now,
-        })
-        .where("id", "=", delivery.id)
-        .execute();
-      if (decision.kind === "failed" && this.options.onDeliveryFailed) {
-        await this.options.onDeliveryFailed(trx, {
-          workspace: delivery.workspace,
-          webhookId: webhook.id,
-          deliveryId: delivery.id,
-          reason: decision.reason,
-          attempts: number,
-          statusCode: result.statusCode,
-          error,
-          at: now,
+    const recorded = await db
+      .transaction()
+      .execute(async (trx) => {
+        const exists = await updateWebhookHealth(trx, webhook.id, {
+          success,
+          disable: decision.kind === "failed" && decision.reason === "gone",
+          now,
         });
+        if (!exists && decision.kind === "retry") {
+          // The webhook was deleted during the attempt: nothing will ever claim a retry.
+          error = `${result.error}; webhook deleted, no further attempts`;
+          decision = { kind: "failed", reason: "exhausted" };
+        }
+        const status =
+          decision.kind === "sent"
+            ? ProcessStatus.Sent
+            : decision.kind === "retry"
+              ? ProcessStatus.Waiting
+              : ProcessStatus.Error;
+        const updated = await trx
+          .updateTable("deliveries")
+          .set({
+            process_status: status,
+            attempts: number,
+            next_attempt_at: decision.kind === "retry" ? decision.nextAttemptAt : now,
+            lease_until: null,
+            response_status_code: result.statusCode,
+            response_message: result.responseBody || result.statusText || result.error,
+            last_error: error,
+            duration_ms: result.durationMs,
+            signature: attempt.signature,
+            updated_at: now,
+          })
+          .where("id", "=", delivery.id)
+          .where("process_status", "=", ProcessStatus.Processing)
+          .where("lease_until", "=", delivery.lease_until)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0) {
+          // The lease ran out while this attempt ran and the delivery went back to the queue:
+          // its next claim records the outcome; this one must not (nor touch the webhook).
+          throw new LeaseLost();
+        }
+        await trx
+          .insertInto("attempts")
+          .values({
+            id: newId("att", now),
+            delivery_id: delivery.id,
+            number,
+            started_at: attempt.startedAt,
+            duration_ms: result.durationMs,
+            status_code: result.statusCode,
+            error: result.error,
+            response_body: result.responseBody,
+            request_headers: JSON.stringify(maskHeaders(attempt.headers)),
+          })
+          .execute();
+        if (decision.kind === "failed" && this.options.onDeliveryFailed) {
+          await this.options.onDeliveryFailed(trx, {
+            workspace: delivery.workspace,
+            webhookId: webhook.id,
+            deliveryId: delivery.id,
+            reason: decision.reason,
+            attempts: number,
+            statusCode: result.statusCode,
+            error,
+            at: now,
+          });
+        }
+        return true;
+      })
+      .catch((failure: unknown) => {
+        if (failure instanceof LeaseLost) return false;
+        throw failure;
+      });
+    if (!recorded) {
+      this.options.log.warn("attempt outlived its lease; its outcome is not recorded", {
+        deliveryId: delivery.id,
+        webhookId: webhook.id,
+      });
+      return { decision, error };
+    }
+    if (decision.kind === "retry") {
+      const known = this.nextDueAt.get(webhook.id);
+      if (known !== undefined && decision.nextAttemptAt < known) {
+        this.nextDueAt.set(webhook.id, decision.nextAttemptAt);
       }
-    });
+    }
     metrics.recordAttempt(success ? "success" : "failure", result.durationMs);
     if (decision.kind === "sent") metrics.recordDelivery("sent", now - delivery.created_at);
     if (decision.kind === "failed") {

@@ -96,6 +96,7 @@ function servicesOf(testApp: TestApp, metrics: Metrics): Services {
     guard,
     authenticator: new ReceiverAuthenticator(guard),
     wake: () => undefined,
+    onDeliveryFailed: async () => undefined,
     metrics,
   };
 }
