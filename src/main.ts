@@ -27,6 +27,7 @@ const USAGE = `Hookpost ${VERSION} — webhook delivery for headless CMSs
 Usage:
   hookpost [serve]                               run the server (default)
   hookpost migrate                               apply database migrations and exit
+  hookpost healthcheck                           exit 0 when the local server's /health is 200
   hookpost keys create --workspace W --access read|write [--label TEXT]
                                                  create an API key (printed alone on the last line)
   hookpost keys list                             list API keys (never the keys themselves)
@@ -104,6 +105,18 @@ async function run(argv: readonly string[]): Promise<void> {
   switch (commandName) {
     case "serve":
       return serve(config);
+    case "healthcheck": {
+      // For container HEALTHCHECKs: no curl needed in the image, any base works.
+      const healthy = await fetch(`http://127.0.0.1:${config.port}/health`, {
+        signal: AbortSignal.timeout(4000),
+      }).then(
+        (response) => response.ok,
+        () => false,
+      );
+      console.log(healthy ? "healthy" : "unhealthy");
+      if (!healthy) process.exitCode = 1;
+      return;
+    }
     case "migrate": {
       const applied = await withDatabase(config, async (_store, names) => names);
       console.log(

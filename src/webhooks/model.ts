@@ -285,10 +285,13 @@ export const WebhookListQuery = T.Object({
 });
 export type WebhookOrdering = NonNullable<Static<typeof WebhookListQuery>["ordering"]>;
 
-export const DeletedWebhook = T.Object({
-  id: T.String(),
-  deleted: T.Literal(true),
-});
+export const DeletedWebhook = T.Object(
+  {
+    id: T.String(),
+    deleted: T.Literal(true),
+  },
+  { examples: [{ id: "wh_01jd3x8k2mq4v9f7r2c8tb6n", deleted: true }] },
+);
 
 /** The document `GET /webhooks/{id}/export` answers and the import routes accept. */
 export const EXPORT_FORMAT = "hookpost.webhook";
