@@ -47,10 +47,15 @@ function escapeHtml(text: string): string {
 }
 
 function describeOutcome(notice: FailureNotice): string {
+  if (notice.attempts === 0) return `not sent: ${notice.error ?? "unknown reason"}`;
   const status = notice.statusCode === null ? "no response" : `HTTP ${notice.statusCode}`;
   return notice.error && notice.error !== `HTTP ${notice.statusCode}`
     ? `${status}: ${notice.error}`
     : status;
+}
+
+function afterAttempts(notice: FailureNotice): string {
+  return notice.attempts === 0 ? "" : ` after ${plural(notice.attempts, "attempt", "attempts")}`;
 }
 
 /**
@@ -81,7 +86,7 @@ export function composeDigest(notices: readonly FailureNotice[]): Digest {
     `Hookpost could not deliver to webhook ${label} (endpoint host ${last.endpointHost}).`,
     "",
     `${failed} between ${since} and ${until}.`,
-    `Last outcome: ${describeOutcome(last)} after ${plural(last.attempts, "attempt", "attempts")}.`,
+    `Last outcome: ${describeOutcome(last)}${afterAttempts(last)}.`,
   ];
   if (disabled) {
     lines.push(
@@ -126,7 +131,7 @@ export function composeDigest(notices: readonly FailureNotice[]): Digest {
     `<p>Hookpost could not deliver to webhook <strong>${escapeHtml(label)}</strong> ` +
       `(endpoint host <code>${escapeHtml(last.endpointHost)}</code>).</p>`,
     `<p><strong>${escapeHtml(failed)}</strong> between ${escapeHtml(since)} and ${escapeHtml(until)}.<br>` +
-      `Last outcome: ${escapeHtml(describeOutcome(last))} after ${escapeHtml(plural(last.attempts, "attempt", "attempts"))}.</p>`,
+      `Last outcome: ${escapeHtml(describeOutcome(last))}${escapeHtml(afterAttempts(last))}.</p>`,
     disabled
       ? `<p>The receiver answered <strong>410 Gone</strong>, so the webhook was disabled. ` +
         `Enable it again with <code>POST /webhooks/${escapeHtml(webhookId)}/enable</code>.</p>`

@@ -60,6 +60,13 @@ describe("composeDigest", () => {
     expect(digest.text).toContain("after 1 attempt.");
   });
 
+  test("a delivery whose template failed was never sent, and says so", () => {
+    const digest = composeDigest([
+      notice(1, { statusCode: null, error: 'template engine "x" failed: boom', attempts: 0 }),
+    ]);
+    expect(digest.text).toContain('Last outcome: not sent: template engine "x" failed: boom.');
+  });
+
   test("an empty list is a programming error", () => {
     expect(() => composeDigest([])).toThrow(RangeError);
   });
