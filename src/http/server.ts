@@ -103,6 +103,10 @@ const DOCUMENTATION = {
       description: "Every delivery and attempt of a webhook; retry, replay and samples",
     },
     { name: "Content types", description: "The content types events refer to, with their fields" },
+    {
+      name: "Plugins",
+      description: "Loaded plugins; CMS webhooks received through source plugins",
+    },
     { name: "Operations", description: "Health and metrics, open without a key" },
   ],
 };
