@@ -1,0 +1,128 @@
+/**
+ * The run's settings: quick mode (a smoke run, about two minutes) or full mode (the real
+ * figures, about ten), plus a few flags. `bun bench/run.ts --help` lists them.
+ */
+
+import { join } from "node:path";
+
+export const SECTIONS = ["ingest", "e2e", "fanout", "memory", "logquery"] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchOptions {
+  mode: "quick" | "full";
+  /** Concurrency of the closed-loop load (Hookpost, the insert baseline, the fetch loop). */
+  concurrency: number;
+  /** HOOKPOST_CONCURRENCY for the server under test; undefined = Hookpost's default (64). */
+  hookpostConcurrency: number | undefined;
+  /** Closed-loop warm-up before each measured run (ms). */
+  warmupMs: number;
+  /** Each measured closed-loop figure (ms), split into `rounds` runs. */
+  measureMs: number;
+  /** Runs per closed-loop figure; the median counts. */
+  rounds: number;
+  /** The open-loop run at half the maximum rate (ms). */
+  halfRateMs: number;
+  /** The most to wait for accepted events to reach the receiver after a run (ms). */
+  drainBoundMs: number;
+  fanoutWebhooks: number;
+  fanoutEvents: number;
+  /** Waiting deliveries seeded for the memory figure. */
+  backlogRows: number;
+  /** Delivery log rows seeded for the log query figure. */
+  logRows: number;
+  /** Requests per log query combination (after 5 warm-up requests). */
+  logRequests: number;
+  /** Time bound per log query combination (ms). */
+  logComboMs: number;
+  /** The small load served while RSS is measured with and without the backlog. */
+  smallLoadRate: number;
+  smallLoadMs: number;
+  /** How long a freshly started server is left alone before its idle RSS is read (ms). */
+  idleSettleMs: number;
+  sections: Set<Section>;
+  /** Write a CPU profile of the server under the end-to-end load. */
+  profile: boolean;
+  outDir: string;
+  /** The whole run is stopped (and cleaned up) after this long. */
+  timeLimitMs: number;
+}
+
+export const USAGE = `Usage: bun bench/run.ts [--quick] [options]
+
+  --quick                  smoke run (about 2 min): short runs, 100,000-row tables
+  --only=a,b               sections to run: ${SECTIONS.join(", ")} (default: all)
+  --concurrency=N          closed-loop concurrency for Hookpost and the baselines (16)
+  --hookpost-concurrency=N HOOKPOST_CONCURRENCY of the server under test (Hookpost's default)
+  --rows=N                 rows for the backlog and the log query (quick 100,000; full 1,000,000)
+  --profile                CPU profile of the server under the end-to-end load
+                           (markdown + .cpuprofile in bench/results/profiles/)
+  --out=DIR                where results go (bench/results)
+`;
+
+function positiveInteger(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer`);
+  return value;
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
+  const flags = new Map<string, string>();
+  for (const arg of argv) {
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!match?.[1]) throw new Error(`unknown argument ${arg}\n${USAGE}`);
+    flags.set(match[1], match[2] ?? "");
+  }
+  if (flags.has("help")) return "help";
+  const known = [
+    "quick",
+    "full",
+    "only",
+    "concurrency",
+    "hookpost-concurrency",
+    "rows",
+    "profile",
+    "out",
+  ];
+  for (const name of flags.keys()) {
+    if (!known.includes(name)) throw new Error(`unknown option --${name}\n${USAGE}`);
+  }
+  const quick = flags.has("quick");
+  const sections = new Set<Section>();
+  for (const name of (flags.get("only") || SECTIONS.join(",")).split(",")) {
+    if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown section ${name}`);
+    sections.add(name as Section);
+  }
+  const rows = flags.has("rows")
+    ? positiveInteger("--rows", flags.get("rows") ?? "")
+    : quick
+      ? 100_000
+      : 1_000_000;
+  const hookpostConcurrency = flags.get("hookpost-concurrency");
+  return {
+    mode: quick ? "quick" : "full",
+    concurrency: flags.has("concurrency")
+      ? positiveInteger("--concurrency", flags.get("concurrency") ?? "")
+      : 16,
+    hookpostConcurrency: hookpostConcurrency
+      ? positiveInteger("--hookpost-concurrency", hookpostConcurrency)
+      : undefined,
+    warmupMs: quick ? 1000 : 2000,
+    measureMs: quick ? 3000 : 10_000,
+    rounds: quick ? 1 : 3,
+    halfRateMs: quick ? 3000 : 10_000,
+    drainBoundMs: quick ? 20_000 : 60_000,
+    fanoutWebhooks: 100,
+    fanoutEvents: quick ? 10 : 100,
+    backlogRows: rows,
+    logRows: rows,
+    logRequests: quick ? 100 : 300,
+    logComboMs: quick ? 3000 : 10_000,
+    smallLoadRate: quick ? 100 : 200,
+    smallLoadMs: quick ? 2000 : 5000,
+    idleSettleMs: quick ? 2000 : 3000,
+    sections,
+    profile: flags.has("profile"),
+    outDir: flags.get("out") || join(import.meta.dir, "results"),
+    timeLimitMs: quick ? 5 * 60_000 : 15 * 60_000,
+  };
+}

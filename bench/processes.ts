@@ -1,0 +1,95 @@
+/**
+ * Every child process and temporary directory the benchmark makes, so that they are all
+ * removed however the run ends: normally, on an error, on Ctrl-C (SIGINT) or SIGTERM, or when
+ * the run's time bound is exceeded.
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+const children = new Set<Subprocess>();
+const directories = new Set<string>();
+
+/** The repository root (the Hookpost server runs from there). */
+export const REPO_ROOT = join(import.meta.dir, "..");
+
+let cleaning: Promise<void> | null = null;
+
+/** True once cleanup has begun: nothing new may start. */
+export function isClosing(): boolean {
+  return cleaning !== null;
+}
+
+export function track(proc: Subprocess): void {
+  if (isClosing()) {
+    proc.kill("SIGKILL");
+    throw new Error("the benchmark is stopping");
+  }
+  children.add(proc);
+  void proc.exited.then(() => children.delete(proc));
+}
+
+export function isRunning(proc: Subprocess): boolean {
+  return proc.exitCode === null && proc.signalCode === null;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
+export async function terminate(proc: Subprocess, graceMs = 12_000): Promise<void> {
+  if (!isRunning(proc)) return;
+  proc.kill("SIGTERM");
+  const timer = setTimeout(() => {
+    if (isRunning(proc)) proc.kill("SIGKILL");
+  }, graceMs);
+  await proc.exited;
+  clearTimeout(timer);
+}
+
+export function makeTempDir(prefix: string): string {
+  if (isClosing()) throw new Error("the benchmark is stopping");
+  const dir = mkdtempSync(join(tmpdir(), `hookpost-bench-${prefix}-`));
+  directories.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  directories.delete(dir);
+}
+
+/** The environment without HOOKPOST_* settings the developer may have exported. */
+export function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith("HOOKPOST_") && value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/** Stops every tracked child (SIGTERM, SIGKILL after 3 s) and removes every temp dir. */
+export function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await Promise.all([...children].map((proc) => terminate(proc, 3000)));
+    for (const dir of [...directories]) removeTempDir(dir);
+  })();
+  return cleaning;
+}
+
+/**
+ * On SIGINT/SIGTERM, or when `limitMs` has passed, cleans up and exits (130, 143, or 124 for
+ * the time bound).
+ */
+export function installCleanupHandlers(limitMs: number): void {
+  const exitAfterCleanup = (code: number, message: string) => {
+    process.stderr.write(`\n${message}: stopping the benchmark's processes…\n`);
+    void cleanup().finally(() => process.exit(code));
+  };
+  process.on("SIGINT", () => exitAfterCleanup(130, "interrupted"));
+  process.on("SIGTERM", () => exitAfterCleanup(143, "terminated"));
+  const timer = setTimeout(
+    () => exitAfterCleanup(124, `time bound of ${Math.round(limitMs / 1000)} s exceeded`),
+    limitMs,
+  );
+  timer.unref();
+}

@@ -1,0 +1,192 @@
+/**
+ * Bulk rows for the scale figures, written straight into a stopped server's database with
+ * bun:sqlite (prepared INSERT, 50,000 rows per transaction): ids, bodies and columns exactly
+ * as Hookpost writes them (src/deliveries/build.ts), so the indexes, the page layout and the
+ * queries see what a real log of that size looks like.
+ *
+ * - `backlog`: Waiting deliveries of one enabled webhook, first attempt due in one day. They
+ *   stay queued during the run, yet the scheduler sees them: its claim query runs for that
+ *   webhook on every tick and must find "nothing due" through the index, and /metrics counts
+ *   them. (A disabled webhook would hide them from the scheduler entirely, testing less.)
+ * - `log`: a finished log for one webhook: 82 % Sent, 8 % Error, 10 % Waiting (a retry due in
+ *   a day), five content types, five event types, created over the last 30 days.
+ *
+ * No `events` rows are written: nothing on these paths reads them (no foreign key either).
+ */
+
+import { Database } from "bun:sqlite";
+import { statSync } from "node:fs";
+import type { Selectable } from "kysely";
+import type { DeliveryTable } from "../src/db/database.ts";
+import { ProcessStatus } from "../src/deliveries/status.ts";
+
+type DeliveryValues = Selectable<DeliveryTable>;
+
+export interface SeedOptions {
+  dbPath: string;
+  workspace: string;
+  webhookId: string;
+  kind: "backlog" | "log";
+  rows: number;
+  /** "Now" for the generated times (ms). */
+  now: number;
+}
+
+export interface SeedReport {
+  rows: number;
+  ms: number;
+  /** Database file size after seeding (MB). */
+  dbMb: number;
+}
+
+const DAY_MS = 86_400_000;
+const BATCH = 50_000;
+const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
+export const CONTENT_TYPES = ["article", "page", "product", "author", "category"] as const;
+
+/** A small seeded PRNG (mulberry32): the same rows every run. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** An id of Hookpost's shape (src/ids.ts): prefix, 10 chars of ms time, 12 random chars. */
+function idAt(prefix: string, ms: number, random: () => number): string {
+  let time = "";
+  let value = ms;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[value % 32] + time;
+    value = Math.floor(value / 32);
+  }
+  let tail = "";
+  for (let i = 0; i < 12; i++) tail += CROCKFORD[Math.floor(random() * 32)];
+  return `${prefix}_${time}${tail}`;
+}
+
+function pick<T>(items: readonly T[], random: () => number): T {
+  return items[Math.floor(random() * items.length)] as T;
+}
+
+interface Outcome {
+  status: number;
+  attempts: number;
+  code: number | null;
+  message: string | null;
+  error: string | null;
+}
+
+const SENT_CODES = [200, 200, 200, 201, 202, 204];
+const ERROR_OUTCOMES: Array<Pick<Outcome, "code" | "message" | "error">> = [
+  { code: 500, message: "Internal Server Error", error: "HTTP 500" },
+  { code: 502, message: "Bad Gateway", error: "HTTP 502" },
+  { code: 503, message: "Service Unavailable", error: "HTTP 503" },
+  { code: 404, message: "Not Found", error: "HTTP 404" },
+  { code: null, message: "timeout after 15000 ms", error: "timeout after 15000 ms" },
+  { code: null, message: "connection refused", error: "connection refused" },
+];
+
+function logOutcome(random: () => number): Outcome {
+  const roll = random();
+  if (roll < 0.82) {
+    return {
+      status: ProcessStatus.Sent,
+      attempts: 1,
+      code: pick(SENT_CODES, random),
+      message: '{"ok":true}',
+      error: null,
+    };
+  }
+  const failure = pick(ERROR_OUTCOMES, random);
+  if (roll < 0.9) return { status: ProcessStatus.Error, attempts: 10, ...failure };
+  return { status: ProcessStatus.Waiting, attempts: 1 + Math.floor(random() * 5), ...failure };
+}
+
+function row(options: SeedOptions, index: number, random: () => number): DeliveryValues {
+  const { kind, now, rows } = options;
+  // Increasing times (as they are inserted in real life), with a little jitter.
+  const span = kind === "log" ? 30 * DAY_MS : 3_600_000;
+  const createdAt = Math.floor(now - span + (index / rows) * (span - 60_000) + random() * 1000);
+  const id = idAt("dlv", createdAt, random);
+  const contentType = kind === "log" ? pick(CONTENT_TYPES, random) : "article";
+  const eventType = kind === "log" ? Math.floor(random() * 5) : 0;
+  const contentId = `c_${index.toString(36)}`;
+  const fields = JSON.stringify({
+    title: `Seeded ${contentType} ${index}`,
+    slug: `seeded-${index}`,
+  });
+  const translations = JSON.stringify({ it: `Contenuto ${index}` });
+  const body =
+    `{"eventType":${eventType},"contentId":"${contentId}","contentType":"${contentType}",` +
+    `"fields":${fields},"translations":${translations},"webhookId":"${options.webhookId}",` +
+    `"deliveryId":"${id}","timestamp":"${new Date(createdAt).toISOString()}"}`;
+  const outcome: Outcome =
+    kind === "log"
+      ? logOutcome(random)
+      : { status: ProcessStatus.Waiting, attempts: 0, code: null, message: null, error: null };
+  const finished = outcome.status !== ProcessStatus.Waiting;
+  const attempted = outcome.attempts > 0;
+  const updatedAt = attempted ? createdAt + 200 + Math.floor(random() * 5000) : createdAt;
+  return {
+    id,
+    workspace: options.workspace,
+    webhook_id: options.webhookId,
+    event_id: idAt("evt", createdAt, random),
+    retry_of: null,
+    event_type: eventType,
+    content_type: contentType,
+    content_id: contentId,
+    fields,
+    translations,
+    custom_payload: null,
+    body,
+    process_status: outcome.status,
+    attempts: outcome.attempts,
+    max_attempts: 10,
+    next_attempt_at: finished ? updatedAt : now + DAY_MS + Math.floor(random() * 3_600_000),
+    lease_until: null,
+    response_status_code: outcome.code,
+    response_message: outcome.message,
+    last_error: outcome.error,
+    duration_ms: attempted ? 20 + Math.floor(random() * 400) : null,
+    signature: attempted ? `t=${Math.floor(updatedAt / 1000)},s=${"0".repeat(64)}` : null,
+    created_at: createdAt,
+    updated_at: updatedAt,
+  };
+}
+
+/** Inserts `rows` deliveries into the (migrated, not running) database. */
+export function seedDeliveries(options: SeedOptions): SeedReport {
+  const began = performance.now();
+  const random = prng(options.kind === "log" ? 42 : 7);
+  const db = new Database(options.dbPath, { strict: true });
+  try {
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA busy_timeout = 5000");
+    const first = row(options, 0, random);
+    const columns = Object.keys(first);
+    const insert = db.prepare(
+      `INSERT INTO deliveries (${columns.join(", ")}) VALUES (${columns.map((c) => `$${c}`).join(", ")})`,
+    );
+    const insertBatch = db.transaction((from: number, to: number) => {
+      for (let i = from; i < to; i++) insert.run(i === 0 ? first : row(options, i, random));
+    });
+    for (let from = 0; from < options.rows; from += BATCH) {
+      insertBatch(from, Math.min(options.rows, from + BATCH));
+    }
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  } finally {
+    db.close();
+  }
+  return {
+    rows: options.rows,
+    ms: Math.round(performance.now() - began),
+    dbMb: Math.round(statSync(options.dbPath).size / 1048576),
+  };
+}
