@@ -7,13 +7,15 @@
 import { Database as SqliteDatabase } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { Kysely } from "kysely";
-import { BunSqliteDialect } from "kysely-bun-sqlite";
+import { Kysely, SqliteDialect } from "kysely";
 import type { Database } from "./database.ts";
+import { StatementCache } from "./statement-cache.ts";
 
 export interface Store {
   /** The raw handle, for the few hot paths that use prepared statements. */
   sqlite: SqliteDatabase;
+  /** Prepared statements by SQL text, shared by Kysely and the hot paths. */
+  statements: StatementCache;
   db: Kysely<Database>;
   close(): Promise<void>;
 }
@@ -26,10 +28,14 @@ export function openStore(path: string): Store {
   sqlite.exec("PRAGMA synchronous = NORMAL");
   sqlite.exec("PRAGMA foreign_keys = ON");
   sqlite.exec("PRAGMA busy_timeout = 5000");
-  const db = new Kysely<Database>({ dialect: new BunSqliteDialect({ database: sqlite }) });
+  const statements = new StatementCache(sqlite);
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: statements.asKyselyDatabase() }),
+  });
   let closed = false;
   return {
     sqlite,
+    statements,
     db,
     async close() {
       if (closed) return;

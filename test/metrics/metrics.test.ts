@@ -6,8 +6,7 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
-import { type CompiledQuery, type Insertable, Kysely } from "kysely";
-import { BunSqliteDialect } from "kysely-bun-sqlite";
+import { type CompiledQuery, type Insertable, Kysely, SqliteDialect } from "kysely";
 import type { Database, DeliveryTable } from "../../src/db/database.ts";
 import { ProcessStatus, type ProcessStatusValue } from "../../src/deliveries/status.ts";
 import { authPlugin } from "../../src/http/auth.ts";
@@ -254,7 +253,7 @@ describe("Metrics", () => {
     // A second Kysely on the same handle, logging what render runs. Not destroyed: that would
     // close the handle the app still owns.
     const logged = new Kysely<Database>({
-      dialect: new BunSqliteDialect({ database: sqlite }),
+      dialect: new SqliteDialect({ database: testApp.app.store.statements.asKyselyDatabase() }),
       log: (event) => {
         if (event.level === "query") executed.push(event.query);
       },
