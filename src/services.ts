@@ -7,6 +7,7 @@
 
 import type { Config } from "./config.ts";
 import type { Executor } from "./db/database.ts";
+import type { StatementCache } from "./db/statement-cache.ts";
 import type { FailureHook } from "./deliveries/failure.ts";
 import type { AuthPlugin } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
@@ -19,6 +20,8 @@ import type { ReceiverAuthenticator } from "./scheduler/receiver-auth.ts";
 export interface Services {
   config: Config;
   db: Executor;
+  /** Prepared statements on the same connection, for the synchronous hot paths. */
+  statements: StatementCache;
   log: Logger;
   auth: AuthPlugin;
   /** The loaded plugins: sources, their content types, hooks, and what `GET /plugins` shows. */

@@ -6,7 +6,8 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Access, Executor } from "../db/database.ts";
+import type { Access, ApiKeyRow, Executor } from "../db/database.ts";
+import type { StatementCache } from "../db/statement-cache.ts";
 import { NotFound } from "../errors.ts";
 import { newApiKeyValue, newId } from "../ids.ts";
 import { countWorkspaces, DEFAULT_WORKSPACE, ensureWorkspace } from "../workspaces/repository.ts";
@@ -82,10 +83,19 @@ export async function createApiKey(
 export async function authenticate(
   db: Executor,
   presented: string | null | undefined,
+  statements?: StatementCache,
 ): Promise<Principal | null> {
   if (!presented || presented.length > 256) return null;
   const presentedHash = hashApiKey(presented);
-  const row = await findApiKeyByHash(db, presentedHash);
+  // Every request asks: a prepared statement when the app has one, Kysely otherwise (the CLI).
+  const row = statements
+    ? (statements
+        .get("select id, workspace, access, key_hash, revoked_at from api_keys where key_hash = ?")
+        .get(presentedHash) as Pick<
+        ApiKeyRow,
+        "id" | "workspace" | "access" | "key_hash" | "revoked_at"
+      > | null)
+    : await findApiKeyByHash(db, presentedHash);
   if (!row || row.revoked_at !== null) return null;
   const matches = timingSafeEqual(
     Buffer.from(row.key_hash, "hex"),

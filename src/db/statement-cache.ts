@@ -38,6 +38,18 @@ export class StatementCache {
     return statement;
   }
 
+  /**
+   * Runs `work` as one synchronous transaction, as soon as no Kysely transaction is open
+   * (Kysely awaits between a transaction's statements; these must not land inside one). Nothing
+   * else runs while `work` does, so the hot paths need no lock.
+   */
+  async exclusive<T>(work: () => T): Promise<T> {
+    while (this.sqlite.inTransaction) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return this.sqlite.transaction(work)();
+  }
+
   close(): void {
     for (const statement of this.statements.values()) statement.finalize();
     this.statements.clear();

@@ -88,6 +88,7 @@ function servicesOf(testApp: TestApp, metrics: Metrics): Services {
   return {
     config,
     db: store.db,
+    statements: store.statements,
     log,
     auth: authPlugin(store.db),
     plugins: testApp.app.services.plugins,
