@@ -12,6 +12,12 @@ const CACHE_SIZE = 500;
 
 type Bindings = SQLQueryBindings[];
 
+interface QueuedWork {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 export class StatementCache {
   private readonly statements = new Map<string, Statement>();
 
@@ -39,15 +45,58 @@ export class StatementCache {
   }
 
   /**
-   * Runs `work` as one synchronous transaction, as soon as no Kysely transaction is open
-   * (Kysely awaits between a transaction's statements; these must not land inside one). Nothing
-   * else runs while `work` does, so the hot paths need no lock.
+   * Runs `work` (synchronous) inside a transaction once no Kysely transaction is open — Kysely
+   * awaits between a transaction's statements, and these must not land inside one. Work queued
+   * in the same turn of the event loop shares one transaction (group commit: a commit writes
+   * every touched index page, so many small transactions cost far more than one larger one),
+   * each item in its own savepoint, so one item's failure rolls back only that item. Resolves
+   * after the commit.
    */
-  async exclusive<T>(work: () => T): Promise<T> {
+  exclusive<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private readonly queue: QueuedWork[] = [];
+  private flushing = false;
+
+  private async flush(): Promise<void> {
     while (this.sqlite.inTransaction) {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    return this.sqlite.transaction(work)();
+    const batch = this.queue.splice(0);
+    this.flushing = false;
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.sqlite.transaction(() => {
+        for (const item of batch) {
+          this.get("savepoint work").run();
+          try {
+            const value = item.work();
+            this.get("release work").run();
+            outcomes.push({ ok: true, value });
+          } catch (error) {
+            this.get("rollback to work").run();
+            this.get("release work").run();
+            outcomes.push({ ok: false, error });
+          }
+        }
+      })();
+    } catch (error) {
+      // The commit itself failed: nothing of the batch is stored.
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, index) => {
+      const outcome = outcomes[index];
+      if (outcome?.ok) item.resolve(outcome.value);
+      else item.reject(outcome?.error);
+    });
   }
 
   close(): void {
