@@ -1,0 +1,67 @@
+/** Group commit: work queued together shares a transaction, each item isolated by a savepoint. */
+
+import { afterEach, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { sql } from "kysely";
+import { openStore, type Store } from "../../src/db/connect.ts";
+import { tempDir } from "../helpers/test-app.ts";
+
+let store: Store | undefined;
+let dir = "";
+afterEach(async () => {
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function open(): Store {
+  dir = tempDir();
+  store = openStore(join(dir, "db.sqlite"));
+  store.sqlite.exec("create table t (v text primary key)");
+  return store;
+}
+
+function values(s: Store): string[] {
+  return (s.sqlite.query("select v from t order by v").all() as { v: string }[]).map((r) => r.v);
+}
+
+test("items queued together commit together; a failing item rolls back alone", async () => {
+  const s = open();
+  const insert = (v: string) => () => s.statements.get("insert into t (v) values (?)").run(v);
+  const results = await Promise.allSettled([
+    s.statements.exclusive(insert("a")),
+    s.statements.exclusive(() => {
+      insert("b")();
+      insert("a")(); // duplicate key: this item fails after writing "b"
+    }),
+    s.statements.exclusive(insert("c")),
+  ]);
+  expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+  expect(values(s)).toEqual(["a", "c"]);
+});
+
+test("waits for an open Kysely transaction instead of writing inside it", async () => {
+  const s = open();
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const kysely = s.db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto("t" as never)
+      .values({ v: "k" } as never)
+      .execute();
+    await held;
+    throw new Error("roll the Kysely transaction back");
+  });
+  await Bun.sleep(5);
+  const fast = s.statements.exclusive(() =>
+    s.statements.get("insert into t (v) values (?)").run("f"),
+  );
+  await Bun.sleep(5);
+  release();
+  await expect(kysely).rejects.toThrow("roll the Kysely transaction back");
+  await fast;
+  // Had the fast write landed inside the Kysely transaction, its rollback would have taken it.
+  expect(values(s)).toEqual(["f"]);
+});
