@@ -47,10 +47,7 @@ test("waits for an open Kysely transaction instead of writing inside it", async 
     release = resolve;
   });
   const kysely = s.db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto("t" as never)
-      .values({ v: "k" } as never)
-      .execute();
+    await sql`insert into t (v) values ('k')`.execute(trx);
     await held;
     throw new Error("roll the Kysely transaction back");
   });
