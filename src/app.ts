@@ -131,6 +131,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   const scheduler = new Scheduler({
     db: store.db,
+    statements: store.statements,
     config,
     log,
     authenticator,

@@ -46,17 +46,6 @@ export async function resetAllProcessing(db: Executor): Promise<number> {
   return Number(result.numUpdatedRows);
 }
 
-/** Leases that ran out (their attempt never finished) go back to Waiting. */
-export async function releaseExpiredLeases(db: Executor, now: number): Promise<number> {
-  const result = await db
-    .updateTable("deliveries")
-    .set(returned)
-    .where("process_status", "=", PROCESSING)
-    .where("lease_until", "<", now)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
-}
-
 /** Puts the given Processing deliveries back to Waiting, unchanged otherwise (shutdown). */
 export async function releaseDeliveries(db: Executor, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
@@ -66,68 +55,6 @@ export async function releaseDeliveries(db: Executor, ids: string[]): Promise<vo
     .where("id", "in", ids)
     .where("process_status", "=", PROCESSING)
     .execute();
-}
-
-/** What the scheduler needs of a webhook to send to it. */
-export async function listDispatchableWebhooks(db: Executor) {
-  return db
-    .selectFrom("webhooks")
-    .select(["id", "workspace", "endpoint", "secret", "headers", "timeout_seconds", "auth"])
-    .where("enabled", "=", 1)
-    .orderBy("id")
-    .execute();
-}
-
-export type DispatchableWebhook = Awaited<ReturnType<typeof listDispatchableWebhooks>>[number];
-
-/**
- * Moves up to `limit` due Waiting deliveries of one webhook, oldest due first, to Processing
- * with a lease, and returns them: one statement, so two claims never take the same row.
- */
-export async function claimDue(
-  db: Executor,
-  webhookId: string,
-  now: number,
-  limit: number,
-  leaseUntil: number,
-) {
-  return db
-    .updateTable("deliveries")
-    .set({ process_status: ProcessStatus.Processing, lease_until: leaseUntil })
-    .where("id", "in", (query) =>
-      query
-        .selectFrom("deliveries")
-        .select("id")
-        .where("process_status", "=", WAITING)
-        .where("webhook_id", "=", webhookId)
-        .where("next_attempt_at", "<=", now)
-        .orderBy("next_attempt_at")
-        .limit(limit),
-    )
-    .returning([
-      "id",
-      "workspace",
-      "webhook_id",
-      "body",
-      "attempts",
-      "max_attempts",
-      "created_at",
-      "lease_until",
-    ])
-    .execute();
-}
-
-export type ClaimedDelivery = Awaited<ReturnType<typeof claimDue>>[number];
-
-/** When the webhook's earliest Waiting delivery is due, or null when it has none. */
-export async function nextDueOf(db: Executor, webhookId: string): Promise<number | null> {
-  const row = await db
-    .selectFrom("deliveries")
-    .select((eb) => eb.fn.min<number | null>("next_attempt_at").as("next"))
-    .where("process_status", "=", WAITING)
-    .where("webhook_id", "=", webhookId)
-    .executeTakeFirst();
-  return row?.next ?? null;
 }
 
 /** Fails the Waiting deliveries of a deleted webhook, so nothing waits for it forever. */

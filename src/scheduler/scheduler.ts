@@ -15,6 +15,7 @@
 import type { Config } from "../config.ts";
 import type { Executor } from "../db/database.ts";
 import { readJsonColumn } from "../db/json-column.ts";
+import type { StatementCache } from "../db/statement-cache.ts";
 import type { FailureHook } from "../deliveries/failure.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
 import { newId } from "../ids.ts";
@@ -23,18 +24,23 @@ import type { Metrics } from "../metrics/metrics.ts";
 import type { DeliveryContext, DeliveryResult } from "../plugin-host/api.ts";
 import { type DeliveryHookChain, unsignedHeaders } from "../plugin-host/hooks.ts";
 import type { ReceiverAuth } from "../webhooks/model.ts";
+import {
+  type ClaimedDelivery,
+  claimDueNow,
+  type DispatchableWebhook,
+  dispatchableWebhooks,
+  insertAttemptNow,
+  nextDueNow,
+  releaseExpiredLeasesNow,
+  updateDeliveryOutcomeNow,
+  updateWebhookHealthNow,
+} from "./fast-queries.ts";
 import { type Decision, decideOutcome, maskHeaders } from "./outcome.ts";
 import type { ReceiverAuthenticator } from "./receiver-auth.ts";
 import {
-  type ClaimedDelivery,
-  claimDue,
-  type DispatchableWebhook,
   deleteFinishedBefore,
   deleteOrphanEventsBefore,
-  listDispatchableWebhooks,
-  nextDueOf,
   releaseDeliveries,
-  releaseExpiredLeases,
   resetAllProcessing,
   updateWebhookHealth,
 } from "./repository.ts";
@@ -50,6 +56,8 @@ export interface SchedulerOptions {
   db: Executor;
   config: SchedulerConfig;
   log: Logger;
+  /** Prepared statements for the per-tick and per-attempt hot paths. */
+  statements: StatementCache;
   /** Sends with the webhook's receiver authentication, through the outbound guard. */
   authenticator: ReceiverAuthenticator;
   metrics: Metrics;
@@ -76,6 +84,9 @@ const FULL_LOOK_EVERY_MS = 30_000;
 
 /** Thrown inside the recording transaction to roll it back when the lease was lost. */
 class LeaseLost extends Error {}
+
+/** Thrown by the fast recording path: the webhook is gone, the failure path must run. */
+class WebhookGone extends Error {}
 
 interface InFlight {
   controller: AbortController;
@@ -224,13 +235,8 @@ export class Scheduler {
   }
 
   private async tick(): Promise<void> {
-    const { db, config } = this.options;
+    const { statements } = this.options;
     const now = Date.now();
-    const released = await releaseExpiredLeases(db, now);
-    if (released > 0) {
-      this.options.log.warn("expired leases returned to Waiting", { released });
-      this.nextDueAt.clear();
-    }
     // What the map knows is refreshed now and then, so nothing can be forgotten for long.
     if (now - this.lastFullLookAt >= FULL_LOOK_EVERY_MS) {
       this.lastFullLookAt = now;
@@ -240,10 +246,27 @@ export class Scheduler {
       this.lastRetentionAt = now;
       await this.applyRetention(now);
     }
+    // One synchronous unit, committed with whatever else is queued: expired leases back to
+    // Waiting, then the claims, webhook by webhook.
+    const claims = await statements.exclusive(() => {
+      const released = releaseExpiredLeasesNow(statements, now);
+      if (released > 0) {
+        this.options.log.warn("expired leases returned to Waiting", { released });
+        this.nextDueAt.clear();
+      }
+      return this.claim(now);
+    });
+    for (const [webhook, delivery] of claims) this.dispatch(webhook, delivery);
+  }
+
+  /** Claims due deliveries, round-robin over the webhooks, within the concurrency limits. */
+  private claim(now: number): [DispatchableWebhook, ClaimedDelivery][] {
+    const { config, statements } = this.options;
+    const claims: [DispatchableWebhook, ClaimedDelivery][] = [];
     let free = config.concurrency - this.running.size;
-    if (free <= 0) return;
-    const webhooks = await listDispatchableWebhooks(db);
-    if (webhooks.length === 0) return;
+    if (free <= 0) return claims;
+    const webhooks = dispatchableWebhooks(statements);
+    if (webhooks.length === 0) return claims;
     const start = this.rotation % webhooks.length;
     this.rotation = start + 1;
     for (let i = 0; i < webhooks.length && free > 0 && !this.stopping; i++) {
@@ -254,16 +277,19 @@ export class Scheduler {
       const room = Math.min(this.perWebhookLimit - busy, free);
       if (room <= 0) continue;
       const leaseUntil = now + webhook.timeout_seconds * 1000 + LEASE_MARGIN_MS;
-      const claimed = await claimDue(db, webhook.id, now, room, leaseUntil);
-      for (const delivery of claimed) this.dispatch(webhook, delivery);
+      const claimed = claimDueNow(statements, webhook.id, now, room, leaseUntil);
+      for (const delivery of claimed) claims.push([webhook, delivery]);
       free -= claimed.length;
       if (claimed.length < room) {
-        // Nothing more is due now: remember when something will be.
-        // (A commit after this query calls wake(), which clears the entry again.)
-        const next = await nextDueOf(db, webhook.id);
-        this.nextDueAt.set(webhook.id, next ?? Number.POSITIVE_INFINITY);
+        // Nothing more is due now: remember when something will be. (Work committed after
+        // this calls wake(), which clears the entry again.)
+        this.nextDueAt.set(
+          webhook.id,
+          nextDueNow(statements, webhook.id) ?? Number.POSITIVE_INFINITY,
+        );
       }
     }
+    return claims;
   }
 
   private dispatch(webhook: DispatchableWebhook, delivery: ClaimedDelivery): void {
@@ -401,80 +427,92 @@ export class Scheduler {
       policy: { baseMs: config.retryBaseMs, maxDelayMs: config.retryMaxDelayMs },
     });
     let error = result.error;
-    const recorded = await db
-      .transaction()
-      .execute(async (trx) => {
-        const exists = await updateWebhookHealth(trx, webhook.id, {
-          success,
-          disable: decision.kind === "failed" && decision.reason === "gone",
-          now,
+    let recorded: boolean | "slow" = "slow";
+    if (decision.kind !== "failed") {
+      const common = decision;
+      recorded = await this.options.statements
+        .exclusive(() => this.recordFast(webhook, delivery, attempt, common, number, now))
+        .catch((failure: unknown) => {
+          if (failure instanceof LeaseLost) return false;
+          if (failure instanceof WebhookGone) return "slow" as const;
+          throw failure;
         });
-        if (!exists && decision.kind === "retry") {
-          // The webhook was deleted during the attempt: nothing will ever claim a retry.
-          error = `${result.error}; webhook deleted, no further attempts`;
-          decision = { kind: "failed", reason: "exhausted" };
-        }
-        const status =
-          decision.kind === "sent"
-            ? ProcessStatus.Sent
-            : decision.kind === "retry"
-              ? ProcessStatus.Waiting
-              : ProcessStatus.Error;
-        const updated = await trx
-          .updateTable("deliveries")
-          .set({
-            process_status: status,
-            attempts: number,
-            next_attempt_at: decision.kind === "retry" ? decision.nextAttemptAt : now,
-            lease_until: null,
-            response_status_code: result.statusCode,
-            response_message: result.responseBody || result.statusText || result.error,
-            last_error: error,
-            duration_ms: result.durationMs,
-            signature: attempt.signature,
-            updated_at: now,
-          })
-          .where("id", "=", delivery.id)
-          .where("process_status", "=", ProcessStatus.Processing)
-          .where("lease_until", "=", delivery.lease_until)
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) === 0) {
-          // The lease ran out while this attempt ran and the delivery went back to the queue:
-          // its next claim records the outcome; this one must not (nor touch the webhook).
-          throw new LeaseLost();
-        }
-        await trx
-          .insertInto("attempts")
-          .values({
-            id: newId("att", now),
-            delivery_id: delivery.id,
-            number,
-            started_at: attempt.startedAt,
-            duration_ms: result.durationMs,
-            status_code: result.statusCode,
-            error: result.error,
-            response_body: result.responseBody,
-            request_headers: JSON.stringify(maskHeaders(attempt.headers)),
-          })
-          .execute();
-        if (decision.kind === "failed" && this.options.onDeliveryFailed) {
-          await this.options.onDeliveryFailed(trx, {
-            workspace: delivery.workspace,
-            webhookId: webhook.id,
-            deliveryId: delivery.id,
-            reason: decision.reason,
-            attempts: number,
-            statusCode: result.statusCode,
-            error,
-            at: now,
+    }
+    if (recorded === "slow")
+      recorded = await db
+        .transaction()
+        .execute(async (trx) => {
+          const exists = await updateWebhookHealth(trx, webhook.id, {
+            success,
+            disable: decision.kind === "failed" && decision.reason === "gone",
+            now,
           });
-        }
-        return true;
-      })
-      .catch((failure: unknown) => {
-        if (failure instanceof LeaseLost) return false;
-        throw failure;
-      });
+          if (!exists && decision.kind === "retry") {
+            // The webhook was deleted during the attempt: nothing will ever claim a retry.
+            error = `${result.error}; webhook deleted, no further attempts`;
+            decision = { kind: "failed", reason: "exhausted" };
+          }
+          const status =
+            decision.kind === "sent"
+              ? ProcessStatus.Sent
+              : decision.kind === "retry"
+                ? ProcessStatus.Waiting
+                : ProcessStatus.Error;
+          const updated = await trx
+            .updateTable("deliveries")
+            .set({
+              process_status: status,
+              attempts: number,
+              next_attempt_at: decision.kind === "retry" ? decision.nextAttemptAt : now,
+              lease_until: null,
+              response_status_code: result.statusCode,
+              response_message: result.responseBody || result.statusText || result.error,
+              last_error: error,
+              duration_ms: result.durationMs,
+              signature: attempt.signature,
+              updated_at: now,
+            })
+            .where("id", "=", delivery.id)
+            .where("process_status", "=", ProcessStatus.Processing)
+            .where("lease_until", "=", delivery.lease_until)
+            .executeTakeFirst();
+          if (Number(updated.numUpdatedRows) === 0) {
+            // The lease ran out while this attempt ran and the delivery went back to the queue:
+            // its next claim records the outcome; this one must not (nor touch the webhook).
+            throw new LeaseLost();
+          }
+          await trx
+            .insertInto("attempts")
+            .values({
+              id: newId("att", now),
+              delivery_id: delivery.id,
+              number,
+              started_at: attempt.startedAt,
+              duration_ms: result.durationMs,
+              status_code: result.statusCode,
+              error: result.error,
+              response_body: result.responseBody,
+              request_headers: JSON.stringify(maskHeaders(attempt.headers)),
+            })
+            .execute();
+          if (decision.kind === "failed" && this.options.onDeliveryFailed) {
+            await this.options.onDeliveryFailed(trx, {
+              workspace: delivery.workspace,
+              webhookId: webhook.id,
+              deliveryId: delivery.id,
+              reason: decision.reason,
+              attempts: number,
+              statusCode: result.statusCode,
+              error,
+              at: now,
+            });
+          }
+          return true;
+        })
+        .catch((failure: unknown) => {
+          if (failure instanceof LeaseLost) return false;
+          throw failure;
+        });
     if (!recorded) {
       this.options.log.warn("attempt outlived its lease; its outcome is not recorded", {
         deliveryId: delivery.id,
@@ -507,6 +545,57 @@ export class Scheduler {
       }
     }
     return { decision, error };
+  }
+
+  /**
+   * The common outcomes (Sent, or Waiting for a retry) as prepared statements inside a
+   * group-committed batch. Throws {@link LeaseLost} when the delivery is no longer ours and
+   * {@link WebhookGone} when the webhook was deleted (the Kysely path then fails it and tells
+   * the failure hook).
+   */
+  private recordFast(
+    webhook: DispatchableWebhook,
+    delivery: ClaimedDelivery,
+    attempt: {
+      result: AttemptResult;
+      startedAt: number;
+      headers: Record<string, string>;
+      signature: string;
+    },
+    decision: Exclude<Decision, { kind: "failed" }>,
+    number: number,
+    now: number,
+  ): boolean {
+    const { statements } = this.options;
+    const { result } = attempt;
+    const success = decision.kind === "sent";
+    if (!updateWebhookHealthNow(statements, webhook.id, success, now)) throw new WebhookGone();
+    const updated = updateDeliveryOutcomeNow(statements, {
+      id: delivery.id,
+      processStatus: success ? ProcessStatus.Sent : ProcessStatus.Waiting,
+      attempts: number,
+      nextAttemptAt: decision.kind === "retry" ? decision.nextAttemptAt : now,
+      leaseUntil: delivery.lease_until,
+      statusCode: result.statusCode,
+      responseMessage: result.responseBody || result.statusText || result.error,
+      lastError: result.error,
+      durationMs: result.durationMs,
+      signature: attempt.signature,
+      now,
+    });
+    if (!updated) throw new LeaseLost();
+    insertAttemptNow(statements, {
+      id: newId("att", now),
+      deliveryId: delivery.id,
+      number,
+      startedAt: attempt.startedAt,
+      durationMs: result.durationMs,
+      statusCode: result.statusCode,
+      error: result.error,
+      responseBody: result.responseBody,
+      requestHeaders: JSON.stringify(maskHeaders(attempt.headers)),
+    });
+    return true;
   }
 
   private async applyRetention(now: number): Promise<void> {

@@ -297,9 +297,10 @@ describe("a graceful stop", () => {
     // Published before any scheduler runs, so it waits for the one built here.
     const [deliveryId] = await publish(t, "hanging");
     if (!deliveryId) throw new Error("no delivery");
-    const { db, config, log, authenticator, metrics } = t.app.services;
+    const { db, statements, config, log, authenticator, metrics } = t.app.services;
     const scheduler = new Scheduler({
       db,
+      statements,
       config,
       log,
       authenticator,
@@ -325,7 +326,15 @@ describe("a graceful stop", () => {
 
     // Back to Waiting means delivered by the next scheduler, as the same delivery.
     target.handle(ok);
-    const next = new Scheduler({ db, config, log, authenticator, metrics, shutdownGraceMs: 300 });
+    const next = new Scheduler({
+      db,
+      statements,
+      config,
+      log,
+      authenticator,
+      metrics,
+      shutdownGraceMs: 300,
+    });
     defer(() => next.stop());
     await next.start();
     await allSent(db, [deliveryId]);

@@ -62,9 +62,10 @@ test("a webhook deleted while its delivery is in flight, then a shutdown: Error,
   const { target } = receiverHeldUntilReleased();
   const webhook = await createWebhook(t, { endpoint: target.url });
   const deliveryId = await publishOne(t);
-  const { db, config, log, authenticator, metrics } = t.app.services;
+  const { db, statements, config, log, authenticator, metrics } = t.app.services;
   const scheduler = new Scheduler({
     db,
+    statements,
     config,
     log,
     authenticator,

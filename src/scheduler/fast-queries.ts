@@ -1,0 +1,177 @@
+/**
+ * The scheduler's per-tick and per-attempt SQL as prepared statements, run synchronously inside
+ * the group-committed batches of {@link StatementCache.exclusive}. The same queries in Kysely
+ * form live in `repository.ts` for the rare paths (startup, shutdown, failures). Statuses are
+ * literals so that SQLite uses the partial indexes.
+ */
+
+import type { HealthStatus } from "../db/database.ts";
+import type { StatementCache } from "../db/statement-cache.ts";
+
+/** What the scheduler needs of a webhook to send to it. */
+export interface DispatchableWebhook {
+  id: string;
+  workspace: string;
+  endpoint: string;
+  secret: string;
+  headers: string;
+  timeout_seconds: number;
+  auth: string;
+}
+
+/** A delivery moved to Processing by a claim, with its lease. */
+export interface ClaimedDelivery {
+  id: string;
+  workspace: string;
+  webhook_id: string;
+  body: string;
+  attempts: number;
+  max_attempts: number;
+  created_at: number;
+  lease_until: number;
+}
+
+const WEBHOOK_EXISTS = "exists (select 1 from webhooks w where w.id = deliveries.webhook_id)";
+
+export function releaseExpiredLeasesNow(statements: StatementCache, now: number): number {
+  return statements
+    .get(
+      `update deliveries set
+         process_status = case when ${WEBHOOK_EXISTS} then 0 else -1 end,
+         last_error = case when ${WEBHOOK_EXISTS} then last_error else 'webhook deleted before delivery' end,
+         lease_until = null
+       where process_status = 1 and lease_until < ?`,
+    )
+    .run(now).changes;
+}
+
+export function dispatchableWebhooks(statements: StatementCache): DispatchableWebhook[] {
+  return statements
+    .get(
+      "select id, workspace, endpoint, secret, headers, timeout_seconds, auth from webhooks where enabled = 1 order by id",
+    )
+    .all() as DispatchableWebhook[];
+}
+
+export function claimDueNow(
+  statements: StatementCache,
+  webhookId: string,
+  now: number,
+  limit: number,
+  leaseUntil: number,
+): ClaimedDelivery[] {
+  return statements
+    .get(
+      `update deliveries set process_status = 1, lease_until = ?
+       where id in (
+         select id from deliveries
+         where process_status = 0 and webhook_id = ? and next_attempt_at <= ?
+         order by next_attempt_at limit ?)
+       returning id, workspace, webhook_id, body, attempts, max_attempts, created_at, lease_until`,
+    )
+    .all(leaseUntil, webhookId, now, limit) as ClaimedDelivery[];
+}
+
+export function nextDueNow(statements: StatementCache, webhookId: string): number | null {
+  const row = statements
+    .get(
+      "select min(next_attempt_at) as next from deliveries where process_status = 0 and webhook_id = ?",
+    )
+    .get(webhookId) as { next: number | null } | null;
+  return row?.next ?? null;
+}
+
+/** Keeps failCount, lastDeliveredAt and healthStatus current; false when the webhook is gone. */
+export function updateWebhookHealthNow(
+  statements: StatementCache,
+  webhookId: string,
+  success: boolean,
+  now: number,
+): boolean {
+  const health: HealthStatus = success ? "working" : "failing";
+  return (
+    statements
+      .get(
+        `update webhooks set
+           fail_count = case when ?1 then 0 else fail_count + 1 end,
+           last_delivered_at = case when ?1 then ?2 else last_delivered_at end,
+           health_status = case when enabled = 0 then health_status else ?3 end
+         where id = ?4`,
+      )
+      .run(success ? 1 : 0, now, health, webhookId).changes > 0
+  );
+}
+
+export interface AttemptOutcomeRow {
+  id: string;
+  processStatus: number;
+  attempts: number;
+  nextAttemptAt: number;
+  leaseUntil: number | null;
+  statusCode: number | null;
+  responseMessage: string | null;
+  lastError: string | null;
+  durationMs: number;
+  signature: string;
+  now: number;
+}
+
+/** Writes an attempt's outcome while the lease is still ours; false when it is not. */
+export function updateDeliveryOutcomeNow(
+  statements: StatementCache,
+  row: AttemptOutcomeRow,
+): boolean {
+  return (
+    statements
+      .get(
+        `update deliveries set process_status = ?, attempts = ?, next_attempt_at = ?, lease_until = null,
+           response_status_code = ?, response_message = ?, last_error = ?, duration_ms = ?,
+           signature = ?, updated_at = ?
+         where id = ? and process_status = 1 and lease_until = ?`,
+      )
+      .run(
+        row.processStatus,
+        row.attempts,
+        row.nextAttemptAt,
+        row.statusCode,
+        row.responseMessage,
+        row.lastError,
+        row.durationMs,
+        row.signature,
+        row.now,
+        row.id,
+        row.leaseUntil,
+      ).changes > 0
+  );
+}
+
+export interface AttemptRecord {
+  id: string;
+  deliveryId: string;
+  number: number;
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  responseBody: string | null;
+  requestHeaders: string;
+}
+
+export function insertAttemptNow(statements: StatementCache, attempt: AttemptRecord): void {
+  statements
+    .get(
+      `insert into attempts (id, delivery_id, number, started_at, duration_ms, status_code, error,
+         response_body, request_headers) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      attempt.id,
+      attempt.deliveryId,
+      attempt.number,
+      attempt.startedAt,
+      attempt.durationMs,
+      attempt.statusCode,
+      attempt.error,
+      attempt.responseBody,
+      attempt.requestHeaders,
+    );
+}
