@@ -151,6 +151,13 @@ export interface MailStateTable {
   last_error: string | null;
 }
 
+/** Deliveries per webhook and status, kept by triggers (the delivery log's totals). */
+export interface DeliveryCountTable {
+  webhook_id: string;
+  process_status: number;
+  count: number;
+}
+
 export interface Database {
   workspaces: WorkspaceTable;
   api_keys: ApiKeyTable;
@@ -161,6 +168,7 @@ export interface Database {
   attempts: AttemptTable;
   failure_notices: FailureNoticeTable;
   mail_state: MailStateTable;
+  delivery_counts: DeliveryCountTable;
 }
 
 /** The database, or a transaction on it: repositories accept either. */

@@ -50,12 +50,13 @@ export interface LogPosition {
 
 function logConditions(
   eb: ExpressionBuilder<Database, "deliveries">,
-  workspace: string,
   webhookId: string,
   filter: DeliveryLogFilter,
 ): Expression<SqlBool>[] {
   // webhook_id first, then process_status or created_at: what the log indexes are keyed on.
-  const conditions = [eb("webhook_id", "=", webhookId), eb("workspace", "=", workspace)];
+  // A webhook's deliveries all belong to its workspace; callers check that ownership once
+  // (hasDeliveryLog / findWebhook), so the workspace need not be read from every row.
+  const conditions = [eb("webhook_id", "=", webhookId)];
   if (filter.processStatus !== undefined) {
     conditions.push(eb("process_status", "=", filter.processStatus));
   }
@@ -74,17 +75,31 @@ function logConditions(
   return conditions;
 }
 
-/** How many deliveries of the webhook match `filter`. */
+/**
+ * How many deliveries of the webhook match `filter`. Like {@link listDeliveryLog}, it does not
+ * check the workspace: a webhook's deliveries all belong to its workspace, and the caller checks
+ * that ownership once (the log indexes hold no workspace column).
+ */
 export async function countDeliveryLog(
   db: Executor,
-  workspace: string,
   webhookId: string,
   filter: DeliveryLogFilter,
 ): Promise<number> {
+  const { processStatus, ...others } = filter;
+  if (Object.values(others).every((value) => value === undefined)) {
+    // No filter but the status: the trigger-kept counts answer without reading the log.
+    let counts = db
+      .selectFrom("delivery_counts")
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("count"), eb.lit(0)).as("total"))
+      .where("webhook_id", "=", webhookId);
+    if (processStatus !== undefined) counts = counts.where("process_status", "=", processStatus);
+    const counted = await counts.executeTakeFirstOrThrow();
+    return Number(counted.total);
+  }
   const row = await db
     .selectFrom("deliveries")
     .select((eb) => eb.fn.countAll<number>().as("total"))
-    .where((eb) => eb.and(logConditions(eb, workspace, webhookId, filter)))
+    .where((eb) => eb.and(logConditions(eb, webhookId, filter)))
     .executeTakeFirstOrThrow();
   return Number(row.total);
 }
@@ -95,7 +110,6 @@ export async function countDeliveryLog(
  */
 export async function listDeliveryLog(
   db: Executor,
-  workspace: string,
   webhookId: string,
   filter: DeliveryLogFilter,
   page: { limit: number; offset?: number; after?: LogPosition },
@@ -104,7 +118,7 @@ export async function listDeliveryLog(
   let query = db
     .selectFrom("deliveries")
     .selectAll()
-    .where((eb) => eb.and(logConditions(eb, workspace, webhookId, filter)));
+    .where((eb) => eb.and(logConditions(eb, webhookId, filter)));
   if (after) {
     // The plain `created_at <=` bound lets the index seek; the OR only breaks ties on id.
     query = query
@@ -130,14 +144,15 @@ export async function hasDeliveryLog(
   workspace: string,
   webhookId: string,
 ): Promise<boolean> {
+  // One row tells: a webhook's deliveries all share its workspace. (Filtering on the workspace
+  // instead would read every row of another workspace's log before answering no.)
   const row = await db
     .selectFrom("deliveries")
-    .select("id")
+    .select("workspace")
     .where("webhook_id", "=", webhookId)
-    .where("workspace", "=", workspace)
     .limit(1)
     .executeTakeFirst();
-  return row !== undefined;
+  return row?.workspace === workspace;
 }
 
 export async function findDelivery(db: Executor, id: string): Promise<DeliveryRow | undefined> {

@@ -255,9 +255,9 @@ export async function listDeliveryLogPage(
     if (!webhook && !(await hasDeliveryLog(trx, workspace, webhookId))) {
       throw new NotFound(`webhook ${webhookId} not found`, { id: webhookId });
     }
-    const total = await countDeliveryLog(trx, workspace, webhookId, filter);
+    const total = await countDeliveryLog(trx, webhookId, filter);
     // One row more than asked says whether a following page exists.
-    const rows = await listDeliveryLog(trx, workspace, webhookId, filter, {
+    const rows = await listDeliveryLog(trx, webhookId, filter, {
       limit: pageSize + 1,
       ...("page" in start ? { offset: (start.page - 1) * pageSize } : { after: start.after }),
     });
