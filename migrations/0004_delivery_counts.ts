@@ -1,7 +1,7 @@
 /**
  * Per-webhook delivery counts by status, kept by triggers, so the delivery log's `total` is a
- * lookup rather than a count over a log that may hold millions of rows. Also an index for the
- * log filtered by content type and event type, newest first.
+ * lookup rather than a count over a log that may hold millions of rows. Also indexes for the
+ * log filtered by content type and event type (newest first) and by status-code range.
  */
 
 import { type Kysely, sql } from "kysely";
@@ -42,9 +42,16 @@ export async function up(db: AnyDatabase): Promise<void> {
     .on("deliveries")
     .columns(["webhook_id", "content_type", "event_type", "created_at", "id"])
     .execute();
+  // Counting the log by status-code range.
+  await db.schema
+    .createIndex("deliveries_log_by_code")
+    .on("deliveries")
+    .columns(["webhook_id", "response_status_code"])
+    .execute();
 }
 
 export async function down(db: AnyDatabase): Promise<void> {
+  await db.schema.dropIndex("deliveries_log_by_code").execute();
   await db.schema.dropIndex("deliveries_log_by_type").execute();
   for (const trigger of [
     "delivery_counts_insert",
