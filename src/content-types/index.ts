@@ -30,7 +30,7 @@ export function contentTypeRoutes(services: Services) {
   const provided = services.plugins.contentTypes;
   return new Elysia({ prefix: "/content-types" })
     .use(services.auth)
-    .get("/", ({ principal }) => listContentTypes(db, principal.workspace, provided), {
+    .get("", ({ principal }) => listContentTypes(db, principal.workspace, provided), {
       auth: "read",
       response: { 200: T.Array(ContentType), ...errors },
       detail: {

@@ -41,7 +41,7 @@ const tags = ["Webhooks"];
 export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRules) {
   return new Elysia({ prefix: "/webhooks" })
     .use(auth)
-    .get("/", ({ principal, query }) => listWebhooks(db, principal.workspace, query.ordering), {
+    .get("", ({ principal, query }) => listWebhooks(db, principal.workspace, query.ordering), {
       auth: "read",
       query: WebhookListQuery,
       response: { 200: T.Array(Webhook), ...errors },
@@ -51,7 +51,7 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
         description: "Retrieves all webhooks configured for the current workspace.",
       },
     })
-    .put("/", ({ principal, body }) => saveWebhook(db, principal.workspace, body, rules), {
+    .put("", ({ principal, body }) => saveWebhook(db, principal.workspace, body, rules), {
       auth: "write",
       type: "json",
       body: WebhookInput,
