@@ -15,7 +15,7 @@ import { eventRoutes } from "./events/index.ts";
 import { ingestContextOf } from "./events/service.ts";
 import { healthRoutes } from "./health/index.ts";
 import { authPlugin } from "./http/auth.ts";
-import { createHttpServer, MAX_BODY_BYTES } from "./http/server.ts";
+import { createHttpServer, SOCKET_BODY_LIMIT_BYTES } from "./http/server.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Mailer, smtpTransport } from "./mail/mailer.ts";
 import { recordFailureNotice } from "./mail/notices.ts";
@@ -24,7 +24,7 @@ import { Metrics } from "./metrics/metrics.ts";
 import { DeliveryHookChain } from "./plugin-host/hooks.ts";
 import { loadPlugins } from "./plugin-host/loader.ts";
 import { PollerRunner } from "./plugin-host/pollers.ts";
-import { pluginRoutes } from "./plugin-host/routes.ts";
+import { pluginRoutes, SOURCES_PATH_PREFIX } from "./plugin-host/routes.ts";
 import { ingestSourceEvents } from "./plugin-host/sources.ts";
 import { OutboundGuard, type Resolver } from "./scheduler/outbound-guard.ts";
 import { ReceiverAuthenticator } from "./scheduler/receiver-auth.ts";
@@ -45,7 +45,7 @@ export interface AppOptions {
 const MAIL_MAX_RETRY_DELAY_MS = 15 * 60_000;
 
 function buildHttp(services: Services, store: Store, startedAt: number, inFlight: () => number) {
-  return createHttpServer(services.log)
+  return createHttpServer(services.log, { rawBodyPaths: [SOURCES_PATH_PREFIX] })
     .use(healthRoutes(store.db, startedAt))
     .use(
       webhookRoutes(store.db, services.auth, {
@@ -178,7 +178,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       http.listen({
         hostname: config.host,
         port: config.port,
-        maxRequestBodySize: MAX_BODY_BYTES,
+        maxRequestBodySize: SOCKET_BODY_LIMIT_BYTES,
       });
       const server = http.server;
       if (!server) throw new Error("the HTTP server did not start");

@@ -7,16 +7,22 @@
 import { openapi } from "@elysiajs/openapi";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { Elysia, ValidationError } from "elysia";
-import { DomainError, type FieldProblem, Invalid } from "../errors.ts";
+import { DomainError, type FieldProblem } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { ErrorEnvelope, errorEnvelope } from "./envelope.ts";
-import { MAX_JSON_DEPTH, tooDeep } from "./json-depth.ts";
+import { MAX_JSON_DEPTH, textNestingExceeds } from "./json-depth.ts";
 import { requestIdOf } from "./request-id.ts";
 import { SWAGGER_BUNDLE_URL, SWAGGER_STYLESHEET_URL, swaggerAssets } from "./swagger-assets.ts";
 
 /** Largest request body accepted; webhook configurations and CMS events fit easily. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * What the socket layer accepts before the app sees the body: room above MAX_BODY_BYTES, so a
+ * body a little too large still gets the app's 413 envelope rather than the server's bare one.
+ */
+export const SOCKET_BODY_LIMIT_BYTES = 4 * MAX_BODY_BYTES;
 
 /**
  * The errors of a union's best-fitting branch instead of "Expected union value": the branch
@@ -111,89 +117,124 @@ const DOCUMENTATION = {
   ],
 };
 
-export function createHttpServer(log: Logger) {
+interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+const tooLarge: Refusal = {
+  status: 413,
+  code: "payload_too_large",
+  message: `request body exceeds ${MAX_BODY_BYTES} bytes`,
+  details: { limitBytes: MAX_BODY_BYTES },
+};
+
+/**
+ * A JSON body is looked at before anything parses it: too large (a chunked body has no
+ * Content-Length to check early) or nested too deeply (the parser and the validator's error
+ * messages recurse) is refused here. Reads a copy, so the route still gets the body; paths in
+ * `rawBodyPaths` (source plugins, whose adapters read the body themselves) are left alone.
+ */
+async function refuseJsonBody(
+  request: Request,
+  rawBodyPaths: readonly string[],
+): Promise<Refusal | null> {
+  if (request.body === null) return null;
+  if (!(request.headers.get("content-type") ?? "").toLowerCase().includes("json")) return null;
+  const path = new URL(request.url).pathname;
+  if (rawBodyPaths.some((prefix) => path.startsWith(prefix))) return null;
+  const text = await request.clone().text();
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) return tooLarge;
+  if (!textNestingExceeds(text)) return null;
+  return {
+    status: 400,
+    code: "validation_failed",
+    message: `invalid request body: nests deeper than ${MAX_JSON_DEPTH} levels`,
+    details: {
+      on: "body",
+      fields: [{ field: "(body)", message: `nests deeper than ${MAX_JSON_DEPTH} levels` }],
+    },
+  };
+}
+
+export interface HttpServerOptions {
+  /** Paths whose handlers read the body themselves (source plugins): never parsed here. */
+  rawBodyPaths?: readonly string[];
+}
+
+export function createHttpServer(log: Logger, options: HttpServerOptions = {}) {
+  const rawBodyPaths = options.rawBodyPaths ?? [];
   // normalize: false — Elysia would otherwise strip unknown body properties before validation,
   // so a misspelt field would be silently ignored instead of answered with a 400.
-  return (
-    new Elysia({ normalize: false })
-      .model({ ErrorEnvelope })
-      .onRequest(({ request, set }) => {
-        set.headers["x-request-id"] = requestIdOf(request);
-        if (contentLengthTooLarge(request)) {
-          set.status = 413;
-          return errorEnvelope(
-            "payload_too_large",
-            `request body exceeds ${MAX_BODY_BYTES} bytes`,
-            { limitBytes: MAX_BODY_BYTES },
-            requestIdOf(request),
-          );
-        }
-      })
-      // After validation and auth: a valid body may still nest too deeply to store safely.
-      .onBeforeHandle({ as: "global" }, ({ body }) => {
-        const path = tooDeep(body);
-        if (path !== null) {
-          throw Invalid.fields([
-            { field: path, message: `nests deeper than ${MAX_JSON_DEPTH} levels` },
-          ]);
-        }
-      })
-      .onError(({ code, error, request, set, path }) => {
-        const requestId = requestIdOf(request);
-        set.headers["x-request-id"] = requestId;
-        if (error instanceof DomainError) {
-          set.status = error.status;
-          return errorEnvelope(error.code, error.message, error.details, requestId);
-        }
-        if (error instanceof ValidationError) {
+  return new Elysia({ normalize: false })
+    .model({ ErrorEnvelope })
+    .onRequest(async ({ request, set }) => {
+      set.headers["x-request-id"] = requestIdOf(request);
+      const refusal = contentLengthTooLarge(request)
+        ? tooLarge
+        : await refuseJsonBody(request, rawBodyPaths);
+      if (refusal) {
+        set.status = refusal.status;
+        return errorEnvelope(refusal.code, refusal.message, refusal.details, requestIdOf(request));
+      }
+    })
+    .onError(({ code, error, request, set, path }) => {
+      const requestId = requestIdOf(request);
+      set.headers["x-request-id"] = requestId;
+      if (error instanceof DomainError) {
+        set.status = error.status;
+        return errorEnvelope(error.code, error.message, error.details, requestId);
+      }
+      if (error instanceof ValidationError) {
+        set.status = 400;
+        const fields = describeValidationError(error);
+        const where = error.type === "body" ? "request body" : `request ${error.type}`;
+        const first = fields[0];
+        const message = first
+          ? `invalid ${where}: ${first.field}: ${first.message}`
+          : `invalid ${where}`;
+        return errorEnvelope("validation_failed", message, { on: error.type, fields }, requestId);
+      }
+      switch (code) {
+        case "PARSE":
           set.status = 400;
-          const fields = describeValidationError(error);
-          const where = error.type === "body" ? "request body" : `request ${error.type}`;
-          const first = fields[0];
-          const message = first
-            ? `invalid ${where}: ${first.field}: ${first.message}`
-            : `invalid ${where}`;
-          return errorEnvelope("validation_failed", message, { on: error.type, fields }, requestId);
+          return errorEnvelope(
+            "invalid_json",
+            "request body is not valid JSON",
+            { contentType: request.headers.get("content-type") },
+            requestId,
+          );
+        case "NOT_FOUND":
+          set.status = 404;
+          return errorEnvelope(
+            "not_found",
+            `no route ${request.method} ${path}`,
+            { method: request.method, path },
+            requestId,
+          );
+        default: {
+          log.error("unhandled error", { requestId, code: String(code), error });
+          set.status = 500;
+          return errorEnvelope("internal_error", "internal error", {}, requestId);
         }
-        switch (code) {
-          case "PARSE":
-            set.status = 400;
-            return errorEnvelope(
-              "invalid_json",
-              "request body is not valid JSON",
-              { contentType: request.headers.get("content-type") },
-              requestId,
-            );
-          case "NOT_FOUND":
-            set.status = 404;
-            return errorEnvelope(
-              "not_found",
-              `no route ${request.method} ${path}`,
-              { method: request.method, path },
-              requestId,
-            );
-          default: {
-            log.error("unhandled error", { requestId, code: String(code), error });
-            set.status = 500;
-            return errorEnvelope("internal_error", "internal error", {}, requestId);
-          }
-        }
-      })
-      .use(swaggerAssets())
-      .use(
-        openapi({
-          path: "/swagger",
-          specPath: "/swagger/json",
-          provider: "swagger-ui",
-          documentation: DOCUMENTATION,
-          exclude: { paths: ["/swagger", "/swagger/json"] },
-          swagger: {
-            cdn: SWAGGER_BUNDLE_URL,
-            theme: SWAGGER_STYLESHEET_URL,
-            autoDarkMode: false,
-            persistAuthorization: true,
-          },
-        }),
-      )
-  );
+      }
+    })
+    .use(swaggerAssets())
+    .use(
+      openapi({
+        path: "/swagger",
+        specPath: "/swagger/json",
+        provider: "swagger-ui",
+        documentation: DOCUMENTATION,
+        exclude: { paths: ["/swagger", "/swagger/json"] },
+        swagger: {
+          cdn: SWAGGER_BUNDLE_URL,
+          theme: SWAGGER_STYLESHEET_URL,
+          autoDarkMode: false,
+          persistAuthorization: true,
+        },
+      }),
+    );
 }

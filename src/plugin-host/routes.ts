@@ -12,6 +12,9 @@ import type { Services } from "../services.ts";
 import { PluginSummary, SourceIngestResult, SourceParams } from "./model.ts";
 import { receiveFromSource } from "./sources.ts";
 
+/** Where CMSs post their own webhooks; the body reaches the source plugin unread. */
+export const SOURCES_PATH_PREFIX = "/sources/";
+
 export function pluginRoutes(services: Services) {
   const { plugins } = services;
   const ingest = ingestContextOf(services);
@@ -30,7 +33,7 @@ export function pluginRoutes(services: Services) {
       },
     })
     .post(
-      "/sources/:name",
+      `${SOURCES_PATH_PREFIX}:name`,
       async ({ principal, params, request, set }) => {
         const events = await receiveFromSource(plugins, ingest, services.log, {
           name: params.name,

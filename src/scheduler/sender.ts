@@ -76,6 +76,9 @@ function networkError(error: unknown): string {
     case "CERT_HAS_EXPIRED":
     case "ERR_TLS_CERT_ALTNAME_INVALID":
       return `TLS certificate rejected (${code})`;
+    case "Malformed_HTTP_Response":
+    case "HPE_INVALID_CONSTANT":
+      return "malformed HTTP response (the server did not answer with HTTP)";
     default: {
       const message = error instanceof Error ? error.message : String(error);
       const text = code && !message.includes(code) ? `${code}: ${message}` : message;

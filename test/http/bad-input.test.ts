@@ -53,8 +53,8 @@ const cases: BadInput[] = [
     rawBody: `{"eventType":0,"contentType":"article","contentId":"c1","fields":{"x":${"[".repeat(50_000)}1${"]".repeat(50_000)}}}`,
     headers: { "content-type": "application/json" },
     status: 400,
-    code: "invalid_request",
-    field: "fields.x",
+    code: "validation_failed",
+    field: "(body)",
   },
   {
     name: "a custom payload nested deeper than 64 levels",
@@ -64,8 +64,8 @@ const cases: BadInput[] = [
       customPayload: JSON.parse(`${"[".repeat(70)}1${"]".repeat(70)}`),
     },
     status: 400,
-    code: "invalid_request",
-    field: "customPayload",
+    code: "validation_failed",
+    field: "(body)",
   },
   {
     name: "an event with an unknown property",
