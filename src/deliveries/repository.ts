@@ -1,6 +1,13 @@
 /** SQL for deliveries. */
 
-import type { Expression, ExpressionBuilder, Insertable, Selectable, SqlBool } from "kysely";
+import {
+  type Expression,
+  type ExpressionBuilder,
+  type Insertable,
+  type Selectable,
+  type SqlBool,
+  sql,
+} from "kysely";
 import type { AttemptTable, Database, DeliveryTable, Executor } from "../db/database.ts";
 
 export type DeliveryRow = Selectable<DeliveryTable>;
@@ -52,11 +59,12 @@ function logConditions(
   eb: ExpressionBuilder<Database, "deliveries">,
   webhookId: string,
   filter: DeliveryLogFilter,
+  use: "count" | "page",
 ): Expression<SqlBool>[] {
   // webhook_id first, then process_status or created_at: what the log indexes are keyed on.
   // A webhook's deliveries all belong to its workspace; callers check that ownership once
   // (hasDeliveryLog / findWebhook), so the workspace need not be read from every row.
-  const conditions = [eb("webhook_id", "=", webhookId)];
+  const conditions: Expression<SqlBool>[] = [eb("webhook_id", "=", webhookId)];
   if (filter.processStatus !== undefined) {
     conditions.push(eb("process_status", "=", filter.processStatus));
   }
@@ -66,11 +74,14 @@ function logConditions(
   if (filter.contentType !== undefined) {
     conditions.push(eb("content_type", "=", filter.contentType));
   }
+  // Counting walks the status-code index; a page walks the log newest first and checks codes
+  // as it goes (`+column` keeps SQLite from choosing the code index and sorting every match).
+  const code = use === "count" ? sql.ref("response_status_code") : sql`+response_status_code`;
   if (filter.statusCodeFrom !== undefined) {
-    conditions.push(eb("response_status_code", ">=", filter.statusCodeFrom));
+    conditions.push(sql<SqlBool>`${code} >= ${filter.statusCodeFrom}`);
   }
   if (filter.statusCodeTo !== undefined) {
-    conditions.push(eb("response_status_code", "<=", filter.statusCodeTo));
+    conditions.push(sql<SqlBool>`${code} <= ${filter.statusCodeTo}`);
   }
   return conditions;
 }
@@ -99,7 +110,7 @@ export async function countDeliveryLog(
   const row = await db
     .selectFrom("deliveries")
     .select((eb) => eb.fn.countAll<number>().as("total"))
-    .where((eb) => eb.and(logConditions(eb, webhookId, filter)))
+    .where((eb) => eb.and(logConditions(eb, webhookId, filter, "count")))
     .executeTakeFirstOrThrow();
   return Number(row.total);
 }
@@ -118,7 +129,7 @@ export async function listDeliveryLog(
   let query = db
     .selectFrom("deliveries")
     .selectAll()
-    .where((eb) => eb.and(logConditions(eb, webhookId, filter)));
+    .where((eb) => eb.and(logConditions(eb, webhookId, filter, "page")));
   if (after) {
     // The plain `created_at <=` bound lets the index seek; the OR only breaks ties on id.
     query = query
