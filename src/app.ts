@@ -41,6 +41,21 @@ export interface AppOptions {
   resolver?: Resolver;
 }
 
+/** How long shutdown waits for requests in progress before closing their connections. */
+const REQUEST_GRACE_MS = 5000;
+
+/** Stops accepting; requests in progress get a bounded wait, then their sockets are closed. */
+async function stopListening(http: { stop(closeActiveConnections?: boolean): Promise<unknown> }) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const graceful = http.stop().then(() => true);
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), REQUEST_GRACE_MS);
+  });
+  const finished = await Promise.race([graceful, late]);
+  clearTimeout(timer);
+  if (!finished) await http.stop(true);
+}
+
 /** An SMTP server that stays down is retried at least this often. */
 const MAIL_MAX_RETRY_DELAY_MS = 15 * 60_000;
 
@@ -191,7 +206,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     stop() {
       stopping ??= (async () => {
         // No new events first, then let attempts in flight finish (bounded), then the database.
-        if (http.server) await http.stop();
+        if (http.server) await stopListening(http);
         await pollers.stop();
         await scheduler.stop();
         await mailer.stop();

@@ -177,6 +177,8 @@ export function createHttpServer(log: Logger, options: HttpServerOptions = {}) {
         : await refuseJsonBody(request, rawBodyPaths);
       if (refusal) {
         set.status = refusal.status;
+        // The body may not have been read: close the connection rather than leave it half-read.
+        set.headers.connection = "close";
         return errorEnvelope(refusal.code, refusal.message, refusal.details, requestIdOf(request));
       }
     })
