@@ -31,18 +31,34 @@ export interface ClaimedDelivery {
   lease_until: number;
 }
 
+/** Why a delivery ends in Error when its webhook was deleted before it could be sent. */
+export const WEBHOOK_GONE = "webhook deleted before delivery";
+
 const WEBHOOK_EXISTS = "exists (select 1 from webhooks w where w.id = deliveries.webhook_id)";
 
+/**
+ * Processing deliveries back to the queue: Waiting again — or Error, when their webhook was
+ * deleted while they were in flight (nothing would ever claim them).
+ */
+const RETURN_TO_QUEUE = `update deliveries set
+    process_status = case when ${WEBHOOK_EXISTS} then 0 else -1 end,
+    last_error = case when ${WEBHOOK_EXISTS} then last_error else '${WEBHOOK_GONE}' end,
+    lease_until = null
+  where process_status = 1`;
+
+/** At startup: whatever a previous process was sending goes back to the queue. */
+export function resetAllProcessingNow(statements: StatementCache): number {
+  return statements.get(RETURN_TO_QUEUE).run().changes;
+}
+
+/** Leases that ran out (their attempt never finished) go back to the queue. */
 export function releaseExpiredLeasesNow(statements: StatementCache, now: number): number {
-  return statements
-    .get(
-      `update deliveries set
-         process_status = case when ${WEBHOOK_EXISTS} then 0 else -1 end,
-         last_error = case when ${WEBHOOK_EXISTS} then last_error else 'webhook deleted before delivery' end,
-         lease_until = null
-       where process_status = 1 and lease_until < ?`,
-    )
-    .run(now).changes;
+  return statements.get(`${RETURN_TO_QUEUE} and lease_until < ?`).run(now).changes;
+}
+
+/** One delivery whose attempt was aborted (shutdown) goes back to the queue. */
+export function releaseDeliveryNow(statements: StatementCache, id: string): void {
+  statements.get(`${RETURN_TO_QUEUE} and id = ?`).run(id);
 }
 
 export function dispatchableWebhooks(statements: StatementCache): DispatchableWebhook[] {

@@ -1,61 +1,17 @@
 /**
- * The scheduler's SQL. Every query on Waiting or Processing deliveries spells its status as a
- * literal (`sql.lit`), because SQLite uses a partial index (`… WHERE process_status = 0`) only
- * when the query's condition is the same literal, not a bound parameter.
+ * The scheduler's SQL in Kysely form, for the paths that are not hot: failing a deleted
+ * webhook's queue, the outcome of a failed delivery, retention. (The per-tick and per-attempt
+ * statements are in `fast-queries.ts`.) Queries on Waiting deliveries spell the status as a
+ * literal (`sql.lit`): SQLite uses a partial index (`… WHERE process_status = 0`) only when the
+ * query's condition is the same literal, not a bound parameter.
  */
 
-import { type ExpressionBuilder, sql } from "kysely";
-import type { Database, Executor, HealthStatus } from "../db/database.ts";
+import { sql } from "kysely";
+import type { Executor, HealthStatus } from "../db/database.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
+import { WEBHOOK_GONE } from "./fast-queries.ts";
 
 const WAITING = sql.lit(ProcessStatus.Waiting);
-const PROCESSING = sql.lit(ProcessStatus.Processing);
-
-const WEBHOOK_GONE = "webhook deleted before delivery";
-
-/**
- * What a returned delivery becomes: Waiting again — or Error, when its webhook was deleted
- * while it was in flight (nothing would ever claim it).
- */
-function returned(eb: ExpressionBuilder<Database, "deliveries">) {
-  const webhookExists = eb.exists(
-    eb
-      .selectFrom("webhooks")
-      .select("webhooks.id")
-      .whereRef("webhooks.id", "=", "deliveries.webhook_id"),
-  );
-  return {
-    process_status: eb
-      .case()
-      .when(webhookExists)
-      .then(ProcessStatus.Waiting)
-      .else(ProcessStatus.Error)
-      .end(),
-    last_error: eb.case().when(webhookExists).then(eb.ref("last_error")).else(WEBHOOK_GONE).end(),
-    lease_until: null,
-  };
-}
-
-/** At startup: whatever a previous process was sending goes back to Waiting. */
-export async function resetAllProcessing(db: Executor): Promise<number> {
-  const result = await db
-    .updateTable("deliveries")
-    .set(returned)
-    .where("process_status", "=", PROCESSING)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
-}
-
-/** Puts the given Processing deliveries back to Waiting, unchanged otherwise (shutdown). */
-export async function releaseDeliveries(db: Executor, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db
-    .updateTable("deliveries")
-    .set(returned)
-    .where("id", "in", ids)
-    .where("process_status", "=", PROCESSING)
-    .execute();
-}
 
 /** Fails the Waiting deliveries of a deleted webhook, so nothing waits for it forever. */
 export async function failWaitingOfWebhook(

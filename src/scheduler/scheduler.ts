@@ -31,7 +31,9 @@ import {
   dispatchableWebhooks,
   insertAttemptNow,
   nextDueNow,
+  releaseDeliveryNow,
   releaseExpiredLeasesNow,
+  resetAllProcessingNow,
   updateDeliveryOutcomeNow,
   updateWebhookHealthNow,
 } from "./fast-queries.ts";
@@ -40,8 +42,6 @@ import type { ReceiverAuthenticator } from "./receiver-auth.ts";
 import {
   deleteFinishedBefore,
   deleteOrphanEventsBefore,
-  releaseDeliveries,
-  resetAllProcessing,
   updateWebhookHealth,
 } from "./repository.ts";
 import { type AttemptResult, isSuccessStatus } from "./sender.ts";
@@ -149,7 +149,9 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const reset = await resetAllProcessing(this.options.db);
+    const reset = await this.options.statements.exclusive(() =>
+      resetAllProcessingNow(this.options.statements),
+    );
     if (this.stopping) return;
     if (reset > 0) {
       this.options.log.warn("deliveries interrupted by the previous stop are waiting again", {
@@ -329,7 +331,9 @@ export class Scheduler {
     };
     const prepared = await this.prepare(webhook, delivery, startedAt, context, signal);
     if (prepared.kind === "aborted") {
-      await releaseDeliveries(this.options.db, [delivery.id]);
+      await this.options.statements.exclusive(() =>
+        releaseDeliveryNow(this.options.statements, delivery.id),
+      );
       return;
     }
     let sent: { result: AttemptResult; headers: Record<string, string> };
@@ -351,7 +355,9 @@ export class Scheduler {
     }
     const { result, headers } = sent;
     if (result.aborted) {
-      await releaseDeliveries(this.options.db, [delivery.id]);
+      await this.options.statements.exclusive(() =>
+        releaseDeliveryNow(this.options.statements, delivery.id),
+      );
       return;
     }
     const { decision, error } = await this.record(webhook, delivery, {
