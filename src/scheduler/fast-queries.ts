@@ -97,24 +97,29 @@ export function nextDueNow(statements: StatementCache, webhookId: string): numbe
   return row?.next ?? null;
 }
 
-/** Keeps failCount, lastDeliveredAt and healthStatus current; false when the webhook is gone. */
+/**
+ * Keeps failCount, lastDeliveredAt and healthStatus current, and disables the webhook on
+ * `410 Gone`; a webhook someone disabled during the attempt keeps saying so. False when the
+ * webhook is gone.
+ */
 export function updateWebhookHealthNow(
   statements: StatementCache,
   webhookId: string,
-  success: boolean,
-  now: number,
+  change: { success: boolean; disable: boolean; now: number },
 ): boolean {
-  const health: HealthStatus = success ? "working" : "failing";
+  const health: HealthStatus = change.disable ? "disabled" : change.success ? "working" : "failing";
   return (
     statements
       .get(
         `update webhooks set
            fail_count = case when ?1 then 0 else fail_count + 1 end,
            last_delivered_at = case when ?1 then ?2 else last_delivered_at end,
-           health_status = case when enabled = 0 then health_status else ?3 end
-         where id = ?4`,
+           enabled = case when ?3 then 0 else enabled end,
+           health_status = case when ?3 or enabled = 1 then ?4 else health_status end
+         where id = ?5`,
       )
-      .run(success ? 1 : 0, now, health, webhookId).changes > 0
+      .run(change.success ? 1 : 0, change.now, change.disable ? 1 : 0, health, webhookId).changes >
+    0
   );
 }
 

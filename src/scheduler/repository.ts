@@ -7,7 +7,7 @@
  */
 
 import { sql } from "kysely";
-import type { Executor, HealthStatus } from "../db/database.ts";
+import type { Executor } from "../db/database.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
 import { WEBHOOK_GONE } from "./fast-queries.ts";
 
@@ -31,38 +31,6 @@ export async function failWaitingOfWebhook(
     .where("process_status", "=", WAITING)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
-}
-
-export interface WebhookHealthChange {
-  success: boolean;
-  disable: boolean;
-  now: number;
-}
-
-/**
- * Keeps `failCount`, `lastDeliveredAt` and `healthStatus` current after an attempt; disables
- * the webhook on `410 Gone`. False when the webhook no longer exists.
- */
-export async function updateWebhookHealth(
-  db: Executor,
-  webhookId: string,
-  change: WebhookHealthChange,
-): Promise<boolean> {
-  const health: HealthStatus = change.disable ? "disabled" : change.success ? "working" : "failing";
-  const result = await db
-    .updateTable("webhooks")
-    .set((eb) => ({
-      fail_count: change.success ? 0 : eb("fail_count", "+", 1),
-      ...(change.success ? { last_delivered_at: change.now } : {}),
-      ...(change.disable ? { enabled: 0 } : {}),
-      // A webhook someone disabled during the attempt keeps saying so.
-      health_status: change.disable
-        ? health
-        : eb.case().when("enabled", "=", 0).then(eb.ref("health_status")).else(health).end(),
-    }))
-    .where("id", "=", webhookId)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
 }
 
 /** Deliveries and attempts older than the cutoff that are finished (Sent or Error), in one batch. */

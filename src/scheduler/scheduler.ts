@@ -39,11 +39,7 @@ import {
 } from "./fast-queries.ts";
 import { type Decision, decideOutcome, maskHeaders } from "./outcome.ts";
 import type { ReceiverAuthenticator } from "./receiver-auth.ts";
-import {
-  deleteFinishedBefore,
-  deleteOrphanEventsBefore,
-  updateWebhookHealth,
-} from "./repository.ts";
+import { deleteFinishedBefore, deleteOrphanEventsBefore } from "./repository.ts";
 import { type AttemptResult, isSuccessStatus } from "./sender.ts";
 import { requestHeaders, signatureHeaders } from "./signing.ts";
 
@@ -433,74 +429,39 @@ export class Scheduler {
       policy: { baseMs: config.retryBaseMs, maxDelayMs: config.retryMaxDelayMs },
     });
     let error = result.error;
-    let recorded: boolean | "slow" = "slow";
+    const outcome = { result, startedAt: attempt.startedAt, headers: attempt.headers };
+    const written = (failuresAllowed: boolean) => () => {
+      const kept = this.writeOutcome(webhook, delivery, outcome, attempt.signature, {
+        decision,
+        number,
+        now,
+        failuresAllowed,
+      });
+      decision = kept.decision;
+      error = kept.error;
+      return true;
+    };
+    const lostLease = (failure: unknown) => {
+      if (failure instanceof LeaseLost) return false;
+      throw failure;
+    };
+    // Sent and retry outcomes go through the group-committed batches; a failure (or a retry
+    // whose webhook is gone, which becomes one) also writes the failure hook's outbox row, in
+    // a Kysely transaction so the hook can use it.
+    let recorded: boolean | "failure" = "failure";
     if (decision.kind !== "failed") {
-      const common = decision;
       recorded = await this.options.statements
-        .exclusive(() => this.recordFast(webhook, delivery, attempt, common, number, now))
-        .catch((failure: unknown) => {
-          if (failure instanceof LeaseLost) return false;
-          if (failure instanceof WebhookGone) return "slow" as const;
-          throw failure;
-        });
+        .exclusive(written(false))
+        .catch((failure: unknown) =>
+          failure instanceof WebhookGone ? "failure" : lostLease(failure),
+        );
     }
-    if (recorded === "slow")
+    if (recorded === "failure") {
       recorded = await db
         .transaction()
         .execute(async (trx) => {
-          const exists = await updateWebhookHealth(trx, webhook.id, {
-            success,
-            disable: decision.kind === "failed" && decision.reason === "gone",
-            now,
-          });
-          if (!exists && decision.kind === "retry") {
-            // The webhook was deleted during the attempt: nothing will ever claim a retry.
-            error = `${result.error}; webhook deleted, no further attempts`;
-            decision = { kind: "failed", reason: "exhausted" };
-          }
-          const status =
-            decision.kind === "sent"
-              ? ProcessStatus.Sent
-              : decision.kind === "retry"
-                ? ProcessStatus.Waiting
-                : ProcessStatus.Error;
-          const updated = await trx
-            .updateTable("deliveries")
-            .set({
-              process_status: status,
-              attempts: number,
-              next_attempt_at: decision.kind === "retry" ? decision.nextAttemptAt : now,
-              lease_until: null,
-              response_status_code: result.statusCode,
-              response_message: result.responseBody || result.statusText || result.error,
-              last_error: error,
-              duration_ms: result.durationMs,
-              signature: attempt.signature,
-              updated_at: now,
-            })
-            .where("id", "=", delivery.id)
-            .where("process_status", "=", ProcessStatus.Processing)
-            .where("lease_until", "=", delivery.lease_until)
-            .executeTakeFirst();
-          if (Number(updated.numUpdatedRows) === 0) {
-            // The lease ran out while this attempt ran and the delivery went back to the queue:
-            // its next claim records the outcome; this one must not (nor touch the webhook).
-            throw new LeaseLost();
-          }
-          await trx
-            .insertInto("attempts")
-            .values({
-              id: newId("att", now),
-              delivery_id: delivery.id,
-              number,
-              started_at: attempt.startedAt,
-              duration_ms: result.durationMs,
-              status_code: result.statusCode,
-              error: result.error,
-              response_body: result.responseBody,
-              request_headers: JSON.stringify(maskHeaders(attempt.headers)),
-            })
-            .execute();
+          // Prepared statements on the same connection run inside this open transaction.
+          written(true)();
           if (decision.kind === "failed" && this.options.onDeliveryFailed) {
             await this.options.onDeliveryFailed(trx, {
               workspace: delivery.workspace,
@@ -515,10 +476,8 @@ export class Scheduler {
           }
           return true;
         })
-        .catch((failure: unknown) => {
-          if (failure instanceof LeaseLost) return false;
-          throw failure;
-        });
+        .catch(lostLease);
+    }
     if (!recorded) {
       this.options.log.warn("attempt outlived its lease; its outcome is not recorded", {
         deliveryId: delivery.id,
@@ -554,41 +513,55 @@ export class Scheduler {
   }
 
   /**
-   * The common outcomes (Sent, or Waiting for a retry) as prepared statements inside a
-   * group-committed batch. Throws {@link LeaseLost} when the delivery is no longer ours and
-   * {@link WebhookGone} when the webhook was deleted (the Kysely path then fails it and tells
-   * the failure hook).
+   * Writes an attempt's outcome with prepared statements (synchronous; the caller supplies the
+   * transaction): the webhook's health, the delivery's new state — only while its lease is still
+   * ours, else {@link LeaseLost} — and the attempt record. A retry whose webhook was deleted
+   * meanwhile becomes a failure; when `failuresAllowed` is false that throws
+   * {@link WebhookGone} instead, so the caller can rerun it where the failure hook can write.
    */
-  private recordFast(
+  private writeOutcome(
     webhook: DispatchableWebhook,
     delivery: ClaimedDelivery,
-    attempt: {
-      result: AttemptResult;
-      startedAt: number;
-      headers: Record<string, string>;
-      signature: string;
-    },
-    decision: Exclude<Decision, { kind: "failed" }>,
-    number: number,
-    now: number,
-  ): boolean {
+    attempt: { result: AttemptResult; startedAt: number; headers: Record<string, string> },
+    signature: string,
+    state: { decision: Decision; number: number; now: number; failuresAllowed: boolean },
+  ): { decision: Decision; error: string | null } {
     const { statements } = this.options;
     const { result } = attempt;
-    const success = decision.kind === "sent";
-    if (!updateWebhookHealthNow(statements, webhook.id, success, now)) throw new WebhookGone();
+    const { number, now } = state;
+    let { decision } = state;
+    let error = result.error;
+    const exists = updateWebhookHealthNow(statements, webhook.id, {
+      success: decision.kind === "sent",
+      disable: decision.kind === "failed" && decision.reason === "gone",
+      now,
+    });
+    if (!exists && decision.kind === "retry") {
+      if (!state.failuresAllowed) throw new WebhookGone();
+      // The webhook was deleted during the attempt: nothing will ever claim a retry.
+      error = `${result.error}; webhook deleted, no further attempts`;
+      decision = { kind: "failed", reason: "exhausted" };
+    }
     const updated = updateDeliveryOutcomeNow(statements, {
       id: delivery.id,
-      processStatus: success ? ProcessStatus.Sent : ProcessStatus.Waiting,
+      processStatus:
+        decision.kind === "sent"
+          ? ProcessStatus.Sent
+          : decision.kind === "retry"
+            ? ProcessStatus.Waiting
+            : ProcessStatus.Error,
       attempts: number,
       nextAttemptAt: decision.kind === "retry" ? decision.nextAttemptAt : now,
       leaseUntil: delivery.lease_until,
       statusCode: result.statusCode,
       responseMessage: result.responseBody || result.statusText || result.error,
-      lastError: result.error,
+      lastError: error,
       durationMs: result.durationMs,
-      signature: attempt.signature,
+      signature,
       now,
     });
+    // The lease ran out while this attempt ran and the delivery went back to the queue: its
+    // next claim records the outcome; this one must not (the rollback undoes the health too).
     if (!updated) throw new LeaseLost();
     insertAttemptNow(statements, {
       id: newId("att", now),
@@ -601,7 +574,7 @@ export class Scheduler {
       responseBody: result.responseBody,
       requestHeaders: JSON.stringify(maskHeaders(attempt.headers)),
     });
-    return true;
+    return { decision, error };
   }
 
   private async applyRetention(now: number): Promise<void> {
