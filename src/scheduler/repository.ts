@@ -80,3 +80,23 @@ export async function deleteOrphanEventsBefore(
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** Failure notices mailed before the cutoff, in one batch; unmailed ones always stay. */
+export async function deleteMailedNoticesBefore(
+  db: Executor,
+  cutoff: number,
+  batch: number,
+): Promise<number> {
+  const result = await db
+    .deleteFrom("failure_notices")
+    .where("id", "in", (query) =>
+      query
+        .selectFrom("failure_notices")
+        .select("id")
+        .where("mailed_at", "is not", null)
+        .where("mailed_at", "<", cutoff)
+        .limit(batch),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

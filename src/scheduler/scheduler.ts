@@ -39,7 +39,11 @@ import {
 } from "./fast-queries.ts";
 import { type Decision, decideOutcome, maskHeaders } from "./outcome.ts";
 import type { ReceiverAuthenticator } from "./receiver-auth.ts";
-import { deleteFinishedBefore, deleteOrphanEventsBefore } from "./repository.ts";
+import {
+  deleteFinishedBefore,
+  deleteMailedNoticesBefore,
+  deleteOrphanEventsBefore,
+} from "./repository.ts";
 import { type AttemptResult, isSuccessStatus } from "./sender.ts";
 import { requestHeaders, signatureHeaders } from "./signing.ts";
 
@@ -579,20 +583,32 @@ export class Scheduler {
 
   private async applyRetention(now: number): Promise<void> {
     const cutoff = now - this.options.config.retentionDays * DAY_MS;
-    let deliveries = 0;
-    let events = 0;
+    const deliveries = await this.inBatches((db) =>
+      deleteFinishedBefore(db, cutoff, RETENTION_BATCH),
+    );
+    const events = await this.inBatches((db) =>
+      deleteOrphanEventsBefore(db, cutoff, RETENTION_BATCH),
+    );
+    const notices = await this.inBatches((db) =>
+      deleteMailedNoticesBefore(db, cutoff, RETENTION_BATCH),
+    );
+    if (deliveries + events + notices > 0) {
+      this.options.log.info("retention removed old deliveries, events and mailed notices", {
+        deliveries,
+        events,
+        notices,
+      });
+    }
+  }
+
+  /** Runs a batched delete until a batch comes back short (or the run's budget is spent). */
+  private async inBatches(deleteBatch: (db: Executor) => Promise<number>): Promise<number> {
+    let total = 0;
     for (let batch = 0; batch < RETENTION_BATCHES_PER_RUN && !this.stopping; batch++) {
-      const removed = await deleteFinishedBefore(this.options.db, cutoff, RETENTION_BATCH);
-      deliveries += removed;
+      const removed = await deleteBatch(this.options.db);
+      total += removed;
       if (removed < RETENTION_BATCH) break;
     }
-    for (let batch = 0; batch < RETENTION_BATCHES_PER_RUN && !this.stopping; batch++) {
-      const removed = await deleteOrphanEventsBefore(this.options.db, cutoff, RETENTION_BATCH);
-      events += removed;
-      if (removed < RETENTION_BATCH) break;
-    }
-    if (deliveries + events > 0) {
-      this.options.log.info("retention removed old deliveries and events", { deliveries, events });
-    }
+    return total;
   }
 }

@@ -13,7 +13,7 @@ import { createTestApp } from "../helpers/test-app.ts";
 
 const DAY = 86_400_000;
 
-test("old finished deliveries and orphan events go; waiting and recent ones stay", async () => {
+test("old finished deliveries, orphan events and mailed notices go; waiting and recent ones stay", async () => {
   const t = await createTestApp({ HOOKPOST_RETENTION_DAYS: "7", HOOKPOST_TICK_MS: "20" });
   try {
     const webhook = await createWebhook(t);
@@ -55,6 +55,30 @@ test("old finished deliveries and orphan events go; waiting and recent ones stay
       })
       .execute();
 
+    const notice = (id: string, mailedAt: number | null) => ({
+      id,
+      workspace: "default",
+      webhook_id: webhook.id,
+      delivery_id: ids.failed,
+      kind: "delivery_failed" as const,
+      status_code: 500,
+      error: "HTTP 500",
+      attempts: 3,
+      occurred_at: old,
+      delivery_created_at: old,
+      recipients: "ops@example.com",
+      webhook_label: "hooks",
+      endpoint_host: "example.com",
+      mailed_at: mailedAt,
+    });
+    await db
+      .insertInto("failure_notices")
+      .values([
+        notice("mail_old_sent", old),
+        notice("mail_old_unsent", null),
+        notice("mail_recent_sent", Date.now()),
+      ])
+      .execute();
     // Disabled, so the scheduler leaves the Waiting delivery alone.
     await t.request("POST", `/webhooks/${webhook.id}/disable`, { key: t.keys.write });
     await t.app.start();
@@ -66,6 +90,12 @@ test("old finished deliveries and orphan events go; waiting and recent ones stay
     expect(await db.selectFrom("attempts").select("id").execute()).toEqual([]);
     const events = (await db.selectFrom("events").select("id").execute()).map((row) => row.id);
     expect(events.sort()).toEqual([waiting.eventId, recent.eventId].sort());
+    // Mailed notices go with the log; one never mailed stays until it is.
+    const notices = await waitFor("notice retention", async () => {
+      const rows = await db.selectFrom("failure_notices").select("id").orderBy("id").execute();
+      return rows.length === 2 ? rows.map((row) => row.id) : undefined;
+    });
+    expect(notices).toEqual(["mail_old_unsent", "mail_recent_sent"]);
   } finally {
     await t.close();
   }
