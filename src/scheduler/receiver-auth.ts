@@ -13,6 +13,7 @@ import type { ReceiverAuth } from "../webhooks/model.ts";
 import type { OutboundGuard } from "./outbound-guard.ts";
 import {
   type AttemptResult,
+  noResponse,
   type OutboundRequest,
   RESPONSE_READ_LIMIT,
   sendAttempt,
@@ -148,15 +149,11 @@ export class ReceiverAuthenticator {
     const outcome = await this.token(webhookId, auth, request);
     if (!outcome.ok) {
       return {
-        result: {
-          statusCode: null,
-          error: `${TOKEN_ERROR_PREFIX}: ${outcome.error}`,
-          responseBody: null,
-          statusText: null,
-          retryAfter: null,
-          durationMs: Math.round(performance.now() - started),
-          aborted: outcome.aborted,
-        },
+        result: noResponse(
+          `${TOKEN_ERROR_PREFIX}: ${outcome.error}`,
+          Math.round(performance.now() - started),
+          outcome.aborted,
+        ),
         headers: request.headers,
       };
     }

@@ -44,7 +44,7 @@ import {
   deleteMailedNoticesBefore,
   deleteOrphanEventsBefore,
 } from "./repository.ts";
-import { type AttemptResult, isSuccessStatus } from "./sender.ts";
+import { type AttemptResult, isSuccessStatus, noResponse } from "./sender.ts";
 import { requestHeaders, signatureHeaders } from "./signing.ts";
 
 export type SchedulerConfig = Pick<
@@ -98,19 +98,6 @@ type PreparedRequest =
   | { kind: "ready"; body: string; headers: Record<string, string>; signature: string }
   | { kind: "failed"; error: string; headers: Record<string, string>; signature: string }
   | { kind: "aborted" };
-
-/** An attempt that failed before anything was sent (a `beforeDelivery` hook refused it). */
-function unsentFailure(error: string, startedAt: number): AttemptResult {
-  return {
-    statusCode: null,
-    error,
-    responseBody: null,
-    statusText: null,
-    retryAfter: null,
-    durationMs: Date.now() - startedAt,
-    aborted: false,
-  };
-}
 
 export class Scheduler {
   private readonly options: SchedulerOptions;
@@ -338,7 +325,10 @@ export class Scheduler {
     }
     let sent: { result: AttemptResult; headers: Record<string, string> };
     if (prepared.kind === "failed") {
-      sent = { result: unsentFailure(prepared.error, startedAt), headers: prepared.headers };
+      sent = {
+        result: noResponse(prepared.error, Date.now() - startedAt),
+        headers: prepared.headers,
+      };
     } else {
       // Adds the receiver's Authorization (fetching an OAuth2 token first when needed).
       sent = await this.options.authenticator.send(

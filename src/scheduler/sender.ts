@@ -115,20 +115,36 @@ async function readCapped(response: Response, keep: number): Promise<string> {
   return new TextDecoder().decode(bytes).slice(0, keep);
 }
 
+/**
+ * The result of an attempt that got no response: refused by the outbound guard, a network
+ * failure, a timeout — or, for callers, a request never sent (a token or a hook failed).
+ */
+export function noResponse(error: string, durationMs: number, aborted = false): AttemptResult {
+  return {
+    statusCode: null,
+    error,
+    responseBody: null,
+    statusText: null,
+    retryAfter: null,
+    durationMs,
+    aborted,
+  };
+}
+
 function failure(
   started: number,
   error: string,
   aborted = false,
   response?: { statusCode: number; body: string; statusText: string; retryAfter: string | null },
 ): AttemptResult {
+  const result = noResponse(error, Math.round(performance.now() - started), aborted);
+  if (!response) return result;
   return {
-    statusCode: response?.statusCode ?? null,
-    error,
-    responseBody: response?.body ?? null,
-    statusText: response?.statusText ?? null,
-    retryAfter: response?.retryAfter ?? null,
-    durationMs: Math.round(performance.now() - started),
-    aborted,
+    ...result,
+    statusCode: response.statusCode,
+    responseBody: response.body,
+    statusText: response.statusText,
+    retryAfter: response.retryAfter,
   };
 }
 
