@@ -159,7 +159,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     config,
     db: store.db,
     log,
-    auth: authPlugin(store.db, store.statements),
+    auth: authPlugin(store.statements),
     statements: store.statements,
     plugins,
     templaters,

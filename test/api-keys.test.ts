@@ -42,15 +42,15 @@ describe("API keys", () => {
   test("a key authenticates as its workspace and policy; others do not", async () => {
     const store = await freshStore();
     const created = await createApiKey(store.db, { workspace: "acme", access: "read" });
-    expect(await authenticate(store.db, created.key)).toEqual({
+    expect(authenticate(store.statements, created.key)).toEqual({
       keyId: created.id,
       workspace: "acme",
       access: "read",
     });
-    expect(await authenticate(store.db, `${created.key}x`)).toBeNull();
-    expect(await authenticate(store.db, "")).toBeNull();
-    expect(await authenticate(store.db, null)).toBeNull();
-    expect(await authenticate(store.db, "x".repeat(10_000))).toBeNull();
+    expect(authenticate(store.statements, `${created.key}x`)).toBeNull();
+    expect(authenticate(store.statements, "")).toBeNull();
+    expect(authenticate(store.statements, null)).toBeNull();
+    expect(authenticate(store.statements, "x".repeat(10_000))).toBeNull();
     await store.close();
   });
 
@@ -58,7 +58,7 @@ describe("API keys", () => {
     const store = await freshStore();
     const created = await createApiKey(store.db, { workspace: "acme", access: "write" });
     await revokeApiKey(store.db, created.id);
-    expect(await authenticate(store.db, created.key)).toBeNull();
+    expect(authenticate(store.statements, created.key)).toBeNull();
     expect(revokeApiKey(store.db, created.id)).rejects.toBeInstanceOf(NotFound);
     await store.close();
   });
@@ -68,7 +68,7 @@ describe("API keys", () => {
     const first = await bootstrapApiKeys(store.db, null);
     expect(first.kind).toBe("generated");
     if (first.kind !== "generated") return;
-    expect(await authenticate(store.db, first.created.key)).toMatchObject({
+    expect(authenticate(store.statements, first.created.key)).toMatchObject({
       workspace: "default",
       access: "write",
     });
@@ -83,7 +83,7 @@ describe("API keys", () => {
     const second = await bootstrapApiKeys(store.db, configured);
     expect(first.kind).toBe("registered-env-key");
     expect(second).toEqual(first);
-    expect(await authenticate(store.db, configured)).toMatchObject({
+    expect(authenticate(store.statements, configured)).toMatchObject({
       workspace: "default",
       access: "write",
     });
@@ -97,7 +97,7 @@ describe("API keys", () => {
     if (first.kind !== "registered-env-key") throw new Error(first.kind);
     await revokeApiKey(store.db, first.keyId);
     expect((await bootstrapApiKeys(store.db, configured)).kind).toBe("env-key-revoked");
-    expect(await authenticate(store.db, configured)).toBeNull();
+    expect(authenticate(store.statements, configured)).toBeNull();
     await store.close();
   });
 

@@ -80,22 +80,19 @@ export async function createApiKey(
  * The principal a presented key stands for, or null for a missing, unknown or revoked key.
  * The lookup goes through the unique hash index; the final comparison is constant-time.
  */
-export async function authenticate(
-  db: Executor,
+export function authenticate(
+  statements: StatementCache,
   presented: string | null | undefined,
-  statements?: StatementCache,
-): Promise<Principal | null> {
+): Principal | null {
   if (!presented || presented.length > 256) return null;
   const presentedHash = hashApiKey(presented);
-  // Every request asks: a prepared statement when the app has one, Kysely otherwise (the CLI).
+  // Every request asks, so this is a prepared statement rather than a Kysely query.
   const row = statements
-    ? (statements
-        .get("select id, workspace, access, key_hash, revoked_at from api_keys where key_hash = ?")
-        .get(presentedHash) as Pick<
-        ApiKeyRow,
-        "id" | "workspace" | "access" | "key_hash" | "revoked_at"
-      > | null)
-    : await findApiKeyByHash(db, presentedHash);
+    .get("select id, workspace, access, key_hash, revoked_at from api_keys where key_hash = ?")
+    .get(presentedHash) as Pick<
+    ApiKeyRow,
+    "id" | "workspace" | "access" | "key_hash" | "revoked_at"
+  > | null;
   if (!row || row.revoked_at !== null) return null;
   const matches = timingSafeEqual(
     Buffer.from(row.key_hash, "hex"),

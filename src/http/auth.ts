@@ -6,7 +6,7 @@
 
 import { Elysia } from "elysia";
 import { authenticate, type Principal } from "../api-keys/service.ts";
-import type { Access, Executor } from "../db/database.ts";
+import type { Access } from "../db/database.ts";
 import type { StatementCache } from "../db/statement-cache.ts";
 import { Forbidden, Unauthorized } from "../errors.ts";
 
@@ -19,7 +19,7 @@ export function allows(granted: Access, required: Access): boolean {
   return granted === "write" || required === "read";
 }
 
-export function authPlugin(db: Executor, statements?: StatementCache) {
+export function authPlugin(statements: StatementCache) {
   // Unnamed on purpose: a name would let Elysia dedupe two apps' plugins (each with its own
   // database) into one. The plugin only adds a macro, so applying it per module is harmless.
   return new Elysia().macro({
@@ -28,8 +28,8 @@ export function authPlugin(db: Executor, statements?: StatementCache) {
         security: [{ ApiKeyAuth: [] }],
         "x-policy": POLICY_NAME[required],
       },
-      async transform({ request }) {
-        const principal = await authenticate(db, request.headers.get("x-api-key"), statements);
+      transform({ request }) {
+        const principal = authenticate(statements, request.headers.get("x-api-key"));
         if (!principal) {
           throw new Unauthorized("a valid X-Api-Key header is required");
         }

@@ -90,7 +90,7 @@ function servicesOf(testApp: TestApp, metrics: Metrics): Services {
     db: store.db,
     statements: store.statements,
     log,
-    auth: authPlugin(store.db),
+    auth: authPlugin(store.statements),
     plugins: testApp.app.services.plugins,
     templaters: new TemplaterRegistry(),
     guard,
