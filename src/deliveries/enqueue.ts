@@ -7,7 +7,7 @@
 
 import type { Insertable } from "kysely";
 import type { DeliveryTable, Executor } from "../db/database.ts";
-import type { FailureHook } from "./failure.ts";
+import type { DeliveryFailure, FailureHook } from "./failure.ts";
 import { insertDeliveries } from "./repository.ts";
 import { ProcessStatus } from "./status.ts";
 
@@ -24,18 +24,22 @@ export async function enqueueDeliveries(
   }
   if (!onFailed) return;
   for (const row of rows) {
-    if (row.process_status !== ProcessStatus.Error) continue;
-    await onFailed(trx, {
-      workspace: row.workspace,
-      webhookId: row.webhook_id,
-      deliveryId: row.id,
-      reason: "render",
-      attempts: 0,
-      statusCode: null,
-      error: row.last_error ?? null,
-      at: row.created_at,
-    });
+    if (row.process_status === ProcessStatus.Error) await onFailed(trx, failureOf(row));
   }
+}
+
+/** A delivery born in Error (its template failed to render), as the failure hook hears it. */
+export function failureOf(row: Insertable<DeliveryTable>): DeliveryFailure {
+  return {
+    workspace: row.workspace,
+    webhookId: row.webhook_id,
+    deliveryId: row.id,
+    reason: "render",
+    attempts: 0,
+    statusCode: null,
+    error: row.last_error ?? null,
+    at: row.created_at,
+  };
 }
 
 /** The distinct webhooks of new rows, for the scheduler's wake-up call. */

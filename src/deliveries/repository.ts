@@ -22,20 +22,6 @@ export async function insertDeliveries(
   await db.insertInto("deliveries").values(rows).execute();
 }
 
-/**
- * The deliveries an event created when it was accepted (not later retries), by webhook id:
- * the order ingest answered in.
- */
-export async function listFirstDeliveriesOfEvent(db: Executor, eventId: string) {
-  return db
-    .selectFrom("deliveries")
-    .select(["id", "webhook_id"])
-    .where("event_id", "=", eventId)
-    .where("retry_of", "is", null)
-    .orderBy("webhook_id")
-    .execute();
-}
-
 /** What the delivery log can be narrowed to; every bound is inclusive. */
 export interface DeliveryLogFilter {
   processStatus?: number;

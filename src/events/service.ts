@@ -5,25 +5,23 @@
  */
 
 import type { SQLQueryBindings } from "bun:sqlite";
-import type { Executor, WebhookRow } from "../db/database.ts";
+import type { Insertable } from "kysely";
+import type { DeliveryTable, Executor, WebhookRow } from "../db/database.ts";
 import type { StatementCache } from "../db/statement-cache.ts";
 import { buildDelivery } from "../deliveries/build.ts";
-import { enqueueDeliveries } from "../deliveries/enqueue.ts";
+import { failureOf } from "../deliveries/enqueue.ts";
 import type { FailureHook } from "../deliveries/failure.ts";
-import { listFirstDeliveriesOfEvent } from "../deliveries/repository.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
 import { newId } from "../ids.ts";
 import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
 import type { Services } from "../services.ts";
-import { listEnabledWebhookRows } from "../webhooks/repository.ts";
 import { type MatchableEvent, webhookMatches } from "./matching.ts";
 import type { IncomingEvent, IngestResult } from "./model.ts";
-import { findEventByIdempotencyKey, insertEvent } from "./repository.ts";
 
 export interface IngestContext {
   db: Executor;
-  /** Prepared statements for the synchronous fast path; without them, Kysely only. */
-  statements?: StatementCache;
+  /** Prepared statements on the same connection: ingestion writes with them. */
+  statements: StatementCache;
   templaters: TemplaterRegistry;
   defaultMaxAttempts: number;
   /** Told about a delivery born in Error (its template failed), inside the transaction. */
@@ -56,14 +54,6 @@ export interface IngestOutcome {
   result: IngestResult;
   /** True when the event id was seen before and nothing new was enqueued. */
   duplicate: boolean;
-}
-
-async function firstAnswer(db: Executor, eventId: string): Promise<IngestResult> {
-  const deliveries = await listFirstDeliveriesOfEvent(db, eventId);
-  return {
-    eventId,
-    deliveries: deliveries.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
-  };
 }
 
 /** Rolls the fast path back: a delivery failed to render and needs the failure hook. */
@@ -141,106 +131,93 @@ function insertRow(statements: StatementCache, table: string, row: Record<string
 }
 
 /**
- * The hot path: one synchronous transaction of prepared statements, no Kysely in between.
- * Null when a delivery failed to render (the Kysely path then reports it to the failure hook).
+ * The event and its deliveries, written with prepared statements (synchronous; the caller
+ * supplies the transaction). A delivery whose template failed is born in Error; when
+ * `failuresAllowed` is false that throws {@link NeedsFailureHook} instead, so the caller can
+ * rerun it where the failure hook can write.
  */
-async function ingestFast(
+function writeEvent(
   statements: StatementCache,
   context: IngestContext,
   workspace: string,
   event: IncomingEvent,
   source: string,
-): Promise<IngestOutcome | null> {
-  try {
-    return await statements.exclusive((): IngestOutcome => {
-      if (event.id !== undefined) {
-        const existing = statements
-          .get("select id from events where workspace = ? and idempotency_key = ?")
-          .get(workspace, event.id) as { id: string } | null;
-        if (existing) {
-          const first = statements
-            .get(
-              "select id, webhook_id from deliveries where event_id = ? and retry_of is null order by webhook_id",
-            )
-            .all(existing.id) as { id: string; webhook_id: string }[];
-          return {
-            result: {
-              eventId: existing.id,
-              deliveries: first.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
-            },
-            duplicate: true,
-          };
-        }
-      }
-      const now = Date.now();
-      const eventId = newId("evt", now);
-      insertRow(statements, "events", eventRow(workspace, event, eventId, source, now));
-      const webhooks = statements
-        .get("select * from webhooks where workspace = ? and enabled = 1 order by id")
-        .all(workspace) as WebhookRow[];
-      const rows = buildRows(context, webhooks, event, eventId, now);
-      for (const row of rows) {
-        if (row.process_status === ProcessStatus.Error) throw new NeedsFailureHook();
-        insertRow(statements, "deliveries", row);
-      }
+  failuresAllowed: boolean,
+): { outcome: IngestOutcome; failed: Insertable<DeliveryTable>[] } {
+  if (event.id !== undefined) {
+    const existing = statements
+      .get("select id from events where workspace = ? and idempotency_key = ?")
+      .get(workspace, event.id) as { id: string } | null;
+    if (existing) {
+      const first = statements
+        .get(
+          "select id, webhook_id from deliveries where event_id = ? and retry_of is null order by webhook_id",
+        )
+        .all(existing.id) as { id: string; webhook_id: string }[];
       return {
-        result: {
-          eventId,
-          deliveries: rows.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
+        outcome: {
+          result: {
+            eventId: existing.id,
+            deliveries: first.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
+          },
+          duplicate: true,
         },
-        duplicate: false,
+        failed: [],
       };
-    });
-  } catch (error) {
-    if (error instanceof NeedsFailureHook) return null;
-    throw error;
+    }
   }
+  const now = Date.now();
+  const eventId = newId("evt", now);
+  insertRow(statements, "events", eventRow(workspace, event, eventId, source, now));
+  const webhooks = statements
+    .get("select * from webhooks where workspace = ? and enabled = 1 order by id")
+    .all(workspace) as WebhookRow[];
+  const rows = buildRows(context, webhooks, event, eventId, now);
+  const failed = rows.filter((row) => row.process_status === ProcessStatus.Error);
+  if (failed.length > 0 && !failuresAllowed) throw new NeedsFailureHook();
+  for (const row of rows) insertRow(statements, "deliveries", row);
+  return {
+    outcome: {
+      result: {
+        eventId,
+        deliveries: rows.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
+      },
+      duplicate: false,
+    },
+    failed,
+  };
 }
 
+/**
+ * Ingests one event. The common case runs in the group-committed batches; an event with a
+ * delivery whose template failed runs in a Kysely transaction instead, where the same
+ * statements write it and the failure hook writes its outbox row.
+ */
 export async function ingestEvent(
   context: IngestContext,
   workspace: string,
   event: IncomingEvent,
   source = "api",
 ): Promise<IngestOutcome> {
-  const fast = context.statements
-    ? await ingestFast(context.statements, context, workspace, event, source)
-    : null;
-  const outcome = fast ?? (await ingestWithKysely(context, workspace, event, source));
+  const { statements } = context;
+  const fast = await statements
+    .exclusive(() => writeEvent(statements, context, workspace, event, source, false).outcome)
+    .catch((error: unknown) => {
+      if (error instanceof NeedsFailureHook) return null;
+      throw error;
+    });
+  const outcome =
+    fast ??
+    (await context.db.transaction().execute(async (trx) => {
+      // Prepared statements on the same connection run inside this open transaction.
+      const written = writeEvent(statements, context, workspace, event, source, true);
+      for (const row of written.failed) {
+        await context.onDeliveryFailed?.(trx, failureOf(row));
+      }
+      return written.outcome;
+    }));
   if (!outcome.duplicate && outcome.result.deliveries.length > 0) {
     context.onEnqueued(outcome.result.deliveries.map((delivery) => delivery.webhookId));
   }
   return outcome;
-}
-
-async function ingestWithKysely(
-  context: IngestContext,
-  workspace: string,
-  event: IncomingEvent,
-  source: string,
-): Promise<IngestOutcome> {
-  return context.db.transaction().execute(async (trx): Promise<IngestOutcome> => {
-    if (event.id !== undefined) {
-      const existing = await findEventByIdempotencyKey(trx, workspace, event.id);
-      if (existing) return { result: await firstAnswer(trx, existing.id), duplicate: true };
-    }
-    const now = Date.now();
-    const eventId = newId("evt", now);
-    await insertEvent(trx, eventRow(workspace, event, eventId, source, now));
-    const rows = buildRows(
-      context,
-      await listEnabledWebhookRows(trx, workspace),
-      event,
-      eventId,
-      now,
-    );
-    await enqueueDeliveries(trx, rows, context.onDeliveryFailed);
-    return {
-      result: {
-        eventId,
-        deliveries: rows.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
-      },
-      duplicate: false,
-    };
-  });
 }

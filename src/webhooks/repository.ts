@@ -46,20 +46,6 @@ export async function listWebhookRows(
     .execute();
 }
 
-/** The workspace's enabled webhooks, by id: the candidates an event can match. */
-export async function listEnabledWebhookRows(
-  db: Executor,
-  workspace: string,
-): Promise<WebhookRow[]> {
-  return db
-    .selectFrom("webhooks")
-    .selectAll()
-    .where("workspace", "=", workspace)
-    .where("enabled", "=", 1)
-    .orderBy("id")
-    .execute();
-}
-
 /** Applies `changes`; returns false when the webhook is not in the workspace. */
 export async function updateWebhookRow(
   db: Executor,

@@ -28,6 +28,7 @@ describe("ingestEvent", () => {
     app = await createTestApp();
     context = {
       db: app.app.store.db,
+      statements: app.app.store.statements,
       templaters: new TemplaterRegistry(),
       defaultMaxAttempts: 7,
       onEnqueued: () => {
