@@ -126,7 +126,7 @@ try {
   await page.locator(".modal-ux .btn-done, .modal-ux .btn.modal-btn.auth.btn-done").first().click();
   const listWebhooks = page
     .locator(".opblock.opblock-get")
-    .filter({ has: page.locator('.opblock-summary-path[data-path="/webhooks/"]') });
+    .filter({ has: page.locator('.opblock-summary-path[data-path="/webhooks"]') });
   await listWebhooks.locator(".opblock-summary").click();
   await listWebhooks.locator(".try-out__btn").click();
   await listWebhooks.locator(".btn.execute").click();
