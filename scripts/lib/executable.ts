@@ -54,18 +54,35 @@ async function stopProcess(proc: Subprocess, graceMs: number): Promise<number> {
   }
 }
 
-/** Spawns `executable serve` on port 0 and resolves once `/health` answers 200. */
-export async function startExecutable(options: StartOptions): Promise<RunningExecutable> {
+export interface SpawnedServer {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  baseUrl: string;
+  /** Milliseconds from spawn until `GET /health` first answered 200. */
+  startupMs: number;
+  stdout(): string;
+  stderr(): string;
+}
+
+/**
+ * Spawns a `hookpost serve` command on loopback port 0 with a clean environment plus `env`,
+ * reads the URL from its `listening` log line and resolves once `GET /health` answers 200. On
+ * failure the process is killed and the error carries its output. Shared by the executable's
+ * checks and the tests that run the server from source as a child process.
+ */
+export async function spawnServer(options: {
+  command: string[];
+  cwd: string;
+  env: Record<string, string>;
+  readyTimeoutMs?: number;
+}): Promise<SpawnedServer> {
   const started = performance.now();
-  const proc = Bun.spawn([options.executable, "serve"], {
+  const proc = Bun.spawn(options.command, {
     cwd: options.cwd,
     env: {
       ...environmentWithoutHookpost(),
       ...options.env,
       HOOKPOST_HOST: "127.0.0.1",
       HOOKPOST_PORT: "0",
-      HOOKPOST_DB_PATH: options.dbPath,
-      HOOKPOST_PLUGINS_DIR: options.pluginsDir,
     },
     stdin: "ignore",
     stdout: "pipe",
@@ -83,25 +100,45 @@ export async function startExecutable(options: StartOptions): Promise<RunningExe
     const deadline = Date.now() + (options.readyTimeoutMs ?? 15_000);
     let baseUrl: string | undefined;
     for (;;) {
-      if (proc.exitCode !== null) throw new Error(`the executable exited with ${proc.exitCode}`);
+      if (proc.exitCode !== null) throw new Error(`serve exited with ${proc.exitCode}`);
       baseUrl ??= out.match(LISTENING)?.[1];
       if (baseUrl) {
         const health = await fetch(`${baseUrl}/health`).catch(() => null);
         if (health?.status === 200) break;
       }
-      if (Date.now() > deadline) throw new Error("the executable did not answer /health in time");
+      if (Date.now() > deadline) throw new Error("serve did not answer GET /health in time");
       await Bun.sleep(5);
     }
-    const startupMs = Math.round(performance.now() - started);
     return {
+      proc,
       baseUrl,
-      startupMs,
+      startupMs: Math.round(performance.now() - started),
       stdout: () => out,
       stderr: () => err,
-      stop: (graceMs = 5_000) => stopProcess(proc, graceMs),
     };
   } catch (error) {
     await stopProcess(proc, 0);
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${out}\n${err}`);
   }
+}
+
+/** Spawns `executable serve` on port 0 and resolves once `/health` answers 200. */
+export async function startExecutable(options: StartOptions): Promise<RunningExecutable> {
+  const server = await spawnServer({
+    command: [options.executable, "serve"],
+    cwd: options.cwd,
+    env: {
+      ...options.env,
+      HOOKPOST_DB_PATH: options.dbPath,
+      HOOKPOST_PLUGINS_DIR: options.pluginsDir,
+    },
+    readyTimeoutMs: options.readyTimeoutMs,
+  });
+  return {
+    baseUrl: server.baseUrl,
+    startupMs: server.startupMs,
+    stdout: server.stdout,
+    stderr: server.stderr,
+    stop: (graceMs = 5_000) => stopProcess(server.proc, graceMs),
+  };
 }

@@ -5,11 +5,10 @@
  * read from its `listening` log line.
  */
 
-import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { REPO_ROOT } from "../../scripts/build.ts";
+import { spawnServer } from "../../scripts/lib/executable.ts";
 import { buildRequest, type RequestOptions, readResponse, type TestResponse } from "./test-app.ts";
-
-const REPO_ROOT = join(import.meta.dir, "..", "..");
 
 export interface ServerProcess {
   proc: Subprocess<"ignore", "pipe", "pipe">;
@@ -31,78 +30,29 @@ export interface ServerProcessOptions {
   readyTimeoutMs?: number;
 }
 
-/** The runner's environment without any HOOKPOST_* the developer may have set. */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith("HOOKPOST_") && value !== undefined) env[name] = value;
-  }
-  return env;
-}
-
-async function pump(stream: ReadableStream<Uint8Array>, append: (text: string) => void) {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) append(decoder.decode(chunk, { stream: true }));
-}
-
-const LISTENING = /"msg":"listening","url":"(http:\/\/[^"]+)"/;
-
 /**
  * Starts `hookpost serve` and resolves once `GET /health` answers 200. On failure the process
  * is killed and the error carries its output.
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const proc = Bun.spawn([process.execPath, "src/main.ts", "serve"], {
+  const server = await spawnServer({
+    command: [process.execPath, "src/main.ts", "serve"],
     cwd: REPO_ROOT,
-    env: {
-      ...baseEnv(),
-      ...options.env,
-      HOOKPOST_DB_PATH: options.dbPath,
-      HOOKPOST_HOST: "127.0.0.1",
-      HOOKPOST_PORT: "0",
+    env: { ...options.env, HOOKPOST_DB_PATH: options.dbPath },
+    readyTimeoutMs: options.readyTimeoutMs,
+  });
+  const { proc, baseUrl } = server;
+  return {
+    proc,
+    baseUrl,
+    stdout: server.stdout,
+    stderr: server.stderr,
+    async request(method, path, requestOptions) {
+      return readResponse(await fetch(buildRequest(baseUrl, method, path, requestOptions)));
     },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let out = "";
-  let err = "";
-  void pump(proc.stdout, (text) => {
-    out += text;
-  });
-  void pump(proc.stderr, (text) => {
-    err += text;
-  });
-  const kill = async (signal: NodeJS.Signals = "SIGKILL") => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-    return proc.exited;
+    async kill(signal: NodeJS.Signals = "SIGKILL") {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return proc.exited;
+    },
   };
-  try {
-    const deadline = Date.now() + (options.readyTimeoutMs ?? 15_000);
-    let baseUrl: string | undefined;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`serve exited with ${proc.exitCode}`);
-      baseUrl ??= out.match(LISTENING)?.[1];
-      if (baseUrl) {
-        const health = await fetch(`${baseUrl}/health`).catch(() => null);
-        if (health?.status === 200) break;
-      }
-      if (Date.now() > deadline) throw new Error("serve did not answer GET /health in time");
-      await Bun.sleep(20);
-    }
-    const url = baseUrl;
-    return {
-      proc,
-      baseUrl: url,
-      stdout: () => out,
-      stderr: () => err,
-      async request(method, path, requestOptions) {
-        return readResponse(await fetch(buildRequest(url, method, path, requestOptions)));
-      },
-      kill,
-    };
-  } catch (error) {
-    await kill();
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${out}\n${err}`);
-  }
 }
