@@ -8,10 +8,12 @@ import * as m0001 from "./0001_init.ts";
 import * as m0002 from "./0002_webhook_extras.ts";
 import * as m0003 from "./0003_mail_outbox.ts";
 import * as m0004 from "./0004_delivery_counts.ts";
+import * as m0005 from "./0005_webhook_generation.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
   "0002_webhook_extras": m0002,
   "0003_mail_outbox": m0003,
   "0004_delivery_counts": m0004,
+  "0005_webhook_generation": m0005,
 };

@@ -11,6 +11,7 @@ import { contentTypeRoutes } from "./content-types/index.ts";
 import { openStore, type Store } from "./db/connect.ts";
 import { migrateToLatest } from "./db/migrator.ts";
 import { deliveryLogRoutes } from "./deliveries/index.ts";
+import { EnabledWebhooks } from "./events/enabled-webhooks.ts";
 import { eventRoutes } from "./events/index.ts";
 import { ingestContextOf } from "./events/service.ts";
 import { healthRoutes } from "./health/index.ts";
@@ -160,6 +161,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     db: store.db,
     log,
     auth: authPlugin(store.statements),
+    enabledWebhooks: new EnabledWebhooks(store.statements),
     statements: store.statements,
     plugins,
     templaters,

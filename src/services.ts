@@ -9,6 +9,7 @@ import type { Config } from "./config.ts";
 import type { Executor } from "./db/database.ts";
 import type { StatementCache } from "./db/statement-cache.ts";
 import type { FailureHook } from "./deliveries/failure.ts";
+import type { EnabledWebhooks } from "./events/enabled-webhooks.ts";
 import type { AuthPlugin } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics/metrics.ts";
@@ -24,6 +25,8 @@ export interface Services {
   statements: StatementCache;
   log: Logger;
   auth: AuthPlugin;
+  /** The enabled webhooks events are matched against, cached until a webhook changes. */
+  enabledWebhooks: EnabledWebhooks;
   /** The loaded plugins: sources, their content types, hooks, and what `GET /plugins` shows. */
   plugins: PluginRegistry;
   /** The built-in `json` engine and the plugins' engines (`plugins.templaters`). */

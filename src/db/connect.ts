@@ -1,7 +1,7 @@
 /**
  * Opens the SQLite file with the pragmas Hookpost relies on: WAL (readers never wait for the
- * writer), synchronous=NORMAL (durable across a process crash, fast), foreign keys, and a busy
- * timeout so the CLI and a running server can share the file.
+ * writer), synchronous=NORMAL (durable across a process crash, fast), foreign keys, a busy
+ * timeout so the CLI and a running server can share the file, and temporary data in memory.
  */
 
 import { Database as SqliteDatabase } from "bun:sqlite";
@@ -28,6 +28,9 @@ export function openStore(path: string): Store {
   sqlite.exec("PRAGMA synchronous = NORMAL");
   sqlite.exec("PRAGMA foreign_keys = ON");
   sqlite.exec("PRAGMA busy_timeout = 5000");
+  // Statement journals (every write that fires a trigger or runs inside a savepoint opens one)
+  // stay in memory instead of a temp file per statement: a quarter of a delivery insert's cost.
+  sqlite.exec("PRAGMA temp_store = MEMORY");
   const statements = new StatementCache(sqlite);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: statements.asKyselyDatabase() }),

@@ -5,8 +5,9 @@
  */
 
 import type { Insertable } from "kysely";
-import type { DeliveryTable, WebhookRow } from "../db/database.ts";
+import type { DeliveryTable } from "../db/database.ts";
 import { readNullableJsonColumn } from "../db/json-column.ts";
+import type { IngestWebhook } from "../events/enabled-webhooks.ts";
 import { newId } from "../ids.ts";
 import { RenderError, type TemplaterRegistry } from "../plugin-host/templaters.ts";
 import type { ContentEnvelope } from "./envelope.ts";
@@ -23,7 +24,7 @@ export type DeliveryContent = Pick<
 };
 
 export interface BuildDeliveryOptions {
-  webhook: WebhookRow;
+  webhook: IngestWebhook;
   content: DeliveryContent;
   templaters: TemplaterRegistry;
   defaultMaxAttempts: number;

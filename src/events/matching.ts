@@ -15,35 +15,30 @@ export interface MatchableEvent {
   language: string | null;
 }
 
-type MatchedWebhook = Pick<WebhookRow, "event_types" | "slot" | "languages">;
+export type MatchedWebhook = Pick<WebhookRow, "event_types" | "slot" | "languages">;
 
-function subscribesTo(webhook: MatchedWebhook, contentType: string, eventType: number): boolean {
-  const eventTypes = readJsonColumn<Record<string, number[]>>(webhook.event_types);
-  return (
-    (Object.hasOwn(eventTypes, contentType) &&
-      (eventTypes[contentType]?.includes(eventType) ?? false)) ||
-    (eventTypes[ANY_CONTENT_TYPE]?.includes(eventType) ?? false)
-  );
-}
-
-/** An empty list takes every language, and an event without one reaches every webhook. */
-function acceptsLanguage(webhook: MatchedWebhook, language: string | null): boolean {
-  if (language === null) return true;
-  const languages = readJsonColumn<string[]>(webhook.languages);
-  if (languages.length === 0) return true;
-  const code = language.toLowerCase();
-  return languages.some((candidate) => candidate.toLowerCase() === code);
-}
+export type Matcher = (event: MatchableEvent) => boolean;
 
 /**
- * Whether a webhook gets the event: it subscribes to the event type on the content type
- * (directly or through the `*` key), listens to the event's slot, and accepts its language.
- * Only enabled webhooks are candidates; the caller's query selects them.
+ * A webhook's filter with its JSON columns read once: it takes an event when it subscribes to
+ * the event type on the content type (directly or through the `*` key), listens to the
+ * event's slot, and accepts its language (an empty list takes every language, and an event
+ * without one reaches every webhook). Only enabled webhooks are candidates; the caller's
+ * query selects them.
  */
-export function webhookMatches(webhook: MatchedWebhook, event: MatchableEvent): boolean {
-  return (
-    webhook.slot === event.slot &&
-    subscribesTo(webhook, event.contentType, event.eventType) &&
-    acceptsLanguage(webhook, event.language)
+export function matcherOf(webhook: MatchedWebhook): Matcher {
+  const eventTypes = new Map(
+    Object.entries(readJsonColumn<Record<string, number[]>>(webhook.event_types)),
   );
+  const anyContentType = eventTypes.get(ANY_CONTENT_TYPE) ?? [];
+  const languages = new Set(
+    readJsonColumn<string[]>(webhook.languages).map((language) => language.toLowerCase()),
+  );
+  return (event) =>
+    webhook.slot === event.slot &&
+    ((eventTypes.get(event.contentType)?.includes(event.eventType) ?? false) ||
+      anyContentType.includes(event.eventType)) &&
+    (event.language === null ||
+      languages.size === 0 ||
+      languages.has(event.language.toLowerCase()));
 }

@@ -6,7 +6,7 @@
 
 import type { SQLQueryBindings } from "bun:sqlite";
 import type { Insertable } from "kysely";
-import type { DeliveryTable, Executor, WebhookRow } from "../db/database.ts";
+import type { DeliveryTable, Executor } from "../db/database.ts";
 import type { StatementCache } from "../db/statement-cache.ts";
 import { buildDelivery } from "../deliveries/build.ts";
 import { failureOf } from "../deliveries/enqueue.ts";
@@ -15,13 +15,16 @@ import { ProcessStatus } from "../deliveries/status.ts";
 import { newId } from "../ids.ts";
 import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
 import type { Services } from "../services.ts";
-import { type MatchableEvent, webhookMatches } from "./matching.ts";
+import type { Candidate, EnabledWebhooks } from "./enabled-webhooks.ts";
+import type { MatchableEvent } from "./matching.ts";
 import type { IncomingEvent, IngestResult } from "./model.ts";
 
 export interface IngestContext {
   db: Executor;
   /** Prepared statements on the same connection: ingestion writes with them. */
   statements: StatementCache;
+  /** The enabled webhooks, read inside the transaction that writes the event. */
+  webhooks: EnabledWebhooks;
   templaters: TemplaterRegistry;
   defaultMaxAttempts: number;
   /** Told about a delivery born in Error (its template failed), inside the transaction. */
@@ -37,12 +40,13 @@ export interface IngestContext {
 export function ingestContextOf(
   services: Pick<
     Services,
-    "db" | "statements" | "templaters" | "config" | "wake" | "onDeliveryFailed"
+    "db" | "statements" | "enabledWebhooks" | "templaters" | "config" | "wake" | "onDeliveryFailed"
   >,
 ): IngestContext {
   return {
     db: services.db,
     statements: services.statements,
+    webhooks: services.enabledWebhooks,
     templaters: services.templaters,
     defaultMaxAttempts: services.config.maxAttempts,
     onDeliveryFailed: services.onDeliveryFailed,
@@ -70,7 +74,7 @@ function matchableOf(event: IncomingEvent): MatchableEvent {
 
 function buildRows(
   context: IngestContext,
-  webhooks: readonly WebhookRow[],
+  candidates: readonly Candidate[],
   event: IncomingEvent,
   eventId: string,
   now: number,
@@ -78,9 +82,9 @@ function buildRows(
   const fields = event.fields ?? {};
   const translations = event.translations ?? {};
   const target = matchableOf(event);
-  return webhooks
-    .filter((webhook) => webhookMatches(webhook, target))
-    .map((webhook) =>
+  return candidates
+    .filter((candidate) => candidate.matches(target))
+    .map(({ webhook }) =>
       buildDelivery({
         webhook,
         content: {
@@ -169,10 +173,7 @@ function writeEvent(
   const now = Date.now();
   const eventId = newId("evt", now);
   insertRow(statements, "events", eventRow(workspace, event, eventId, source, now));
-  const webhooks = statements
-    .get("select * from webhooks where workspace = ? and enabled = 1 order by id")
-    .all(workspace) as WebhookRow[];
-  const rows = buildRows(context, webhooks, event, eventId, now);
+  const rows = buildRows(context, context.webhooks.of(workspace), event, eventId, now);
   const failed = rows.filter((row) => row.process_status === ProcessStatus.Error);
   if (failed.length > 0 && !failuresAllowed) throw new NeedsFailureHook();
   for (const row of rows) insertRow(statements, "deliveries", row);

@@ -6,11 +6,11 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Slot } from "../../src/db/database.ts";
-import { type MatchableEvent, webhookMatches } from "../../src/events/matching.ts";
+import { type MatchableEvent, matcherOf } from "../../src/events/matching.ts";
 import { createWebhook, freshBody, runScenarios } from "../helpers/scenarios.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
-describe("webhookMatches", () => {
+describe("matcherOf", () => {
   const webhook = (
     slot: Slot,
     languages: string[],
@@ -58,7 +58,7 @@ describe("webhookMatches", () => {
   ];
   for (const [name, candidate, incoming, expected] of cases) {
     test(`${name}: ${expected ? "matches" : "does not match"}`, () => {
-      expect(webhookMatches(candidate, incoming)).toBe(expected);
+      expect(matcherOf(candidate)(incoming)).toBe(expected);
     });
   }
 });

@@ -29,6 +29,7 @@ describe("ingestEvent", () => {
     context = {
       db: app.app.store.db,
       statements: app.app.store.statements,
+      webhooks: app.app.services.enabledWebhooks,
       templaters: new TemplaterRegistry(),
       defaultMaxAttempts: 7,
       onEnqueued: () => {

@@ -91,6 +91,7 @@ function servicesOf(testApp: TestApp, metrics: Metrics): Services {
     statements: store.statements,
     log,
     auth: authPlugin(store.statements),
+    enabledWebhooks: testApp.app.services.enabledWebhooks,
     plugins: testApp.app.services.plugins,
     templaters: new TemplaterRegistry(),
     guard,

@@ -1,0 +1,80 @@
+/**
+ * Ingestion keeps the enabled webhooks in memory; every change that decides where an event goes
+ * must reach the next event — made through the API, by the scheduler, or by another connection
+ * to the same file (another process).
+ */
+
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { publish } from "../deliveries/helpers.ts";
+import { createWebhook } from "../helpers/scenarios.ts";
+import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+
+let t: TestApp;
+let webhookId: string;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  webhookId = (await createWebhook(t, { eventTypes: { article: [0] } })).id;
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+async function targets(event: Record<string, unknown> = {}): Promise<string[]> {
+  return Object.keys((await publish(t, event)).deliveries);
+}
+
+async function write(method: string, path: string, json?: unknown): Promise<void> {
+  const response = await t.request(method, path, { key: t.keys.write, json });
+  expect(response.status).toBeLessThan(300);
+}
+
+test("each change through the API decides the next event's deliveries", async () => {
+  expect(await targets()).toEqual([webhookId]);
+  await write("POST", `/webhooks/${webhookId}/disable`);
+  expect(await targets()).toEqual([]);
+  await write("POST", `/webhooks/${webhookId}/enable`);
+  expect(await targets()).toEqual([webhookId]);
+  await write("PUT", "/webhooks", {
+    id: webhookId,
+    endpoint: "https://example.com/hooks",
+    eventTypes: { article: [1] },
+  });
+  expect(await targets()).toEqual([]);
+  expect(await targets({ eventType: 1 })).toEqual([webhookId]);
+  const second = await createWebhook(t, { eventTypes: { "*": [1] } });
+  expect(await targets({ eventType: 1 })).toEqual([webhookId, second.id].sort());
+  await write("DELETE", `/webhooks/${second.id}`);
+  expect(await targets({ eventType: 1 })).toEqual([webhookId]);
+});
+
+test("a change committed by another connection reaches the next event", async () => {
+  await write("PUT", "/webhooks", {
+    id: webhookId,
+    endpoint: "https://example.com/hooks",
+    eventTypes: { article: [0] },
+  });
+  expect(await targets()).toEqual([webhookId]);
+  const other = new Database(t.app.config.dbPath);
+  try {
+    other.run("update webhooks set enabled = 0 where id = ?", [webhookId]);
+    expect(await targets()).toEqual([]);
+    other.run("update webhooks set enabled = 1, languages = ? where id = ?", ['["de"]', webhookId]);
+    expect(await targets({ language: "en" })).toEqual([]);
+    expect(await targets({ language: "DE" })).toEqual([webhookId]);
+  } finally {
+    other.close();
+  }
+});
+
+test("a health update leaves the cached list in place and changes nothing it holds", async () => {
+  const before = t.app.store.sqlite.query("select value from webhook_generation").get();
+  t.app.store.sqlite.run(
+    "update webhooks set fail_count = 3, last_delivered_at = 1, health_status = 'failing' where id = ?",
+    [webhookId],
+  );
+  expect(t.app.store.sqlite.query("select value from webhook_generation").get()).toEqual(before);
+  expect(await targets({ language: "de" })).toEqual([webhookId]);
+});
