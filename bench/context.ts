@@ -3,6 +3,7 @@
  * processes, the API key, and the same-run baselines once measured; plus small helpers.
  */
 
+import { join } from "node:path";
 import type { LoadgenApi, LoadResult, Target } from "./loadgen.ts";
 import type { BenchOptions } from "./options.ts";
 import type { ReceiverApi, ReceiverStats } from "./receiver.ts";
@@ -49,6 +50,14 @@ export function hookpostEnv(context: BenchContext): Record<string, string> {
 }
 
 /** `POST /events` on a Hookpost server, with event bodies carrying `fields.sentAt`. */
+/** Where a section's server writes its CPU profile, when `--profile` asks for one. */
+export function profileDirOf(context: BenchContext, section: string): string | undefined {
+  const { options } = context;
+  if (!options.profile) return undefined;
+  const stamp = new Date().toISOString().replaceAll(":", "-");
+  return join(options.outDir, "profiles", `${stamp}-${section}`);
+}
+
 export function eventTarget(url: string, apiKey: string): Target {
   return {
     url: `${url}/events`,

@@ -40,7 +40,7 @@ export interface BenchOptions {
   /** How long a freshly started server is left alone before its idle RSS is read (ms). */
   idleSettleMs: number;
   sections: Set<Section>;
-  /** Write a CPU profile of the server under the end-to-end load. */
+  /** Write CPU profiles of the server under the ingest and end-to-end loads. */
   profile: boolean;
   outDir: string;
   /** The whole run is stopped (and cleaned up) after this long. */
@@ -54,7 +54,7 @@ export const USAGE = `Usage: bun bench/run.ts [--quick] [options]
   --concurrency=N          closed-loop concurrency for Hookpost and the baselines (16)
   --hookpost-concurrency=N HOOKPOST_CONCURRENCY of the server under test (Hookpost's default)
   --rows=N                 rows for the backlog and the log query (quick 100,000; full 1,000,000)
-  --profile                CPU profile of the server under the end-to-end load
+  --profile                CPU profiles of the server under the ingest and end-to-end loads
                            (markdown + .cpuprofile in bench/results/profiles/)
   --out=DIR                where results go (bench/results)
 `;

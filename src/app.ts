@@ -16,7 +16,12 @@ import { eventRoutes } from "./events/index.ts";
 import { ingestContextOf } from "./events/service.ts";
 import { healthRoutes } from "./health/index.ts";
 import { authPlugin } from "./http/auth.ts";
-import { createHttpServer, SOCKET_BODY_LIMIT_BYTES } from "./http/server.ts";
+import {
+  createHttpServer,
+  type Handler,
+  SOCKET_BODY_LIMIT_BYTES,
+  screenBodies,
+} from "./http/server.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Mailer, smtpTransport } from "./mail/mailer.ts";
 import { recordFailureNotice } from "./mail/notices.ts";
@@ -57,11 +62,14 @@ async function stopListening(http: { stop(closeActiveConnections?: boolean): Pro
   if (!finished) await http.stop(true);
 }
 
+/** How long a connection may stay silent (keep-alive, or a slow body) before it is closed. */
+const IDLE_TIMEOUT_SECONDS = 30;
+
 /** An SMTP server that stays down is retried at least this often. */
 const MAIL_MAX_RETRY_DELAY_MS = 15 * 60_000;
 
 function buildHttp(services: Services, store: Store, startedAt: number, inFlight: () => number) {
-  return createHttpServer(services.log, { rawBodyPaths: [SOURCES_PATH_PREFIX] })
+  return createHttpServer(services.log)
     .use(healthRoutes(store.db, startedAt))
     .use(
       webhookRoutes(store.db, services.auth, {
@@ -84,6 +92,8 @@ export interface App {
   store: Store;
   log: Logger;
   http: HttpApp;
+  /** Answers one request as the listening server does: the body checks, then the routes. */
+  handle: Handler;
   services: Services;
   scheduler: Scheduler;
   /** Starts listening and the scheduler; resolves with the base URL. */
@@ -182,6 +192,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     log,
   );
   const http = buildHttp(services, store, startedAt, () => scheduler.inFlight);
+  const handle = screenBodies((request) => http.handle(request), [SOURCES_PATH_PREFIX]);
+  let server: ReturnType<typeof Bun.serve> | undefined;
   let stopping: Promise<void> | undefined;
 
   return {
@@ -189,16 +201,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     log,
     http,
+    handle,
     services,
     scheduler,
     async start() {
-      http.listen({
+      server = Bun.serve({
         hostname: config.host,
         port: config.port,
         maxRequestBodySize: SOCKET_BODY_LIMIT_BYTES,
+        idleTimeout: IDLE_TIMEOUT_SECONDS,
+        fetch: handle,
       });
-      const server = http.server;
-      if (!server) throw new Error("the HTTP server did not start");
       const url = `http://${server.hostname}:${server.port}`;
       log.info("listening", { url, dbPath: config.dbPath });
       await scheduler.start();
@@ -208,7 +221,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     stop() {
       stopping ??= (async () => {
         // No new events first, then let attempts in flight finish (bounded), then the database.
-        if (http.server) await stopListening(http);
+        if (server) await stopListening(server);
         await pollers.stop();
         await scheduler.stop();
         await mailer.stop();

@@ -13,11 +13,11 @@
  * server is stopped before the plain fetch loop runs.
  */
 
-import { join } from "node:path";
 import {
   type BenchContext,
   eventTarget,
   hookpostEnv,
+  profileDirOf,
   round1,
   waitForDeliveries,
 } from "../context.ts";
@@ -30,9 +30,7 @@ export async function endToEnd(context: BenchContext): Promise<void> {
   const { options, loadgen, receiver, report } = context;
   const base = await baselines(context);
   const dir = makeTempDir("e2e");
-  const profileDir = options.profile
-    ? join(options.outDir, "profiles", new Date().toISOString().replaceAll(":", "-"))
-    : undefined;
+  const profileDir = profileDirOf(context, "e2e");
   const server = await startHookpost({
     dbPath: dbPathIn(dir),
     apiKey: context.apiKey,

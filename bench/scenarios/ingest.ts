@@ -6,7 +6,14 @@
  * rendering the body, the scheduler's wake-up), not of delivering it (that is end to end).
  */
 
-import { type BenchContext, eventTarget, hookpostEnv, measureRounds, spread } from "../context.ts";
+import {
+  type BenchContext,
+  eventTarget,
+  hookpostEnv,
+  measureRounds,
+  profileDirOf,
+  spread,
+} from "../context.ts";
 import { dbPathIn, HookpostApi, startHookpost } from "../hookpost.ts";
 import { makeTempDir, removeTempDir } from "../processes.ts";
 import { baselines } from "./baselines.ts";
@@ -15,10 +22,12 @@ export async function ingest(context: BenchContext): Promise<void> {
   const { options, receiver, report } = context;
   const base = await baselines(context);
   const dir = makeTempDir("ingest");
+  const profileDir = profileDirOf(context, "ingest");
   const server = await startHookpost({
     dbPath: dbPathIn(dir),
     apiKey: context.apiKey,
     env: hookpostEnv(context),
+    cpuProfileDir: profileDir,
   });
   try {
     const api = new HookpostApi(server.url, context.apiKey);
@@ -60,5 +69,6 @@ export async function ingest(context: BenchContext): Promise<void> {
     await receiver.call("hold", { on: false });
     await server.stop();
     removeTempDir(dir);
+    if (profileDir) report.raw.ingestProfileDir = profileDir;
   }
 }

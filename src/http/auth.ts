@@ -28,8 +28,10 @@ export function authPlugin(statements: StatementCache) {
         security: [{ ApiKeyAuth: [] }],
         "x-policy": POLICY_NAME[required],
       },
-      transform({ request }) {
-        const principal = authenticate(statements, request.headers.get("x-api-key"));
+      async transform({ request }) {
+        const presented = request.headers.get("x-api-key");
+        // In the next batch of the statement cache: see StatementCache.read.
+        const principal = await statements.read(() => authenticate(statements, presented));
         if (!principal) {
           throw new Unauthorized("a valid X-Api-Key header is required");
         }

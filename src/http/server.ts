@@ -131,21 +131,19 @@ const tooLarge: Refusal = {
   details: { limitBytes: MAX_BODY_BYTES },
 };
 
-/**
- * A JSON body is looked at before anything parses it: too large (a chunked body has no
- * Content-Length to check early) or nested too deeply (the parser and the validator's error
- * messages recurse) is refused here. Reads a copy, so the route still gets the body; paths in
- * `rawBodyPaths` (source plugins, whose adapters read the body themselves) are left alone.
- */
-async function refuseJsonBody(
-  request: Request,
-  rawBodyPaths: readonly string[],
-): Promise<Refusal | null> {
-  if (request.body === null) return null;
-  if (!(request.headers.get("content-type") ?? "").toLowerCase().includes("json")) return null;
-  const path = new URL(request.url).pathname;
-  if (rawBodyPaths.some((prefix) => path.startsWith(prefix))) return null;
-  const text = await request.clone().text();
+/** What the HTTP server calls for each request. */
+export type Handler = (request: Request) => Promise<Response>;
+
+function refuse(request: Request, refusal: Refusal): Response {
+  const requestId = requestIdOf(request);
+  return Response.json(
+    errorEnvelope(refusal.code, refusal.message, refusal.details, requestId),
+    // The body may not have been read: close the connection rather than leave it half-read.
+    { status: refusal.status, headers: { "x-request-id": requestId, connection: "close" } },
+  );
+}
+
+function refusalOfJsonText(text: string): Refusal | null {
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) return tooLarge;
   if (!textNestingExceeds(text)) return null;
   return {
@@ -159,28 +157,50 @@ async function refuseJsonBody(
   };
 }
 
-export interface HttpServerOptions {
-  /** Paths whose handlers read the body themselves (source plugins): never parsed here. */
-  rawBodyPaths?: readonly string[];
+const unreadable: Refusal = {
+  status: 400,
+  code: "invalid_body",
+  message: "the request body could not be read",
+  details: {},
+};
+
+/**
+ * The front door, before routing: a body whose Content-Length is over MAX_BODY_BYTES is
+ * refused unread, and a JSON body is read once and looked at before anything parses it — too
+ * large (a chunked body has no Content-Length to check early) or nested too deeply (the parser
+ * and the validator's error messages recurse) is refused with the error envelope. An accepted
+ * JSON body is handed on as text, so the socket's stream is read once and never copied.
+ * Paths in `rawBodyPaths` (source plugins, whose adapters read the body themselves, with their
+ * own limit) are left alone.
+ */
+export function screenBodies(handle: Handler, rawBodyPaths: readonly string[]): Handler {
+  return async (request) => {
+    if (contentLengthTooLarge(request)) return refuse(request, tooLarge);
+    if (request.body === null) return handle(request);
+    if (!(request.headers.get("content-type") ?? "").toLowerCase().includes("json")) {
+      return handle(request);
+    }
+    const path = new URL(request.url).pathname;
+    if (rawBodyPaths.some((prefix) => path.startsWith(prefix))) return handle(request);
+    let text: string;
+    try {
+      text = await request.text();
+    } catch {
+      return refuse(request, unreadable);
+    }
+    const refusal = refusalOfJsonText(text);
+    if (refusal) return refuse(request, refusal);
+    return handle(new Request(request, { body: text }));
+  };
 }
 
-export function createHttpServer(log: Logger, options: HttpServerOptions = {}) {
-  const rawBodyPaths = options.rawBodyPaths ?? [];
+export function createHttpServer(log: Logger) {
   // normalize: false — Elysia would otherwise strip unknown body properties before validation,
   // so a misspelt field would be silently ignored instead of answered with a 400.
   return new Elysia({ normalize: false })
     .model({ ErrorEnvelope })
-    .onRequest(async ({ request, set }) => {
+    .onRequest(({ request, set }) => {
       set.headers["x-request-id"] = requestIdOf(request);
-      const refusal = contentLengthTooLarge(request)
-        ? tooLarge
-        : await refuseJsonBody(request, rawBodyPaths);
-      if (refusal) {
-        set.status = refusal.status;
-        // The body may not have been read: close the connection rather than leave it half-read.
-        set.headers.connection = "close";
-        return errorEnvelope(refusal.code, refusal.message, refusal.details, requestIdOf(request));
-      }
     })
     .onError(({ code, error, request, set, path }) => {
       const requestId = requestIdOf(request);

@@ -110,9 +110,7 @@ export async function createTestApp(
     logLines,
     keys: { write: write.key, read: read.key, other: other.key },
     async request(method, path, options) {
-      const response = await app.http.handle(
-        buildRequest("http://localhost", method, path, options),
-      );
+      const response = await app.handle(buildRequest("http://localhost", method, path, options));
       return readResponse(response);
     },
     async close() {

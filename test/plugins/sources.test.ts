@@ -295,7 +295,7 @@ describe("POST /sources/{name}", () => {
         }
       },
     });
-    const response = await app.app.http.handle(
+    const response = await app.app.handle(
       new Request("http://localhost/sources/cms", {
         method: "POST",
         headers: { "x-api-key": app.keys.write, "content-type": "application/json" },
