@@ -4,7 +4,8 @@
  * delivery is built changes. Ingestion keeps the enabled webhooks in memory and reads them
  * again only when the number moves, so a write from any connection (another process too) is
  * seen by the next event. Health columns (`fail_count`, `last_delivered_at`, `health_status`)
- * change on every attempt and are left out. The new value is random, not an increment, so a
+ * change on every attempt and are left out, and an update that writes a column without
+ * changing it moves nothing. The new value is random, not an increment, so a
  * rolled-back change followed by another cannot repeat a value a reader has already seen.
  */
 
@@ -27,10 +28,22 @@ export async function up(db: AnyDatabase): Promise<void> {
   await sql`create trigger webhook_generation_delete after delete on webhooks begin ${BUMP}; end`.execute(
     db,
   );
-  await sql`create trigger webhook_generation_update after update of
-    id, workspace, event_types, use_custom_payload, custom_payload, template_engine, enabled,
-    max_attempts, retry_policy, slot, languages
-    on webhooks begin ${BUMP}; end`.execute(db);
+  const columns = [
+    "id",
+    "workspace",
+    "event_types",
+    "use_custom_payload",
+    "custom_payload",
+    "template_engine",
+    "enabled",
+    "max_attempts",
+    "retry_policy",
+    "slot",
+    "languages",
+  ];
+  const changed = columns.map((column) => `old.${column} is not new.${column}`).join(" or ");
+  await sql`create trigger webhook_generation_update after update of ${sql.raw(columns.join(", "))}
+    on webhooks when ${sql.raw(changed)} begin ${BUMP}; end`.execute(db);
 }
 
 export async function down(db: AnyDatabase): Promise<void> {

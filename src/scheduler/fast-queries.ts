@@ -100,27 +100,35 @@ export function nextDueNow(statements: StatementCache, webhookId: string): numbe
 /**
  * Keeps failCount, lastDeliveredAt and healthStatus current, and disables the webhook on
  * `410 Gone`; a webhook someone disabled during the attempt keeps saying so. False when the
- * webhook is gone.
+ * webhook is gone. Only the disabling statement writes `enabled`, so an ordinary outcome does
+ * not move the generation ingestion caches the webhooks by (migration 0005).
  */
 export function updateWebhookHealthNow(
   statements: StatementCache,
   webhookId: string,
   change: { success: boolean; disable: boolean; now: number },
 ): boolean {
-  const health: HealthStatus = change.disable ? "disabled" : change.success ? "working" : "failing";
-  return (
+  const counted =
     statements
       .get(
         `update webhooks set
            fail_count = case when ?1 then 0 else fail_count + 1 end,
            last_delivered_at = case when ?1 then ?2 else last_delivered_at end,
-           enabled = case when ?3 then 0 else enabled end,
-           health_status = case when ?3 or enabled = 1 then ?4 else health_status end
-         where id = ?5`,
+           health_status = case when enabled = 1 then ?3 else health_status end
+         where id = ?4`,
       )
-      .run(change.success ? 1 : 0, change.now, change.disable ? 1 : 0, health, webhookId).changes >
-    0
-  );
+      .run(
+        change.success ? 1 : 0,
+        change.now,
+        (change.success ? "working" : "failing") satisfies HealthStatus,
+        webhookId,
+      ).changes > 0;
+  if (counted && change.disable) {
+    statements
+      .get(`update webhooks set enabled = 0, health_status = 'disabled' where id = ?`)
+      .run(webhookId);
+  }
+  return counted;
 }
 
 export interface AttemptOutcomeRow {

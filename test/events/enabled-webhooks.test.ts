@@ -6,6 +6,7 @@
 
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { updateWebhookHealthNow } from "../../src/scheduler/fast-queries.ts";
 import { publish } from "../deliveries/helpers.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
@@ -69,12 +70,18 @@ test("a change committed by another connection reaches the next event", async ()
   }
 });
 
-test("a health update leaves the cached list in place and changes nothing it holds", async () => {
-  const before = t.app.store.sqlite.query("select value from webhook_generation").get();
-  t.app.store.sqlite.run(
-    "update webhooks set fail_count = 3, last_delivered_at = 1, health_status = 'failing' where id = ?",
-    [webhookId],
-  );
-  expect(t.app.store.sqlite.query("select value from webhook_generation").get()).toEqual(before);
+test("an attempt's health update keeps the cached list; a 410's disabling reaches the next event", async () => {
+  const { statements, sqlite } = t.app.store;
+  const generation = () => sqlite.query("select value from webhook_generation").get();
+  const before = generation();
+  for (const success of [true, false]) {
+    expect(updateWebhookHealthNow(statements, webhookId, { success, disable: false, now: 1 })).toBe(
+      true,
+    );
+  }
+  expect(generation()).toEqual(before);
   expect(await targets({ language: "de" })).toEqual([webhookId]);
+  updateWebhookHealthNow(statements, webhookId, { success: false, disable: true, now: 2 });
+  expect(generation()).not.toEqual(before);
+  expect(await targets({ language: "de" })).toEqual([]);
 });
