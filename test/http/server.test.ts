@@ -115,6 +115,33 @@ describe("a listening server", () => {
     expect(await list.json()).toEqual([]);
   });
 
+  test("a JSON body whose stream fails is a 400 that creates nothing", async () => {
+    let sent = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) controller.error(new Error("client went away"));
+        else {
+          sent = true;
+          controller.enqueue(new TextEncoder().encode('{"endpoint":"https://exam'));
+        }
+      },
+    });
+    const response = await app.app.handle(
+      new Request(`${base}/webhooks`, {
+        method: "PUT",
+        headers: { "x-api-key": app.keys.write, "content-type": "application/json" },
+        body,
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect(response.headers.get("connection")).toBe("close");
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+      "invalid_body",
+    );
+    const list = await fetch(`${base}/webhooks`, { headers: { "x-api-key": app.keys.read } });
+    expect(await list.json()).toEqual([]);
+  });
+
   test("a create over the wire returns the webhook and a read key can fetch it", async () => {
     const created = await fetch(`${base}/webhooks`, {
       method: "PUT",
