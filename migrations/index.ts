@@ -9,6 +9,7 @@ import * as m0002 from "./0002_webhook_extras.ts";
 import * as m0003 from "./0003_mail_outbox.ts";
 import * as m0004 from "./0004_delivery_counts.ts";
 import * as m0005 from "./0005_webhook_generation.ts";
+import * as m0006 from "./0006_retention_by_id.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   "0003_mail_outbox": m0003,
   "0004_delivery_counts": m0004,
   "0005_webhook_generation": m0005,
+  "0006_retention_by_id": m0006,
 };

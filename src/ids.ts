@@ -48,6 +48,14 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   return `${prefix}_${encodeTime(now)}${randomString(12, CROCKFORD)}`;
 }
 
+/**
+ * The lowest id `newId(prefix, ms)` can return: every id made before `ms` sorts below it, every
+ * id made at or after `ms` does not, so "created before" is a range of ids.
+ */
+export function idFloor(prefix: IdPrefix, ms: number): string {
+  return `${prefix}_${encodeTime(ms)}`;
+}
+
 /** A webhook signing secret: `wh_` + 32 CSPRNG alphanumeric characters (seed 000). */
 export function newWebhookSecret(): string {
   return `wh_${randomString(32)}`;

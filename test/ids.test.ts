@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { newApiKeyValue, newId, newWebhookSecret, randomString } from "../src/ids.ts";
+import { idFloor, newApiKeyValue, newId, newWebhookSecret, randomString } from "../src/ids.ts";
 
 describe("secrets", () => {
   test("a webhook secret is wh_ and 32 alphanumeric characters", () => {
@@ -39,6 +39,17 @@ describe("newId", () => {
     const b = newId("att", 1_700_000_000_000);
     expect(a.slice(0, 14)).toBe(b.slice(0, 14));
     expect(a).not.toBe(b);
+  });
+});
+
+describe("idFloor", () => {
+  test("ids made before the time sort below it; ids made at or after it do not", () => {
+    const at = 1_700_000_000_000;
+    const floor = idFloor("dlv", at);
+    for (const before of [0, at - 1_000, at - 1]) expect(newId("dlv", before) < floor).toBe(true);
+    for (const after of [at, at + 1, at + 86_400_000]) {
+      for (let i = 0; i < 50; i++) expect(newId("dlv", after) < floor).toBe(false);
+    }
   });
 });
 

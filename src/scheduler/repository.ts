@@ -9,6 +9,7 @@
 import { sql } from "kysely";
 import type { Executor } from "../db/database.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
+import { idFloor } from "../ids.ts";
 import { WEBHOOK_GONE } from "./fast-queries.ts";
 
 const WAITING = sql.lit(ProcessStatus.Waiting);
@@ -33,7 +34,10 @@ export async function failWaitingOfWebhook(
   return Number(result.numUpdatedRows);
 }
 
-/** Deliveries and attempts older than the cutoff that are finished (Sent or Error), in one batch. */
+/**
+ * Deliveries and attempts older than the cutoff that are finished (Sent or Error), in one
+ * batch. Old means an id below the cutoff's (ids begin with their creation time).
+ */
 export async function deleteFinishedBefore(
   db: Executor,
   cutoff: number,
@@ -45,7 +49,7 @@ export async function deleteFinishedBefore(
       query
         .selectFrom("deliveries")
         .select("id")
-        .where("created_at", "<", cutoff)
+        .where("id", "<", idFloor("dlv", cutoff))
         .where("process_status", "in", [ProcessStatus.Error, ProcessStatus.Sent])
         .limit(batch),
     )
@@ -65,7 +69,7 @@ export async function deleteOrphanEventsBefore(
       query
         .selectFrom("events")
         .select("events.id")
-        .where("events.created_at", "<", cutoff)
+        .where("events.id", "<", idFloor("evt", cutoff))
         .where(({ not, exists, selectFrom }) =>
           not(
             exists(

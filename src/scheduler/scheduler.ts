@@ -76,6 +76,8 @@ export interface SchedulerOptions {
 /** A lease outlives the attempt's own timeout by this much. */
 const LEASE_MARGIN_MS = 60_000;
 const RETENTION_EVERY_MS = 60_000;
+/** How often expired leases are looked for (they expire a minute after the timeout anyway). */
+const LEASE_CHECK_EVERY_MS = 1_000;
 const RETENTION_BATCH = 1000;
 const RETENTION_BATCHES_PER_RUN = 20;
 const DAY_MS = 86_400_000;
@@ -121,6 +123,7 @@ export class Scheduler {
    */
   private readonly nextDueAt = new Map<string, number>();
   private lastFullLookAt = 0;
+  private lastLeaseCheckAt = 0;
 
   constructor(options: SchedulerOptions) {
     this.options = options;
@@ -236,9 +239,11 @@ export class Scheduler {
       await this.applyRetention(now);
     }
     // One synchronous unit, committed with whatever else is queued: expired leases back to
-    // Waiting, then the claims, webhook by webhook.
+    // Waiting (at most once a second), then the claims, webhook by webhook.
+    const checkLeases = now - this.lastLeaseCheckAt >= LEASE_CHECK_EVERY_MS;
+    if (checkLeases) this.lastLeaseCheckAt = now;
     const claims = await statements.exclusive(() => {
-      const released = releaseExpiredLeasesNow(statements, now);
+      const released = checkLeases ? releaseExpiredLeasesNow(statements, now) : 0;
       if (released > 0) {
         this.options.log.warn("expired leases returned to Waiting", { released });
         this.nextDueAt.clear();

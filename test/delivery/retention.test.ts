@@ -6,7 +6,8 @@
 
 import { expect, test } from "bun:test";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
-import { deliveryOf, publish, setDelivery } from "../deliveries/helpers.ts";
+import { newId } from "../../src/ids.ts";
+import { deliveryOf, type Published, publish, setDelivery } from "../deliveries/helpers.ts";
 import { waitFor } from "../helpers/receiver.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
 import { createTestApp } from "../helpers/test-app.ts";
@@ -23,23 +24,36 @@ test("old finished deliveries, orphan events and mailed notices go; waiting and 
     const failed = await publish(t, { contentId: "old-error" });
     const waiting = await publish(t, { contentId: "old-waiting" });
     const recent = await publish(t, { contentId: "recent-sent" });
+    // Made eight days ago: ids begin with their creation time, so both change.
+    const aged = (published: Published) => {
+      const eventId = newId("evt", old);
+      const deliveryId = newId("dlv", old);
+      const { sqlite } = t.app.store;
+      sqlite.run("update events set id = ?, created_at = ? where id = ?", [
+        eventId,
+        old,
+        published.eventId,
+      ]);
+      sqlite.run("update deliveries set id = ?, event_id = ?, created_at = ? where id = ?", [
+        deliveryId,
+        eventId,
+        old,
+        deliveryOf(published, webhook.id),
+      ]);
+      return { eventId, deliveryId };
+    };
+    const oldSent = aged(sent);
+    const oldFailed = aged(failed);
+    const oldWaiting = aged(waiting);
     const ids = {
-      sent: deliveryOf(sent, webhook.id),
-      failed: deliveryOf(failed, webhook.id),
-      waiting: deliveryOf(waiting, webhook.id),
+      sent: oldSent.deliveryId,
+      failed: oldFailed.deliveryId,
+      waiting: oldWaiting.deliveryId,
       recent: deliveryOf(recent, webhook.id),
     };
-    await setDelivery(t, ids.sent, { process_status: ProcessStatus.Sent, created_at: old });
-    await setDelivery(t, ids.failed, { process_status: ProcessStatus.Error, created_at: old });
-    await setDelivery(t, ids.waiting, { created_at: old });
+    await setDelivery(t, ids.sent, { process_status: ProcessStatus.Sent });
+    await setDelivery(t, ids.failed, { process_status: ProcessStatus.Error });
     await setDelivery(t, ids.recent, { process_status: ProcessStatus.Sent });
-    for (const event of [sent, failed, waiting]) {
-      await db
-        .updateTable("events")
-        .set({ created_at: old })
-        .where("id", "=", event.eventId)
-        .execute();
-    }
     await db
       .insertInto("attempts")
       .values({
@@ -89,7 +103,7 @@ test("old finished deliveries, orphan events and mailed notices go; waiting and 
     expect(remaining).toEqual([ids.waiting, ids.recent].sort());
     expect(await db.selectFrom("attempts").select("id").execute()).toEqual([]);
     const events = (await db.selectFrom("events").select("id").execute()).map((row) => row.id);
-    expect(events.sort()).toEqual([waiting.eventId, recent.eventId].sort());
+    expect(events.sort()).toEqual([oldWaiting.eventId, recent.eventId].sort());
     // Mailed notices go with the log; one never mailed stays until it is.
     const notices = await waitFor("notice retention", async () => {
       const rows = await db.selectFrom("failure_notices").select("id").orderBy("id").execute();
