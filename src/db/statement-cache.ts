@@ -12,9 +12,15 @@ const CACHE_SIZE = 500;
 
 type Bindings = SQLQueryBindings[];
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+function ok(value: unknown): Outcome {
+  return { ok: true, value };
+}
+
 interface QueuedWork {
   work: () => unknown;
-  /** Writes run in a savepoint of their own; reads need none. */
+  /** When the batch runs isolated, writes get a savepoint of their own; reads need none. */
   writes: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -50,9 +56,8 @@ export class StatementCache {
    * Runs `work` (synchronous) inside a transaction once no Kysely transaction is open — Kysely
    * awaits between a transaction's statements, and these must not land inside one. Work queued
    * in the same turn of the event loop shares one transaction (group commit: a commit writes
-   * every touched index page, so many small transactions cost far more than one larger one),
-   * each item in its own savepoint, so one item's failure rolls back only that item. Resolves
-   * after the commit.
+   * every touched index page, so many small transactions cost far more than one larger one);
+   * one item's failure rolls back only that item (see `flush`). Resolves after the commit.
    */
   exclusive<T>(work: () => T): Promise<T> {
     return this.enqueue(work, true);
@@ -87,40 +92,48 @@ export class StatementCache {
     }
     const batch = this.queue.splice(0);
     this.flushing = false;
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    let outcomes: Outcome[];
     try {
-      this.sqlite.transaction(() => {
-        for (const item of batch) {
-          if (!item.writes) {
-            try {
-              outcomes.push({ ok: true, value: item.work() });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
-            }
-            continue;
-          }
-          this.get("savepoint work").run();
-          try {
-            const value = item.work();
-            this.get("release work").run();
-            outcomes.push({ ok: true, value });
-          } catch (error) {
-            this.get("rollback to work").run();
-            this.get("release work").run();
-            outcomes.push({ ok: false, error });
-          }
-        }
-      })();
-    } catch (error) {
-      // The commit itself failed: nothing of the batch is stored.
-      for (const item of batch) item.reject(error);
-      return;
+      // Optimistic first: no savepoints. Work fails rarely (a lost lease, a template that needs
+      // the failure hook), so when an item throws the whole batch is rolled back and run again,
+      // each item isolated in its own savepoint. Work is a function of what it reads, so the
+      // second run is what the first would have been.
+      outcomes = this.sqlite.transaction(() => batch.map((item) => ok(item.work())))();
+    } catch {
+      try {
+        outcomes = this.sqlite.transaction(() => batch.map((item) => this.isolated(item)))();
+      } catch (error) {
+        // The commit itself failed: nothing of the batch is stored.
+        for (const item of batch) item.reject(error);
+        return;
+      }
     }
     batch.forEach((item, index) => {
       const outcome = outcomes[index];
       if (outcome?.ok) item.resolve(outcome.value);
       else item.reject(outcome?.error);
     });
+  }
+
+  /** Runs one item so that its failure undoes only its own writes. */
+  private isolated(item: QueuedWork): Outcome {
+    if (!item.writes) {
+      try {
+        return ok(item.work());
+      } catch (error) {
+        return { ok: false, error };
+      }
+    }
+    this.get("savepoint work").run();
+    try {
+      const value = item.work();
+      this.get("release work").run();
+      return ok(value);
+    } catch (error) {
+      this.get("rollback to work").run();
+      this.get("release work").run();
+      return { ok: false, error };
+    }
   }
 
   close(): void {

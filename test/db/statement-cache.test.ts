@@ -1,4 +1,4 @@
-/** Group commit: work queued together shares a transaction, each item isolated by a savepoint. */
+/** Group commit: work queued together shares a transaction; a failing item rolls back alone. */
 
 import { afterEach, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
@@ -38,6 +38,22 @@ test("items queued together commit together; a failing item rolls back alone", a
   ]);
   expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
   expect(values(s)).toEqual(["a", "c"]);
+});
+
+test("a read queued with writes sees the writes before it; a failing read fails alone", async () => {
+  const s = open();
+  const insert = (v: string) => () => s.statements.get("insert into t (v) values (?)").run(v);
+  const results = await Promise.allSettled([
+    s.statements.exclusive(insert("a")),
+    s.statements.read(() => values(s)),
+    s.statements.read(() => {
+      throw new Error("a read that fails");
+    }),
+    s.statements.exclusive(insert("b")),
+  ]);
+  expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+  expect(results[1]).toEqual({ status: "fulfilled", value: ["a"] });
+  expect(values(s)).toEqual(["a", "b"]);
 });
 
 test("waits for an open Kysely transaction instead of writing inside it", async () => {
