@@ -25,6 +25,7 @@ import {
 import { createLogger, type Logger } from "./log.ts";
 import { Mailer, smtpTransport } from "./mail/mailer.ts";
 import { recordFailureNotice } from "./mail/notices.ts";
+import { MemoryGuard } from "./memory-guard.ts";
 import { metricsRoutes } from "./metrics/index.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import { DeliveryHookChain } from "./plugin-host/hooks.ts";
@@ -193,6 +194,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   );
   const http = buildHttp(services, store, startedAt, () => scheduler.inFlight);
   const handle = screenBodies((request) => http.handle(request), [SOURCES_PATH_PREFIX]);
+  const memory = new MemoryGuard();
   let server: ReturnType<typeof Bun.serve> | undefined;
   let stopping: Promise<void> | undefined;
 
@@ -214,6 +216,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       });
       const url = `http://${server.hostname}:${server.port}`;
       log.info("listening", { url, dbPath: config.dbPath });
+      memory.start();
       await scheduler.start();
       await mailer.announce();
       return url;
@@ -221,6 +224,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     stop() {
       stopping ??= (async () => {
         // No new events first, then let attempts in flight finish (bounded), then the database.
+        memory.stop();
         if (server) await stopListening(server);
         await pollers.stop();
         await scheduler.stop();

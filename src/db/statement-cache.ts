@@ -103,9 +103,18 @@ export class StatementCache {
       try {
         outcomes = this.sqlite.transaction(() => batch.map((item) => this.isolated(item)))();
       } catch (error) {
-        // The commit itself failed: nothing of the batch is stored.
-        for (const item of batch) item.reject(error);
-        return;
+        // The commit itself failed (the file busy or full): nothing of the batch is stored.
+        // Reads need no write lock, so they are answered on their own.
+        const reads = batch.filter((item) => !item.writes);
+        let answers: Outcome[];
+        try {
+          answers = this.sqlite.transaction(() => reads.map((item) => this.isolated(item)))();
+        } catch (readError) {
+          answers = reads.map(() => ({ ok: false, error: readError }));
+        }
+        outcomes = batch.map((item) =>
+          item.writes ? { ok: false, error } : (answers.shift() ?? { ok: false, error }),
+        );
       }
     }
     batch.forEach((item, index) => {

@@ -37,7 +37,7 @@ const ENABLED_SQL = `select id, workspace, event_types, slot, languages, use_cus
   from webhooks where workspace = ? and enabled = 1 order by id`;
 
 export class EnabledWebhooks {
-  private generation: number | null = null;
+  private generation: number | undefined;
   private readonly byWorkspace = new Map<string, readonly Candidate[]>();
 
   constructor(private readonly statements: StatementCache) {}
@@ -48,16 +48,16 @@ export class EnabledWebhooks {
    */
   of(workspace: string): readonly Candidate[] {
     const row = this.statements.get(GENERATION_SQL).get() as { value: number } | null;
-    const generation = row?.value ?? null;
-    if (generation === null || generation !== this.generation) {
+    if (row?.value !== this.generation) {
       this.byWorkspace.clear();
-      this.generation = generation;
+      this.generation = row?.value;
     }
-    let candidates = generation === null ? undefined : this.byWorkspace.get(workspace);
+    let candidates = this.byWorkspace.get(workspace);
     if (!candidates) {
       const rows = this.statements.get(ENABLED_SQL).all(workspace) as IngestWebhook[];
       candidates = rows.map((webhook) => ({ webhook, matches: matcherOf(webhook) }));
-      if (generation !== null) this.byWorkspace.set(workspace, candidates);
+      // Without a generation (its row missing) nothing can say when to read again: no cache.
+      if (row) this.byWorkspace.set(workspace, candidates);
     }
     return candidates;
   }

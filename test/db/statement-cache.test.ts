@@ -1,5 +1,6 @@
 /** Group commit: work queued together shares a transaction; a failing item rolls back alone. */
 
+import { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -54,6 +55,24 @@ test("a read queued with writes sees the writes before it; a failing read fails 
   expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
   expect(results[1]).toEqual({ status: "fulfilled", value: ["a"] });
   expect(values(s)).toEqual(["a", "b"]);
+});
+
+test("when another connection holds the write lock, writes fail and reads are still answered", async () => {
+  const s = open();
+  s.sqlite.exec("PRAGMA busy_timeout = 20");
+  const other = new Database(join(dir, "db.sqlite"));
+  other.exec("begin immediate");
+  other.exec("insert into t (v) values ('other')");
+  const insert = (v: string) => () => s.statements.get("insert into t (v) values (?)").run(v);
+  const results = await Promise.allSettled([
+    s.statements.exclusive(insert("a")),
+    s.statements.read(() => values(s)),
+  ]);
+  other.exec("rollback");
+  other.close();
+  expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled"]);
+  expect(results[1]).toEqual({ status: "fulfilled", value: [] });
+  expect(values(s)).toEqual([]);
 });
 
 test("waits for an open Kysely transaction instead of writing inside it", async () => {
