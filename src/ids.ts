@@ -50,10 +50,11 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
 
 /**
  * The lowest id `newId(prefix, ms)` can return: every id made before `ms` sorts below it, every
- * id made at or after `ms` does not, so "created before" is a range of ids.
+ * id made at or after `ms` does not, so "created before" is a range of ids. A time before the
+ * epoch has no ids before it: its floor is the epoch's, below every id.
  */
 export function idFloor(prefix: IdPrefix, ms: number): string {
-  return `${prefix}_${encodeTime(ms)}`;
+  return `${prefix}_${encodeTime(Math.max(0, Math.floor(ms)))}`;
 }
 
 /** A webhook signing secret: `wh_` + 32 CSPRNG alphanumeric characters (seed 000). */

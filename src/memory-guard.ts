@@ -1,39 +1,59 @@
 /**
- * Keeps the resident size near a budget under load. JSC schedules collections by the size of
+ * Keeps the resident size from climbing under load. JSC schedules collections by the size of
  * its own heap, but much of what a busy server's garbage holds lives outside it — request and
- * response buffers, strings read from SQLite — so the process can grow far past what is live
- * before a collection comes. Above the budget a full collection runs, checked at most once per
- * interval, so its pauses (about 20 ms on a busy 2-vCPU machine) stay rare; an idle or lightly
- * loaded server never reaches the budget and never pays for one.
+ * response buffers, strings read from SQLite — so the process grows far past what is live
+ * before a collection comes. Above a soft budget the guard runs an eden collection (the young
+ * objects, where that garbage is: a few milliseconds); above a hard one, a full collection
+ * that also hands freed memory back to the system (tens of milliseconds, so at most every few
+ * seconds). A server below the soft budget is left alone.
  */
 
-/** Resident size above which the guard collects; the server idles at about 70 MB. */
-export const MEMORY_BUDGET_BYTES = 128 * 1024 * 1024;
-
-/** How often the resident size is looked at. */
-export const MEMORY_CHECK_EVERY_MS = 500;
+import { edenGC } from "bun:jsc";
 
 export interface MemoryGuardOptions {
-  budgetBytes?: number;
+  /** Above this resident size, an eden collection each check. */
+  softBytes?: number;
+  /** Above this resident size, a full collection, at most once per `fullEveryMs`. */
+  hardBytes?: number;
+  fullEveryMs?: number;
   everyMs?: number;
   /** The resident size now (the process's by default). */
   residentBytes?: () => number;
-  /** A full, synchronous collection (Bun's by default). */
-  collect?: () => void;
+  /** Collections (JSC's eden collection and Bun's full one by default). */
+  eden?: () => void;
+  full?: () => void;
+  /** The time now, in ms (injectable for tests). */
+  now?: () => number;
 }
+
+const MB = 1024 * 1024;
 
 export class MemoryGuard {
   private timer: ReturnType<typeof setInterval> | undefined;
-  private readonly budgetBytes: number;
+  private lastFullAt = Number.NEGATIVE_INFINITY;
+  private readonly softBytes: number;
+  private readonly hardBytes: number;
+  private readonly fullEveryMs: number;
   private readonly everyMs: number;
   private readonly residentBytes: () => number;
-  private readonly collect: () => void;
+  private readonly eden: () => void;
+  private readonly full: () => void;
+  private readonly now: () => number;
 
   constructor(options: MemoryGuardOptions = {}) {
-    this.budgetBytes = options.budgetBytes ?? MEMORY_BUDGET_BYTES;
-    this.everyMs = options.everyMs ?? MEMORY_CHECK_EVERY_MS;
+    // The server idles at about 70 MB; the hard budget leaves room below 150 MB.
+    this.softBytes = options.softBytes ?? 96 * MB;
+    this.hardBytes = options.hardBytes ?? 136 * MB;
+    this.fullEveryMs = options.fullEveryMs ?? 2_000;
+    this.everyMs = options.everyMs ?? 100;
     this.residentBytes = options.residentBytes ?? (() => process.memoryUsage.rss());
-    this.collect = options.collect ?? (() => Bun.gc(true));
+    this.eden =
+      options.eden ??
+      (() => {
+        edenGC();
+      });
+    this.full = options.full ?? (() => Bun.gc(true));
+    this.now = options.now ?? Date.now;
   }
 
   start(): void {
@@ -47,10 +67,18 @@ export class MemoryGuard {
     this.timer = undefined;
   }
 
-  /** Collects when over the budget; says whether it did. */
-  check(): boolean {
-    if (this.residentBytes() <= this.budgetBytes) return false;
-    this.collect();
-    return true;
+  /** Collects as the resident size asks; says which collection ran, if any. */
+  check(): "eden" | "full" | null {
+    const resident = this.residentBytes();
+    if (resident > this.hardBytes && this.now() - this.lastFullAt >= this.fullEveryMs) {
+      this.lastFullAt = this.now();
+      this.full();
+      return "full";
+    }
+    if (resident > this.softBytes) {
+      this.eden();
+      return "eden";
+    }
+    return null;
   }
 }

@@ -51,6 +51,13 @@ describe("idFloor", () => {
       for (let i = 0; i < 50; i++) expect(newId("dlv", after) < floor).toBe(false);
     }
   });
+
+  test("a time before the epoch (a cutoff of a century) has no ids below it", () => {
+    const floor = idFloor("dlv", Date.now() - 36_500 * 86_400_000);
+    expect(floor).toBe("dlv_0000000000");
+    expect(newId("dlv", 0) < floor).toBe(false);
+    expect(newId("dlv") < floor).toBe(false);
+  });
 });
 
 describe("randomString", () => {

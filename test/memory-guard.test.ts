@@ -1,27 +1,33 @@
-/** The memory guard collects only above its budget, and its timer runs only between start and stop. */
+/** The memory guard: which collection runs at which resident size, and only between start and stop. */
 
 import { expect, test } from "bun:test";
 import { MemoryGuard } from "../src/memory-guard.ts";
 
-test("collects when the resident size is over the budget, and only then", () => {
-  let resident = 100;
-  let collections = 0;
+test("below the soft budget nothing; above it eden; above the hard one full, spaced out", () => {
+  let resident = 50;
+  let now = 0;
+  const ran: string[] = [];
   const guard = new MemoryGuard({
-    budgetBytes: 120,
+    softBytes: 100,
+    hardBytes: 200,
+    fullEveryMs: 1_000,
     residentBytes: () => resident,
-    collect: () => {
-      collections++;
-      resident = 90;
-    },
+    eden: () => ran.push("eden"),
+    full: () => ran.push("full"),
+    now: () => now,
   });
-  expect(guard.check()).toBe(false);
-  resident = 120;
-  expect(guard.check()).toBe(false);
-  resident = 121;
-  expect(guard.check()).toBe(true);
-  expect(collections).toBe(1);
-  expect(guard.check()).toBe(false);
-  expect(collections).toBe(1);
+  expect(guard.check()).toBeNull();
+  resident = 100;
+  expect(guard.check()).toBeNull();
+  resident = 101;
+  expect(guard.check()).toBe("eden");
+  resident = 201;
+  expect(guard.check()).toBe("full");
+  now = 999;
+  expect(guard.check()).toBe("eden");
+  now = 1_000;
+  expect(guard.check()).toBe("full");
+  expect(ran).toEqual(["eden", "full", "eden", "full"]);
 });
 
 test("once started it looks at the resident size on its own; after stop it does not", async () => {

@@ -14,6 +14,11 @@ type Bindings = SQLQueryBindings[];
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** SQLite's "database is locked": another connection kept the write lock past the busy timeout. */
+function isBusy(error: unknown): boolean {
+  return error instanceof Error && "code" in error && String(error.code).startsWith("SQLITE_BUSY");
+}
+
 function ok(value: unknown): Outcome {
   return { ok: true, value };
 }
@@ -94,34 +99,45 @@ export class StatementCache {
     this.flushing = false;
     let outcomes: Outcome[];
     try {
-      // Optimistic first: no savepoints. Work fails rarely (a lost lease, a template that needs
-      // the failure hook), so when an item throws the whole batch is rolled back and run again,
-      // each item isolated in its own savepoint. Work is a function of what it reads, so the
-      // second run is what the first would have been.
+      // Optimistic first: no savepoints. Work fails rarely (a lost lease, the file busy), so
+      // when an item throws the whole batch is rolled back and run again, each item isolated
+      // in its own savepoint. Work must therefore be safe to run twice: it reads the database
+      // again, and whatever it changes in memory it puts back before its second run.
       outcomes = this.sqlite.transaction(() => batch.map((item) => ok(item.work())))();
-    } catch {
-      try {
-        outcomes = this.sqlite.transaction(() => batch.map((item) => this.isolated(item)))();
-      } catch (error) {
-        // The commit itself failed (the file busy or full): nothing of the batch is stored.
-        // Reads need no write lock, so they are answered on their own.
-        const reads = batch.filter((item) => !item.writes);
-        let answers: Outcome[];
-        try {
-          answers = this.sqlite.transaction(() => reads.map((item) => this.isolated(item)))();
-        } catch (readError) {
-          answers = reads.map(() => ({ ok: false, error: readError }));
-        }
-        outcomes = batch.map((item) =>
-          item.writes ? { ok: false, error } : (answers.shift() ?? { ok: false, error }),
-        );
-      }
+    } catch (error) {
+      // Another connection holds the write lock past the busy timeout: every write would wait
+      // that long again, one after the other. They fail now; reads need no write lock.
+      outcomes = isBusy(error) ? this.readsAlone(batch, error) : this.runIsolated(batch);
     }
     batch.forEach((item, index) => {
       const outcome = outcomes[index];
       if (outcome?.ok) item.resolve(outcome.value);
       else item.reject(outcome?.error);
     });
+  }
+
+  /** The batch again, each item in its own savepoint; if even that cannot commit, reads alone. */
+  private runIsolated(batch: QueuedWork[]): Outcome[] {
+    try {
+      return this.sqlite.transaction(() => batch.map((item) => this.isolated(item)))();
+    } catch (error) {
+      // The commit itself failed (the file full, say): nothing of the batch is stored.
+      return this.readsAlone(batch, error);
+    }
+  }
+
+  /** Writes fail with `error`; reads are answered in a transaction of their own. */
+  private readsAlone(batch: QueuedWork[], error: unknown): Outcome[] {
+    const reads = batch.filter((item) => !item.writes);
+    let answers: Outcome[];
+    try {
+      answers = this.sqlite.transaction(() => reads.map((item) => this.isolated(item)))();
+    } catch (readError) {
+      answers = reads.map(() => ({ ok: false, error: readError }));
+    }
+    return batch.map((item) =>
+      item.writes ? { ok: false, error } : (answers.shift() ?? { ok: false, error }),
+    );
   }
 
   /** Runs one item so that its failure undoes only its own writes. */

@@ -60,9 +60,6 @@ export interface IngestOutcome {
   duplicate: boolean;
 }
 
-/** Rolls the fast path back: a delivery failed to render and needs the failure hook. */
-class NeedsFailureHook extends Error {}
-
 function matchableOf(event: IncomingEvent): MatchableEvent {
   return {
     contentType: event.contentType,
@@ -134,11 +131,16 @@ function insertRow(statements: StatementCache, table: string, row: Record<string
   statements.get(sql).run(...(Object.values(row) as SQLQueryBindings[]));
 }
 
+interface Written {
+  outcome: IngestOutcome;
+  failed: Insertable<DeliveryTable>[];
+}
+
 /**
  * The event and its deliveries, written with prepared statements (synchronous; the caller
  * supplies the transaction). A delivery whose template failed is born in Error; when
- * `failuresAllowed` is false that throws {@link NeedsFailureHook} instead, so the caller can
- * rerun it where the failure hook can write.
+ * `failuresAllowed` is false, such an event is not written at all and null comes back, so the
+ * caller can run it again where the failure hook can write.
  */
 function writeEvent(
   statements: StatementCache,
@@ -146,8 +148,24 @@ function writeEvent(
   workspace: string,
   event: IncomingEvent,
   source: string,
+  failuresAllowed: true,
+): Written;
+function writeEvent(
+  statements: StatementCache,
+  context: IngestContext,
+  workspace: string,
+  event: IncomingEvent,
+  source: string,
+  failuresAllowed: false,
+): Written | null;
+function writeEvent(
+  statements: StatementCache,
+  context: IngestContext,
+  workspace: string,
+  event: IncomingEvent,
+  source: string,
   failuresAllowed: boolean,
-): { outcome: IngestOutcome; failed: Insertable<DeliveryTable>[] } {
+): Written | null {
   if (event.id !== undefined) {
     const existing = statements
       .get("select id from events where workspace = ? and idempotency_key = ?")
@@ -172,10 +190,10 @@ function writeEvent(
   }
   const now = Date.now();
   const eventId = newId("evt", now);
-  insertRow(statements, "events", eventRow(workspace, event, eventId, source, now));
   const rows = buildRows(context, context.webhooks.of(workspace), event, eventId, now);
   const failed = rows.filter((row) => row.process_status === ProcessStatus.Error);
-  if (failed.length > 0 && !failuresAllowed) throw new NeedsFailureHook();
+  if (failed.length > 0 && !failuresAllowed) return null;
+  insertRow(statements, "events", eventRow(workspace, event, eventId, source, now));
   for (const row of rows) insertRow(statements, "deliveries", row);
   return {
     outcome: {
@@ -201,12 +219,9 @@ export async function ingestEvent(
   source = "api",
 ): Promise<IngestOutcome> {
   const { statements } = context;
-  const fast = await statements
-    .exclusive(() => writeEvent(statements, context, workspace, event, source, false).outcome)
-    .catch((error: unknown) => {
-      if (error instanceof NeedsFailureHook) return null;
-      throw error;
-    });
+  const fast = await statements.exclusive(
+    () => writeEvent(statements, context, workspace, event, source, false)?.outcome ?? null,
+  );
   const outcome =
     fast ??
     (await context.db.transaction().execute(async (trx) => {

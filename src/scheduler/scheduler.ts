@@ -242,26 +242,41 @@ export class Scheduler {
     // Waiting (at most once a second), then the claims, webhook by webhook.
     const checkLeases = now - this.lastLeaseCheckAt >= LEASE_CHECK_EVERY_MS;
     if (checkLeases) this.lastLeaseCheckAt = now;
-    const claims = await statements.exclusive(() => {
+    const undo: (() => void)[] = [];
+    const { released, claims } = await statements.exclusive(() => {
+      // A batch may run its work a second time (StatementCache.flush): what the first run
+      // changed in memory is put back first, so the second starts where the first did.
+      for (let step = undo.pop(); step; step = undo.pop()) step();
       const released = checkLeases ? releaseExpiredLeasesNow(statements, now) : 0;
       if (released > 0) {
-        this.options.log.warn("expired leases returned to Waiting", { released });
+        const known = [...this.nextDueAt];
+        undo.push(() => {
+          for (const [id, due] of known) this.nextDueAt.set(id, due);
+        });
         this.nextDueAt.clear();
       }
-      return this.claim(now);
+      return { released, claims: this.claim(now, undo) };
     });
+    if (released > 0) this.options.log.warn("expired leases returned to Waiting", { released });
     for (const [webhook, delivery] of claims) this.dispatch(webhook, delivery);
   }
 
-  /** Claims due deliveries, round-robin over the webhooks, within the concurrency limits. */
-  private claim(now: number): [DispatchableWebhook, ClaimedDelivery][] {
+  /**
+   * Claims due deliveries, round-robin over the webhooks, within the concurrency limits. Each
+   * change to the scheduler's memory pushes its inverse onto `undo`.
+   */
+  private claim(now: number, undo: (() => void)[]): [DispatchableWebhook, ClaimedDelivery][] {
     const { config, statements } = this.options;
     const claims: [DispatchableWebhook, ClaimedDelivery][] = [];
     let free = config.concurrency - this.running.size;
     if (free <= 0) return claims;
     const webhooks = dispatchableWebhooks(statements);
     if (webhooks.length === 0) return claims;
-    const start = this.rotation % webhooks.length;
+    const rotation = this.rotation;
+    undo.push(() => {
+      this.rotation = rotation;
+    });
+    const start = rotation % webhooks.length;
     this.rotation = start + 1;
     for (let i = 0; i < webhooks.length && free > 0 && !this.stopping; i++) {
       const webhook = webhooks[(start + i) % webhooks.length];
@@ -277,6 +292,11 @@ export class Scheduler {
       if (claimed.length < room) {
         // Nothing more is due now: remember when something will be. (Work committed after
         // this calls wake(), which clears the entry again.)
+        const known = this.nextDueAt.get(webhook.id);
+        undo.push(() => {
+          if (known === undefined) this.nextDueAt.delete(webhook.id);
+          else this.nextDueAt.set(webhook.id, known);
+        });
         this.nextDueAt.set(
           webhook.id,
           nextDueNow(statements, webhook.id) ?? Number.POSITIVE_INFINITY,
