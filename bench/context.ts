@@ -49,7 +49,6 @@ export function hookpostEnv(context: BenchContext): Record<string, string> {
   return env;
 }
 
-/** `POST /events` on a Hookpost server, with event bodies carrying `fields.sentAt`. */
 /** Where a section's server writes its CPU profile, when `--profile` asks for one. */
 export function profileDirOf(context: BenchContext, section: string): string | undefined {
   const { options } = context;
@@ -58,6 +57,7 @@ export function profileDirOf(context: BenchContext, section: string): string | u
   return join(options.outDir, "profiles", `${stamp}-${section}`);
 }
 
+/** `POST /events` on a Hookpost server, with event bodies carrying `fields.sentAt`. */
 export function eventTarget(url: string, apiKey: string): Target {
   return {
     url: `${url}/events`,

@@ -16,6 +16,8 @@ import { eventRoutes } from "./events/index.ts";
 import { ingestContextOf } from "./events/service.ts";
 import { healthRoutes } from "./health/index.ts";
 import { authPlugin } from "./http/auth.ts";
+import { errorEnvelope } from "./http/envelope.ts";
+import { newRequestId } from "./http/request-id.ts";
 import {
   createHttpServer,
   type Handler,
@@ -213,6 +215,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         maxRequestBodySize: SOCKET_BODY_LIMIT_BYTES,
         idleTimeout: IDLE_TIMEOUT_SECONDS,
         fetch: handle,
+        // Elysia answers its own errors; this is for anything thrown before it is reached.
+        error: (error) => {
+          log.error("unhandled error", { error: String(error) });
+          return Response.json(
+            errorEnvelope("internal_error", "internal error", {}, newRequestId()),
+            { status: 500 },
+          );
+        },
       });
       const url = `http://${server.hostname}:${server.port}`;
       log.info("listening", { url, dbPath: config.dbPath });

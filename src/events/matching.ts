@@ -15,7 +15,7 @@ export interface MatchableEvent {
   language: string | null;
 }
 
-export type MatchedWebhook = Pick<WebhookRow, "event_types" | "slot" | "languages">;
+type MatchedWebhook = Pick<WebhookRow, "event_types" | "slot" | "languages">;
 
 export type Matcher = (event: MatchableEvent) => boolean;
 

@@ -73,6 +73,12 @@ test("a change committed by another connection reaches the next event", async ()
 test("an attempt's health update keeps the cached list; a 410's disabling reaches the next event", async () => {
   const { statements, sqlite } = t.app.store;
   const generation = () => sqlite.query("select value from webhook_generation").get();
+  await write("PUT", "/webhooks", {
+    id: webhookId,
+    endpoint: "https://example.com/hooks",
+    eventTypes: { article: [0] },
+    languages: ["de"],
+  });
   const before = generation();
   for (const success of [true, false]) {
     expect(updateWebhookHealthNow(statements, webhookId, { success, disable: false, now: 1 })).toBe(
