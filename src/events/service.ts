@@ -131,6 +131,12 @@ function insertRow(statements: StatementCache, table: string, row: Record<string
   statements.get(sql).run(...(Object.values(row) as SQLQueryBindings[]));
 }
 
+interface EventToWrite {
+  workspace: string;
+  event: IncomingEvent;
+  source: string;
+}
+
 interface Written {
   outcome: IngestOutcome;
   failed: Insertable<DeliveryTable>[];
@@ -142,30 +148,18 @@ interface Written {
  * `failuresAllowed` is false, such an event is not written at all and null comes back, so the
  * caller can run it again where the failure hook can write.
  */
+function writeEvent(context: IngestContext, what: EventToWrite, failuresAllowed: true): Written;
 function writeEvent(
-  statements: StatementCache,
   context: IngestContext,
-  workspace: string,
-  event: IncomingEvent,
-  source: string,
-  failuresAllowed: true,
-): Written;
-function writeEvent(
-  statements: StatementCache,
-  context: IngestContext,
-  workspace: string,
-  event: IncomingEvent,
-  source: string,
+  what: EventToWrite,
   failuresAllowed: false,
 ): Written | null;
 function writeEvent(
-  statements: StatementCache,
   context: IngestContext,
-  workspace: string,
-  event: IncomingEvent,
-  source: string,
+  { workspace, event, source }: EventToWrite,
   failuresAllowed: boolean,
 ): Written | null {
+  const { statements } = context;
   if (event.id !== undefined) {
     const existing = statements
       .get("select id from events where workspace = ? and idempotency_key = ?")
@@ -218,15 +212,15 @@ export async function ingestEvent(
   event: IncomingEvent,
   source = "api",
 ): Promise<IngestOutcome> {
-  const { statements } = context;
-  const fast = await statements.exclusive(
-    () => writeEvent(statements, context, workspace, event, source, false)?.outcome ?? null,
+  const what = { workspace, event, source };
+  const fast = await context.statements.exclusive(
+    () => writeEvent(context, what, false)?.outcome ?? null,
   );
   const outcome =
     fast ??
     (await context.db.transaction().execute(async (trx) => {
       // Prepared statements on the same connection run inside this open transaction.
-      const written = writeEvent(statements, context, workspace, event, source, true);
+      const written = writeEvent(context, what, true);
       for (const row of written.failed) {
         await context.onDeliveryFailed?.(trx, failureOf(row));
       }
