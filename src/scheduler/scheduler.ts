@@ -243,27 +243,31 @@ export class Scheduler {
     const checkLeases = now - this.lastLeaseCheckAt >= LEASE_CHECK_EVERY_MS;
     if (checkLeases) this.lastLeaseCheckAt = now;
     const undo: (() => void)[] = [];
-    const { released, claims } = await statements.exclusive(() => {
-      // A batch may run its work a second time (StatementCache.flush): what the first run
-      // changed in memory is put back first, so the second starts where the first did.
+    const putBack = () => {
       for (let step = undo.pop(); step; step = undo.pop()) step();
-      const released = checkLeases ? releaseExpiredLeasesNow(statements, now) : 0;
-      if (released > 0) {
-        const known = [...this.nextDueAt];
-        undo.push(() => {
-          for (const [id, due] of known) this.nextDueAt.set(id, due);
-        });
-        this.nextDueAt.clear();
-      }
-      return { released, claims: this.claim(now, undo) };
-    });
+    };
+    const { released, claims } = await statements
+      .exclusive(() => {
+        // A batch may run its work a second time (StatementCache.flush): what the first run
+        // learnt in memory is undone first, so the second starts from what the database says.
+        putBack();
+        const released = checkLeases ? releaseExpiredLeasesNow(statements, now) : 0;
+        // Forgetting what is known needs no undoing: it only makes the claims look again.
+        if (released > 0) this.nextDueAt.clear();
+        return { released, claims: this.claim(now, undo) };
+      })
+      .catch((error: unknown) => {
+        // Nothing was claimed after all: what the run learnt in memory is undone too.
+        putBack();
+        throw error;
+      });
     if (released > 0) this.options.log.warn("expired leases returned to Waiting", { released });
     for (const [webhook, delivery] of claims) this.dispatch(webhook, delivery);
   }
 
   /**
-   * Claims due deliveries, round-robin over the webhooks, within the concurrency limits. Each
-   * change to the scheduler's memory pushes its inverse onto `undo`.
+   * Claims due deliveries, round-robin over the webhooks, within the concurrency limits. What
+   * it changes in the scheduler's memory it can undo: each change pushes its undoing onto `undo`.
    */
   private claim(now: number, undo: (() => void)[]): [DispatchableWebhook, ClaimedDelivery][] {
     const { config, statements } = this.options;
@@ -292,11 +296,8 @@ export class Scheduler {
       if (claimed.length < room) {
         // Nothing more is due now: remember when something will be. (Work committed after
         // this calls wake(), which clears the entry again.)
-        const known = this.nextDueAt.get(webhook.id);
-        undo.push(() => {
-          if (known === undefined) this.nextDueAt.delete(webhook.id);
-          else this.nextDueAt.set(webhook.id, known);
-        });
+        // Undone by forgetting: with no entry the webhook is simply looked at again.
+        undo.push(() => this.nextDueAt.delete(webhook.id));
         this.nextDueAt.set(
           webhook.id,
           nextDueNow(statements, webhook.id) ?? Number.POSITIVE_INFINITY,
