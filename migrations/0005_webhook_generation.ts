@@ -1,9 +1,9 @@
 /**
- * A generation number for the webhooks that ingestion reads: triggers give it a new value
- * whenever a webhook is created or deleted, or a column that decides matching or how a
- * delivery is built changes. Ingestion keeps the enabled webhooks in memory and reads them
- * again only when the number moves, so a write from any connection (another process too) is
- * seen by the next event. Health columns (`fail_count`, `last_delivered_at`, `health_status`)
+ * A generation number for the webhooks: triggers give it a new value whenever a webhook is
+ * created or deleted, or a column that decides matching, how a delivery is built or how it is
+ * sent changes. Ingestion and the scheduler keep what they read of the webhooks in memory and
+ * read it again only when the number moves, so a write from any connection (another process
+ * too) is seen by the next event and the next tick. Health columns (`fail_count`, `last_delivered_at`, `health_status`)
  * change on every attempt and are left out, and an update that writes a column without
  * changing it moves nothing. The new value is random, not an increment, so a
  * rolled-back change followed by another cannot repeat a value a reader has already seen.
@@ -40,6 +40,11 @@ export async function up(db: AnyDatabase): Promise<void> {
     "retry_policy",
     "slot",
     "languages",
+    "endpoint",
+    "secret",
+    "headers",
+    "timeout_seconds",
+    "auth",
   ];
   const changed = columns.map((column) => `old.${column} is not new.${column}`).join(" or ");
   await sql`create trigger webhook_generation_update after update of ${sql.raw(columns.join(", "))}

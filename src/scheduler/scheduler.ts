@@ -16,6 +16,7 @@ import type { Config } from "../config.ts";
 import type { Executor } from "../db/database.ts";
 import { readJsonColumn } from "../db/json-column.ts";
 import type { StatementCache } from "../db/statement-cache.ts";
+import { WebhookDerived } from "../db/webhook-generation.ts";
 import type { FailureHook } from "../deliveries/failure.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
 import { newId } from "../ids.ts";
@@ -122,11 +123,16 @@ export class Scheduler {
    * a map lookup per webhook instead of a query.
    */
   private readonly nextDueAt = new Map<string, number>();
+  /** The enabled webhooks with what sending needs, read again only after a webhook changed. */
+  private readonly dispatchable: WebhookDerived<"enabled", DispatchableWebhook[]>;
   private lastFullLookAt = 0;
   private lastLeaseCheckAt = 0;
 
   constructor(options: SchedulerOptions) {
     this.options = options;
+    this.dispatchable = new WebhookDerived(options.statements, () =>
+      dispatchableWebhooks(options.statements),
+    );
     this.perWebhookLimit = Math.max(1, Math.floor(options.config.concurrency / 4));
   }
 
@@ -274,7 +280,7 @@ export class Scheduler {
     const claims: [DispatchableWebhook, ClaimedDelivery][] = [];
     let free = config.concurrency - this.running.size;
     if (free <= 0) return claims;
-    const webhooks = dispatchableWebhooks(statements);
+    const webhooks = this.dispatchable.get("enabled");
     if (webhooks.length === 0) return claims;
     const rotation = this.rotation;
     undo.push(() => {
