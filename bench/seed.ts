@@ -17,8 +17,10 @@
 import { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
 import type { Selectable } from "kysely";
+import { seededRandom } from "../scripts/lib/prng.ts";
 import type { DeliveryTable } from "../src/db/database.ts";
 import { ProcessStatus } from "../src/deliveries/status.ts";
+import { ID_ALPHABET, type IdPrefix, idFloor } from "../src/ids.ts";
 
 type DeliveryValues = Selectable<DeliveryTable>;
 
@@ -41,32 +43,13 @@ export interface SeedReport {
 
 const DAY_MS = 86_400_000;
 const BATCH = 50_000;
-const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
 export const CONTENT_TYPES = ["article", "page", "product", "author", "category"] as const;
 
-/** A small seeded PRNG (mulberry32): the same rows every run. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** An id of Hookpost's shape (src/ids.ts): prefix, 10 chars of ms time, 12 random chars. */
-function idAt(prefix: string, ms: number, random: () => number): string {
-  let time = "";
-  let value = ms;
-  for (let i = 0; i < 10; i++) {
-    time = CROCKFORD[value % 32] + time;
-    value = Math.floor(value / 32);
-  }
+function idAt(prefix: IdPrefix, ms: number, random: () => number): string {
   let tail = "";
-  for (let i = 0; i < 12; i++) tail += CROCKFORD[Math.floor(random() * 32)];
-  return `${prefix}_${time}${tail}`;
+  for (let i = 0; i < 12; i++) tail += ID_ALPHABET[Math.floor(random() * 32)];
+  return `${idFloor(prefix, ms)}${tail}`;
 }
 
 function pick<T>(items: readonly T[], random: () => number): T {
@@ -163,7 +146,7 @@ function row(options: SeedOptions, index: number, random: () => number): Deliver
 /** Inserts `rows` deliveries into the (migrated, not running) database. */
 export function seedDeliveries(options: SeedOptions): SeedReport {
   const began = performance.now();
-  const random = prng(options.kind === "log" ? 42 : 7);
+  const random = seededRandom(options.kind === "log" ? 42 : 7);
   const db = new Database(options.dbPath, { strict: true });
   try {
     db.exec("PRAGMA journal_mode = WAL");

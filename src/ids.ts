@@ -5,7 +5,8 @@
  */
 
 const ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
+/** The alphabet of ids after their prefix (Crockford base 32, lower case), in sort order. */
+export const ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
 
 export type IdPrefix = "wh" | "evt" | "dlv" | "att" | "key" | "mail" | "ping";
 
@@ -33,7 +34,7 @@ function encodeTime(ms: number): string {
   let value = ms;
   let out = "";
   for (let i = 0; i < 10; i++) {
-    out = CROCKFORD[value % 32] + out;
+    out = ID_ALPHABET[value % 32] + out;
     value = Math.floor(value / 32);
   }
   return out;
@@ -45,7 +46,7 @@ function encodeTime(ms: number): string {
  * @example newId("wh") // "wh_01jd3x8k2mq4v9f7r2c8tb6n"
  */
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {
-  return `${prefix}_${encodeTime(now)}${randomString(12, CROCKFORD)}`;
+  return `${prefix}_${encodeTime(now)}${randomString(12, ID_ALPHABET)}`;
 }
 
 /**

@@ -1,16 +1,9 @@
 /**
  * The content envelope (SPEC §6.1): the default delivery body, and the context custom-payload
- * templates are rendered against.
+ * templates are rendered against. Plugins see the same type as `TemplateContext` (the plugin
+ * API is its one definition).
  */
 
-export interface ContentEnvelope {
-  eventType: number;
-  contentId: string;
-  contentType: string;
-  fields: Record<string, unknown>;
-  translations: Record<string, unknown>;
-  webhookId: string;
-  deliveryId: string;
-  /** When the event was accepted, ISO-8601. */
-  timestamp: string;
-}
+import type { TemplateContext } from "../plugin-host/api.ts";
+
+export type ContentEnvelope = TemplateContext;

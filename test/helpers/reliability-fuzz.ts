@@ -7,6 +7,8 @@
  * numbers, deep nesting, malformed JSON, invalid UTF-8, oversized, form and multipart bodies.
  */
 
+import { seededRandom } from "../../scripts/lib/prng.ts";
+
 /** Which key a request presents; `garbage` is a made-up or mangled one. */
 export type FuzzKey = "write" | "read" | "other" | "none" | "garbage";
 
@@ -74,18 +76,6 @@ export function operationsOf(document: unknown): Operation[] {
 interface OpenApiOperation {
   parameters?: { name: string; in: string }[];
   requestBody?: { content?: Record<string, { schema?: { examples?: unknown[] } }> };
-}
-
-/** mulberry32: a small, fast, seedable PRNG returning numbers in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"];

@@ -1,0 +1,14 @@
+/**
+ * mulberry32: a small, fast, seedable PRNG returning numbers in [0, 1). For the benchmark's
+ * seeded tables and the fuzz's replayable requests: the same seed gives the same sequence.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
