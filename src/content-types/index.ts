@@ -5,7 +5,7 @@
 
 import { Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
-import { ErrorEnvelope } from "../http/envelope.ts";
+import { ErrorEnvelope, ResourceErrors } from "../http/envelope.ts";
 import type { Services } from "../services.ts";
 import {
   ContentType,
@@ -14,13 +14,6 @@ import {
   DeletedContentType,
 } from "./model.ts";
 import { deleteContentType, getContentType, listContentTypes, saveContentType } from "./service.ts";
-
-const errors = {
-  400: ErrorEnvelope,
-  401: ErrorEnvelope,
-  403: ErrorEnvelope,
-  404: ErrorEnvelope,
-};
 
 const tags = ["Content types"];
 
@@ -32,7 +25,7 @@ export function contentTypeRoutes(services: Services) {
     .use(services.auth)
     .get("", ({ principal }) => listContentTypes(db, principal.workspace, provided), {
       auth: "read",
-      response: { 200: T.Array(ContentType), ...errors },
+      response: { 200: T.Array(ContentType), ...ResourceErrors },
       detail: {
         tags,
         summary: "Retrieve all content types",
@@ -47,7 +40,7 @@ export function contentTypeRoutes(services: Services) {
       {
         auth: "read",
         params: ContentTypeKeyParams,
-        response: { 200: ContentType, ...errors },
+        response: { 200: ContentType, ...ResourceErrors },
         detail: {
           tags,
           summary: "Retrieve content type by key",
@@ -65,7 +58,7 @@ export function contentTypeRoutes(services: Services) {
         type: "json",
         params: ContentTypeKeyParams,
         body: ContentTypeInput,
-        response: { 200: ContentType, ...errors, 409: ErrorEnvelope },
+        response: { 200: ContentType, ...ResourceErrors, 409: ErrorEnvelope },
         detail: {
           tags,
           summary: "Create or replace content type",
@@ -87,7 +80,7 @@ export function contentTypeRoutes(services: Services) {
       {
         auth: "write",
         params: ContentTypeKeyParams,
-        response: { 200: DeletedContentType, ...errors, 409: ErrorEnvelope },
+        response: { 200: DeletedContentType, ...ResourceErrors, 409: ErrorEnvelope },
         detail: {
           tags,
           summary: "Delete content type",

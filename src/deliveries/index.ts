@@ -6,7 +6,7 @@
 
 import { Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
-import { ErrorEnvelope } from "../http/envelope.ts";
+import { ResourceErrors } from "../http/envelope.ts";
 import type { Services } from "../services.ts";
 import { WebhookIdParams } from "../webhooks/model.ts";
 import {
@@ -30,13 +30,6 @@ import {
   retryDelivery,
 } from "./service.ts";
 
-const errors = {
-  400: ErrorEnvelope,
-  401: ErrorEnvelope,
-  403: ErrorEnvelope,
-  404: ErrorEnvelope,
-};
-
 const tags = ["Delivery log"];
 
 export function deliveryLogRoutes(services: Services) {
@@ -59,7 +52,7 @@ export function deliveryLogRoutes(services: Services) {
         auth: "read",
         params: WebhookIdParams,
         query: DeliveryLogQuery,
-        response: { 200: DeliveryLogPage, ...errors },
+        response: { 200: DeliveryLogPage, ...ResourceErrors },
         detail: {
           tags,
           summary: "Retrieve webhook delivery log",
@@ -79,7 +72,7 @@ export function deliveryLogRoutes(services: Services) {
       {
         auth: "read",
         params: DeliveryParams,
-        response: { 200: DeliveryLogEntry, ...errors },
+        response: { 200: DeliveryLogEntry, ...ResourceErrors },
         detail: {
           tags,
           summary: "Retrieve webhook delivery",
@@ -95,7 +88,7 @@ export function deliveryLogRoutes(services: Services) {
       {
         auth: "read",
         params: DeliveryParams,
-        response: { 200: T.Array(Attempt), ...errors },
+        response: { 200: T.Array(Attempt), ...ResourceErrors },
         detail: {
           tags,
           summary: "Retrieve delivery attempts",
@@ -113,7 +106,7 @@ export function deliveryLogRoutes(services: Services) {
       {
         auth: "write",
         params: DeliveryParams,
-        response: { 200: DeliveryLogEntry, ...errors },
+        response: { 200: DeliveryLogEntry, ...ResourceErrors },
         detail: {
           tags,
           summary: "Retry webhook delivery",
@@ -134,7 +127,7 @@ export function deliveryLogRoutes(services: Services) {
         type: "json",
         params: WebhookIdParams,
         body: ReplayInput,
-        response: { 200: ReplayResult, ...errors },
+        response: { 200: ReplayResult, ...ResourceErrors },
         detail: {
           tags,
           summary: "Replay deliveries of a time window",
@@ -153,7 +146,7 @@ export function deliveryLogRoutes(services: Services) {
       {
         auth: "write",
         params: SampleParams,
-        response: { 200: DeliveryLogEntry, ...errors },
+        response: { 200: DeliveryLogEntry, ...ResourceErrors },
         detail: {
           tags,
           summary: "Generate sample webhook event",

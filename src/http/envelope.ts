@@ -33,3 +33,14 @@ export function errorEnvelope(
     meta: { requestId, timestamp: new Date().toISOString() },
   };
 }
+
+/**
+ * The error answers of an authenticated route that names a resource: bad input, no key, a key
+ * without the policy, nothing found. Routes spread it into their `response` map.
+ */
+export const ResourceErrors = {
+  400: ErrorEnvelope,
+  401: ErrorEnvelope,
+  403: ErrorEnvelope,
+  404: ErrorEnvelope,
+};

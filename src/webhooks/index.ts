@@ -7,7 +7,7 @@ import { Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import type { Executor } from "../db/database.ts";
 import type { AuthPlugin } from "../http/auth.ts";
-import { ErrorEnvelope } from "../http/envelope.ts";
+import { ResourceErrors } from "../http/envelope.ts";
 import {
   DeletedWebhook,
   Webhook,
@@ -29,13 +29,6 @@ import {
 } from "./service.ts";
 import { exportFileName, exportWebhook, importWebhook } from "./transfer.ts";
 
-const errors = {
-  400: ErrorEnvelope,
-  401: ErrorEnvelope,
-  403: ErrorEnvelope,
-  404: ErrorEnvelope,
-};
-
 const tags = ["Webhooks"];
 
 export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRules) {
@@ -44,7 +37,7 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
     .get("", ({ principal, query }) => listWebhooks(db, principal.workspace, query.ordering), {
       auth: "read",
       query: WebhookListQuery,
-      response: { 200: T.Array(Webhook), ...errors },
+      response: { 200: T.Array(Webhook), ...ResourceErrors },
       detail: {
         tags,
         summary: "Retrieve all webhooks",
@@ -55,7 +48,7 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
       auth: "write",
       type: "json",
       body: WebhookInput,
-      response: { 200: Webhook, ...errors },
+      response: { 200: Webhook, ...ResourceErrors },
       detail: {
         tags,
         summary: "Create or update webhook",
@@ -73,7 +66,7 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
     .get("/:id", ({ principal, params }) => getWebhook(db, principal.workspace, params.id), {
       auth: "read",
       params: WebhookIdParams,
-      response: { 200: Webhook, ...errors },
+      response: { 200: Webhook, ...ResourceErrors },
       detail: {
         tags,
         summary: "Retrieve webhook by ID",
@@ -89,7 +82,7 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
       {
         auth: "write",
         params: WebhookIdParams,
-        response: { 200: DeletedWebhook, ...errors },
+        response: { 200: DeletedWebhook, ...ResourceErrors },
         detail: {
           tags,
           summary: "Delete webhook",
@@ -103,7 +96,7 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
       {
         auth: "write",
         params: WebhookIdParams,
-        response: { 200: Webhook, ...errors },
+        response: { 200: Webhook, ...ResourceErrors },
         detail: {
           tags,
           summary: "Enable webhook",
@@ -118,7 +111,7 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
       {
         auth: "write",
         params: WebhookIdParams,
-        response: { 200: Webhook, ...errors },
+        response: { 200: Webhook, ...ResourceErrors },
         detail: {
           tags,
           summary: "Disable webhook",
@@ -137,7 +130,7 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
       {
         auth: "read",
         params: WebhookIdParams,
-        response: { 200: WebhookExport, ...errors },
+        response: { 200: WebhookExport, ...ResourceErrors },
         detail: {
           tags,
           summary: "Export webhook",
@@ -153,7 +146,7 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
       auth: "write",
       type: "json",
       body: WebhookImport,
-      response: { 200: WebhookImportResult, ...errors },
+      response: { 200: WebhookImportResult, ...ResourceErrors },
       detail: {
         tags,
         summary: "Import webhook",
@@ -173,7 +166,7 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
         type: "json",
         params: WebhookIdParams,
         body: WebhookImport,
-        response: { 200: WebhookImportResult, ...errors },
+        response: { 200: WebhookImportResult, ...ResourceErrors },
         detail: {
           tags,
           summary: "Import into an existing webhook",
@@ -190,7 +183,7 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
       {
         auth: "write",
         params: WebhookIdParams,
-        response: { 200: Webhook, ...errors },
+        response: { 200: Webhook, ...ResourceErrors },
         detail: {
           tags,
           summary: "Rotate webhook secret",
