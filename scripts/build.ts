@@ -17,8 +17,6 @@ import { join, resolve } from "node:path";
 export const REPO_ROOT = resolve(import.meta.dir, "..");
 export const DEFAULT_OUTFILE = join(REPO_ROOT, "dist", "hookpost");
 export const ENTRY = join(REPO_ROOT, "src", "main.ts");
-/** Worker threads are entry points of their own in an executable (src/workers.ts). */
-export const WORKERS = [join(REPO_ROOT, "src", "db", "checkpoint-worker.ts")];
 
 export const BUILD_FLAGS = [
   "--compile",
@@ -39,7 +37,7 @@ export interface BuiltExecutable {
 export async function buildExecutable(outfile: string = DEFAULT_OUTFILE): Promise<BuiltExecutable> {
   const started = performance.now();
   const proc = Bun.spawn(
-    [process.execPath, "build", ...BUILD_FLAGS, ENTRY, ...WORKERS, "--outfile", resolve(outfile)],
+    [process.execPath, "build", ...BUILD_FLAGS, ENTRY, "--outfile", resolve(outfile)],
     { cwd: REPO_ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } },
   );
   const [stdout, stderr, code] = await Promise.all([

@@ -8,7 +8,6 @@
 import { bootstrapApiKeys } from "./api-keys/service.ts";
 import type { Config } from "./config.ts";
 import { contentTypeRoutes } from "./content-types/index.ts";
-import { Checkpointer } from "./db/checkpointer.ts";
 import { openStore, type Store } from "./db/connect.ts";
 import { migrateToLatest } from "./db/migrator.ts";
 import { deliveryLogRoutes } from "./deliveries/index.ts";
@@ -198,7 +197,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const http = buildHttp(services, store, startedAt, () => scheduler.inFlight);
   const handle = screenBodies((request) => http.handle(request), [SOURCES_PATH_PREFIX]);
   const memory = new MemoryGuard();
-  const checkpointer = new Checkpointer(store.sqlite, config.dbPath, log);
   let server: ReturnType<typeof Bun.serve> | undefined;
   let stopping: Promise<void> | undefined;
 
@@ -229,7 +227,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const url = `http://${server.hostname}:${server.port}`;
       log.info("listening", { url, dbPath: config.dbPath });
       memory.start();
-      checkpointer.start();
       await scheduler.start();
       await mailer.announce();
       return url;
@@ -242,7 +239,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await pollers.stop();
         await scheduler.stop();
         await mailer.stop();
-        await checkpointer.stop();
         await store.close();
       })();
       return stopping;

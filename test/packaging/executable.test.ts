@@ -7,15 +7,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
@@ -125,31 +117,6 @@ describe("the compiled executable", () => {
     expect((await new Response(proc.stdout).text()).trim()).toBe(packageJson.version);
     expect(await proc.exited).toBe(0);
   });
-
-  test("checkpoints its database on a thread of its own (a worker bundled inside it)", async () => {
-    const dbPath = join(root, "run", "data", "hookpost.db");
-    const before = statSync(dbPath).size;
-    // About 2 MB of events: far below the 10,000 pages past which commits checkpoint
-    // themselves, so only the checkpoint thread makes the database file grow.
-    const text = "x".repeat(20_000);
-    for (let i = 0; i < 100; i++) {
-      const response = await fetch(`${server.baseUrl}/events`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-api-key": apiKey },
-        body: JSON.stringify({
-          eventType: 0,
-          contentType: "article",
-          contentId: `c${i}`,
-          fields: { text },
-        }),
-      });
-      expect(response.status).toBe(202);
-    }
-    const until = Date.now() + 10_000;
-    while (statSync(dbPath).size < before + 1_500_000 && Date.now() < until) await Bun.sleep(20);
-    expect(statSync(dbPath).size).toBeGreaterThanOrEqual(before + 1_500_000);
-    expect(server.stdout() + server.stderr()).not.toContain("checkpoint thread");
-  }, 15_000);
 
   test("answers GET /health with ok and its version", async () => {
     const response = await fetch(`${server.baseUrl}/health`);
