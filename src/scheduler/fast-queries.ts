@@ -17,6 +17,8 @@ export interface DispatchableWebhook {
   headers: string;
   timeout_seconds: number;
   auth: string;
+  /** Failed attempts in a row when the list was read (the scheduler counts on from there). */
+  fail_count: number;
 }
 
 /** A delivery moved to Processing by a claim, with its lease. */
@@ -64,7 +66,7 @@ export function releaseDeliveryNow(statements: StatementCache, id: string): void
 export function dispatchableWebhooks(statements: StatementCache): DispatchableWebhook[] {
   return statements
     .get(
-      "select id, workspace, endpoint, secret, headers, timeout_seconds, auth from webhooks where enabled = 1 order by id",
+      "select id, workspace, endpoint, secret, headers, timeout_seconds, auth, fail_count from webhooks where enabled = 1 order by id",
     )
     .all() as DispatchableWebhook[];
 }

@@ -4,6 +4,8 @@
  * expired leases to Waiting, then claims due deliveries webhook by webhook — at most
  * `HOOKPOST_CONCURRENCY` attempts in flight overall and a quarter of that per webhook, starting
  * from a different webhook each tick — so one slow or dead endpoint cannot hold back the rest.
+ * A webhook whose last attempts all failed gets an eighth of its share (at least one), until
+ * one succeeds: endpoints that hang until their timeout cannot take every slot between them.
  *
  * Delivery is at-least-once: a claim is a lease in the database, so whatever moment the process
  * dies, the delivery is Waiting again at the next start (or when the lease runs out).
@@ -85,6 +87,9 @@ const DAY_MS = 86_400_000;
 /** How often the scheduler forgets what it learnt about webhooks' next due times. */
 const FULL_LOOK_EVERY_MS = 30_000;
 
+/** Failed attempts in a row after which a webhook is held to the failing limit. */
+const FAILING_AFTER = 3;
+
 /** Thrown inside the recording transaction to roll it back when the lease was lost. */
 class LeaseLost extends Error {}
 
@@ -105,6 +110,13 @@ type PreparedRequest =
 export class Scheduler {
   private readonly options: SchedulerOptions;
   private readonly perWebhookLimit: number;
+  /** The per-webhook limit of a failing webhook (see {@link FAILING_AFTER}). */
+  private readonly failingLimit: number;
+  /**
+   * Failed attempts in a row, per webhook, since this process sent to it (until then, the
+   * `failCount` the database had when the webhooks were read): 0 after a success.
+   */
+  private readonly failuresInARow = new Map<string, number>();
   private readonly inFlightByWebhook = new Map<string, number>();
   /** Attempts in flight, by a key of their own (a delivery may be sent twice if a lease ran out). */
   private readonly running = new Map<number, InFlight>();
@@ -134,6 +146,7 @@ export class Scheduler {
       dispatchableWebhooks(options.statements),
     );
     this.perWebhookLimit = Math.max(1, Math.floor(options.config.concurrency / 4));
+    this.failingLimit = Math.max(1, Math.floor(this.perWebhookLimit / 8));
   }
 
   /** Attempts running now. */
@@ -293,7 +306,7 @@ export class Scheduler {
       if (!webhook) continue;
       if ((this.nextDueAt.get(webhook.id) ?? 0) > now) continue;
       const busy = this.inFlightByWebhook.get(webhook.id) ?? 0;
-      const room = Math.min(this.perWebhookLimit - busy, free);
+      const room = Math.min(this.limitOf(webhook) - busy, free);
       if (room <= 0) continue;
       const leaseUntil = now + webhook.timeout_seconds * 1000 + LEASE_MARGIN_MS;
       const claimed = claimDueNow(statements, webhook.id, now, room, leaseUntil);
@@ -311,6 +324,12 @@ export class Scheduler {
       }
     }
     return claims;
+  }
+
+  /** How many attempts this webhook may have in flight: less while it keeps failing. */
+  private limitOf(webhook: DispatchableWebhook): number {
+    const failures = this.failuresInARow.get(webhook.id) ?? webhook.fail_count;
+    return failures >= FAILING_AFTER ? this.failingLimit : this.perWebhookLimit;
   }
 
   private dispatch(webhook: DispatchableWebhook, delivery: ClaimedDelivery): void {
@@ -517,6 +536,8 @@ export class Scheduler {
         this.nextDueAt.set(webhook.id, decision.nextAttemptAt);
       }
     }
+    const failuresBefore = this.failuresInARow.get(webhook.id) ?? webhook.fail_count;
+    this.failuresInARow.set(webhook.id, success ? 0 : failuresBefore + 1);
     metrics.recordAttempt(success ? "success" : "failure", result.durationMs);
     if (decision.kind === "sent") metrics.recordDelivery("sent", now - delivery.created_at);
     if (decision.kind === "failed") {

@@ -386,6 +386,65 @@ describe("fairness", () => {
     expect(slowOpen.counter.max).toBe(2);
     expect(new Set(receivedIds(slow))).toEqual(new Set(slowIds));
   });
+
+  test("an endpoint that keeps failing is held to one attempt at a time until it succeeds again", async () => {
+    // Concurrency 8: 2 per webhook, 1 for a webhook whose last 3 attempts failed.
+    const t = await testApp({ HOOKPOST_CONCURRENCY: "8" });
+    const open = openRequests();
+    /** How many requests were open when each one arrived, itself included. */
+    const openAtArrival: number[] = [];
+    let failing = true;
+    const target = receiver(() =>
+      open.track(async () => {
+        openAtArrival.push(open.counter.now);
+        // Long enough that a second request would overlap if one were allowed.
+        await Bun.sleep(150);
+        return failing ? new Response("down", { status: 500 }) : ok();
+      }),
+    );
+    await createWebhook(t, {
+      endpoint: target.url,
+      eventTypes: { flaky: [0] },
+      retryPolicy: "manual",
+    });
+    const ids = await publishMany(t, "flaky", 16);
+    await t.app.start();
+
+    // Two at a time at first; once three have failed, one at a time.
+    await waitFor("eight failed attempts", () => openAtArrival.length >= 8, 15_000);
+    expect(openAtArrival.slice(0, 2)).toEqual([1, 2]);
+    expect(Math.max(...openAtArrival.slice(4, 8))).toBe(1);
+
+    // One success and it is back to two at a time.
+    failing = false;
+    await waitFor("every delivery attempted", () => openAtArrival.length === ids.length, 15_000);
+    expect(Math.max(...openAtArrival.slice(10))).toBe(2);
+  });
+
+  test("a webhook already failing when the server starts (its failCount) starts at one attempt at a time", async () => {
+    const t = await testApp({ HOOKPOST_CONCURRENCY: "8" });
+    const open = openRequests();
+    const openAtArrival: number[] = [];
+    const target = receiver(() =>
+      open.track(async () => {
+        openAtArrival.push(open.counter.now);
+        await Bun.sleep(150);
+        return ok();
+      }),
+    );
+    const webhook = await createWebhook(t, { endpoint: target.url, eventTypes: { flaky: [0] } });
+    await t.app.store.db
+      .updateTable("webhooks")
+      .set({ fail_count: 5, health_status: "failing" })
+      .where("id", "=", webhook.id)
+      .execute();
+    const ids = await publishMany(t, "flaky", 8);
+    await t.app.start();
+    await allSent(t.app.store.db, ids);
+    // The first alone; after its success, two at a time.
+    expect(openAtArrival.slice(0, 2)).toEqual([1, 1]);
+    expect(Math.max(...openAtArrival.slice(2))).toBe(2);
+  });
 });
 
 describe("expired leases", () => {
