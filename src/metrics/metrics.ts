@@ -9,7 +9,7 @@
 
 import { sql } from "kysely";
 import type { Executor } from "../db/database.ts";
-import { ProcessStatus } from "../deliveries/status.ts";
+import { ProcessStatus, type ProcessStatusValue } from "../deliveries/status.ts";
 import { VERSION } from "../version.ts";
 
 /** Upper bounds in seconds for one HTTP attempt; a webhook's timeout is at most 60 s. */
@@ -149,29 +149,40 @@ interface QueueState {
 }
 
 /**
- * Counts only Waiting and Processing rows, through the partial indexes `deliveries_waiting` and
- * `deliveries_leased`: the statuses are SQL literals (`process_status = 0`) so that SQLite can
- * match the indexes' WHERE clauses whatever value is bound. Sent and Error rows, the bulk of a
- * large log, are never read.
+ * The counts come from `delivery_counts` (kept by triggers, one row per webhook and status), not
+ * from counting rows: a backlog of a million Waiting deliveries would otherwise be a million
+ * index entries read on every scrape, with the event loop waiting (about 27 ms; 10× that for
+ * ten million). The oldest Waiting delivery is the first entry of the partial index
+ * `deliveries_waiting`: the status is an SQL literal so that SQLite can match its WHERE clause.
  */
 async function readQueueState(db: Executor): Promise<QueueState> {
-  const waiting = await db
+  const counts = await db
+    .selectFrom("delivery_counts")
+    .select((eb) => {
+      const countOf = (status: ProcessStatusValue) =>
+        eb.fn.sum<number | null>(
+          eb
+            .case()
+            .when("process_status", "=", sql.lit(status))
+            .then(eb.ref("count"))
+            .else(0)
+            .end(),
+        );
+      return [
+        countOf(ProcessStatus.Waiting).as("waiting"),
+        countOf(ProcessStatus.Processing).as("processing"),
+      ];
+    })
+    .executeTakeFirstOrThrow();
+  const oldest = await db
     .selectFrom("deliveries")
-    .select((eb) => [
-      eb.fn.countAll<number>().as("count"),
-      eb.fn.min<number | null>("created_at").as("oldest"),
-    ])
+    .select((eb) => eb.fn.min<number | null>("created_at").as("createdAt"))
     .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
     .executeTakeFirstOrThrow();
-  const processing = await db
-    .selectFrom("deliveries")
-    .select((eb) => eb.fn.countAll<number>().as("count"))
-    .where("process_status", "=", sql.lit(ProcessStatus.Processing))
-    .executeTakeFirstOrThrow();
   return {
-    waiting: waiting.count,
-    oldestWaitingCreatedAt: waiting.oldest,
-    processing: processing.count,
+    waiting: counts.waiting ?? 0,
+    oldestWaitingCreatedAt: oldest.createdAt,
+    processing: counts.processing ?? 0,
   };
 }
 
