@@ -10,6 +10,7 @@ import * as m0003 from "./0003_mail_outbox.ts";
 import * as m0004 from "./0004_delivery_counts.ts";
 import * as m0005 from "./0005_webhook_generation.ts";
 import * as m0006 from "./0006_retention_by_id.ts";
+import * as m0007 from "./0007_idempotency_keys_only.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   "0004_delivery_counts": m0004,
   "0005_webhook_generation": m0005,
   "0006_retention_by_id": m0006,
+  "0007_idempotency_keys_only": m0007,
 };
