@@ -152,8 +152,8 @@ interface QueueState {
  * The counts come from `delivery_counts` (kept by triggers, one row per webhook and status), not
  * from counting rows: a backlog of a million Waiting deliveries would otherwise be a million
  * index entries read on every scrape, with the event loop waiting (about 27 ms; 10× that for
- * ten million). The oldest Waiting delivery is the first entry of the partial index
- * `deliveries_waiting`: the status is an SQL literal so that SQLite can match its WHERE clause.
+ * ten million). The oldest Waiting delivery is found per webhook that has any, each the first
+ * entry of its Waiting range of `deliveries_log_by_status`.
  */
 async function readQueueState(db: Executor): Promise<QueueState> {
   const counts = await db
@@ -174,10 +174,22 @@ async function readQueueState(db: Executor): Promise<QueueState> {
       ];
     })
     .executeTakeFirstOrThrow();
+  // Per webhook with Waiting rows, its oldest is the first entry of its status range.
   const oldest = await db
-    .selectFrom("deliveries")
-    .select((eb) => eb.fn.min<number | null>("created_at").as("createdAt"))
-    .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
+    .selectFrom("delivery_counts as c")
+    .select((eb) =>
+      eb.fn
+        .min<number | null>(
+          eb
+            .selectFrom("deliveries as d")
+            .select((inner) => inner.fn.min<number>("d.created_at").as("first"))
+            .whereRef("d.webhook_id", "=", "c.webhook_id")
+            .where("d.process_status", "=", sql.lit(ProcessStatus.Waiting)),
+        )
+        .as("createdAt"),
+    )
+    .where("c.process_status", "=", sql.lit(ProcessStatus.Waiting))
+    .where("c.count", ">", sql.lit(0))
     .executeTakeFirstOrThrow();
   return {
     waiting: counts.waiting ?? 0,

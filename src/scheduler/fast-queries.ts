@@ -40,13 +40,16 @@ const WEBHOOK_EXISTS = "exists (select 1 from webhooks w where w.id = deliveries
 
 /**
  * Processing deliveries back to the queue: Waiting again — or Error, when their webhook was
- * deleted while they were in flight (nothing would ever claim them).
+ * deleted while they were in flight (nothing would ever claim them). Only webhooks that have
+ * Processing rows are searched (`delivery_counts`), each through `deliveries_log_by_status`.
  */
 const RETURN_TO_QUEUE = `update deliveries set
     process_status = case when ${WEBHOOK_EXISTS} then 0 else -1 end,
     last_error = case when ${WEBHOOK_EXISTS} then last_error else '${WEBHOOK_GONE}' end,
     lease_until = null
-  where process_status = 1`;
+  where webhook_id in (
+      select webhook_id from delivery_counts where process_status = 1 and count > 0)
+    and process_status = 1`;
 
 /** At startup: whatever a previous process was sending goes back to the queue. */
 export function resetAllProcessingNow(statements: StatementCache): number {
