@@ -40,30 +40,36 @@ const WEBHOOK_EXISTS = "exists (select 1 from webhooks w where w.id = deliveries
 
 /**
  * Processing deliveries back to the queue: Waiting again — or Error, when their webhook was
- * deleted while they were in flight (nothing would ever claim them). Only webhooks that have
- * Processing rows are searched (`delivery_counts`), each through `deliveries_log_by_status`.
+ * deleted while they were in flight (nothing would ever claim them).
  */
 const RETURN_TO_QUEUE = `update deliveries set
     process_status = case when ${WEBHOOK_EXISTS} then 0 else -1 end,
     last_error = case when ${WEBHOOK_EXISTS} then last_error else '${WEBHOOK_GONE}' end,
-    lease_until = null
-  where webhook_id in (
+    lease_until = null`;
+
+/**
+ * Every Processing delivery: only webhooks that have any are searched (`delivery_counts`,
+ * whose triggers follow every change of a row's status or webhook), each through
+ * `deliveries_log_by_status` — never a scan of the log.
+ */
+const EVERY_PROCESSING = `where webhook_id in (
       select webhook_id from delivery_counts where process_status = 1 and count > 0)
     and process_status = 1`;
 
 /** At startup: whatever a previous process was sending goes back to the queue. */
 export function resetAllProcessingNow(statements: StatementCache): number {
-  return statements.get(RETURN_TO_QUEUE).run().changes;
+  return statements.get(`${RETURN_TO_QUEUE} ${EVERY_PROCESSING}`).run().changes;
 }
 
 /** Leases that ran out (their attempt never finished) go back to the queue. */
 export function releaseExpiredLeasesNow(statements: StatementCache, now: number): number {
-  return statements.get(`${RETURN_TO_QUEUE} and lease_until < ?`).run(now).changes;
+  return statements.get(`${RETURN_TO_QUEUE} ${EVERY_PROCESSING} and lease_until < ?`).run(now)
+    .changes;
 }
 
 /** One delivery whose attempt was aborted (shutdown) goes back to the queue. */
 export function releaseDeliveryNow(statements: StatementCache, id: string): void {
-  statements.get(`${RETURN_TO_QUEUE} and id = ?`).run(id);
+  statements.get(`${RETURN_TO_QUEUE} where id = ? and process_status = 1`).run(id);
 }
 
 export function dispatchableWebhooks(statements: StatementCache): DispatchableWebhook[] {
@@ -104,36 +110,37 @@ export function nextDueNow(statements: StatementCache, webhookId: string): numbe
 
 /**
  * Keeps failCount, lastDeliveredAt and healthStatus current, and disables the webhook on
- * `410 Gone`; a webhook someone disabled during the attempt keeps saying so. False when the
- * webhook is gone. Only the disabling statement writes `enabled`, so an ordinary outcome does
- * not move the generation ingestion caches the webhooks by (migration 0005).
+ * `410 Gone`; a webhook someone disabled during the attempt keeps saying so. Returns the
+ * webhook's failCount now, or null when the webhook is gone. Only the disabling statement
+ * writes `enabled`, so an ordinary outcome does not move the generation ingestion caches the
+ * webhooks by (migration 0005).
  */
 export function updateWebhookHealthNow(
   statements: StatementCache,
   webhookId: string,
   change: { success: boolean; disable: boolean; now: number },
-): boolean {
-  const counted =
-    statements
-      .get(
-        `update webhooks set
-           fail_count = case when ?1 then 0 else fail_count + 1 end,
-           last_delivered_at = case when ?1 then ?2 else last_delivered_at end,
-           health_status = case when enabled = 1 then ?3 else health_status end
-         where id = ?4`,
-      )
-      .run(
-        change.success ? 1 : 0,
-        change.now,
-        (change.success ? "working" : "failing") satisfies HealthStatus,
-        webhookId,
-      ).changes > 0;
-  if (counted && change.disable) {
+): number | null {
+  const row = statements
+    .get(
+      `update webhooks set
+         fail_count = case when ?1 then 0 else fail_count + 1 end,
+         last_delivered_at = case when ?1 then ?2 else last_delivered_at end,
+         health_status = case when enabled = 1 then ?3 else health_status end
+       where id = ?4
+       returning fail_count`,
+    )
+    .get(
+      change.success ? 1 : 0,
+      change.now,
+      (change.success ? "working" : "failing") satisfies HealthStatus,
+      webhookId,
+    ) as { fail_count: number } | null;
+  if (row && change.disable) {
     statements
       .get(`update webhooks set enabled = 0, health_status = 'disabled' where id = ?`)
       .run(webhookId);
   }
-  return counted;
+  return row?.fail_count ?? null;
 }
 
 export interface AttemptOutcomeRow {

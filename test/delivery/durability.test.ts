@@ -421,6 +421,36 @@ describe("fairness", () => {
     expect(Math.max(...openAtArrival.slice(10))).toBe(2);
   });
 
+  test("enabling a failing webhook again clears its count: two at a time at once", async () => {
+    const t = await testApp({ HOOKPOST_CONCURRENCY: "8" });
+    const open = openRequests();
+    const openAtArrival: number[] = [];
+    const target = receiver(() =>
+      open.track(async () => {
+        openAtArrival.push(open.counter.now);
+        await Bun.sleep(150);
+        return new Response("down", { status: 500 });
+      }),
+    );
+    const webhook = await createWebhook(t, {
+      endpoint: target.url,
+      eventTypes: { flaky: [0] },
+      retryPolicy: "manual",
+    });
+    await publishMany(t, "flaky", 12);
+    await t.app.start();
+    await waitFor("five failed attempts", () => openAtArrival.length >= 5, 15_000);
+    expect(openAtArrival[4]).toBe(1);
+    const toggle = (action: string) =>
+      t.request("POST", `/webhooks/${webhook.id}/${action}`, { key: t.keys.write });
+    expect((await toggle("disable")).status).toBe(200);
+    await waitFor("nothing in flight", () => t.app.scheduler.inFlight === 0, 15_000);
+    const before = openAtArrival.length;
+    expect((await toggle("enable")).status).toBe(200);
+    await waitFor("two more attempts", () => openAtArrival.length >= before + 2, 15_000);
+    expect(openAtArrival[before + 1]).toBe(2);
+  });
+
   test("a webhook already failing when the server starts (its failCount) starts at one attempt at a time", async () => {
     const t = await testApp({ HOOKPOST_CONCURRENCY: "8" });
     const open = openRequests();

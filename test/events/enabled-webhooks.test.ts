@@ -80,9 +80,13 @@ test("an attempt's health update keeps the cached list; a 410's disabling reache
     languages: ["de"],
   });
   const before = generation();
-  for (const success of [true, false]) {
+  // The failCount after each outcome: reset by a success, counted up by a failure.
+  for (const [success, failCount] of [
+    [true, 0],
+    [false, 1],
+  ] as const) {
     expect(updateWebhookHealthNow(statements, webhookId, { success, disable: false, now: 1 })).toBe(
-      true,
+      failCount,
     );
   }
   expect(generation()).toEqual(before);

@@ -1,7 +1,7 @@
 /**
  * `GET /metrics` as a contract: the Prometheus text format (families, cumulative buckets,
  * escaping), the counters the scheduler feeds, and the queue gauges read from the database
- * through the partial indexes only.
+ * without reading the backlog itself.
  */
 
 import { afterEach, describe, expect, test } from "bun:test";
@@ -48,12 +48,13 @@ let sequence = 0;
 function deliveryRow(
   processStatus: ProcessStatusValue,
   createdAt: number,
+  webhookId = "wh_metrics",
 ): Insertable<DeliveryTable> {
   sequence += 1;
   return {
     id: `dlv_metrics_${sequence}`,
     workspace: "default",
-    webhook_id: "wh_metrics",
+    webhook_id: webhookId,
     event_id: `evt_metrics_${sequence}`,
     retry_of: null,
     event_type: 1,
@@ -303,9 +304,10 @@ describe("GET /metrics", () => {
     await testApp.app.store.db
       .insertInto("deliveries")
       .values([
-        deliveryRow(ProcessStatus.Waiting, now - 600_000),
         deliveryRow(ProcessStatus.Waiting, now - 1_000),
         deliveryRow(ProcessStatus.Waiting, now),
+        // The oldest Waiting one belongs to another webhook.
+        deliveryRow(ProcessStatus.Waiting, now - 600_000, "wh_other"),
         deliveryRow(ProcessStatus.Processing, now - 5_000),
         deliveryRow(ProcessStatus.Processing, now - 7_200_000),
         // Older final rows: neither counted nor taken for the oldest waiting one.
