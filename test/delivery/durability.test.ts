@@ -83,6 +83,26 @@ function openRequests() {
 
 const ok = () => Response.json({ ok: true });
 
+/**
+ * A receiver that answers after 150 ms (long enough that a second request would overlap if
+ * one were allowed) and notes, for each request, how many were open when it arrived, itself
+ * included.
+ */
+function overlapReceiver(answer: () => Response) {
+  const open = openRequests();
+  const openAtArrival: number[] = [];
+  const target = receiver(() =>
+    open.track(async () => {
+      openAtArrival.push(open.counter.now);
+      await Bun.sleep(150);
+      return answer();
+    }),
+  );
+  return { target, openAtArrival };
+}
+
+const down = () => new Response("down", { status: 500 });
+
 interface Accepted {
   eventId: string;
   deliveries: { webhookId: string; deliveryId: string }[];
@@ -390,18 +410,8 @@ describe("fairness", () => {
   test("an endpoint that keeps failing is held to one attempt at a time until it succeeds again", async () => {
     // Concurrency 8: 2 per webhook, 1 for a webhook whose last 3 attempts failed.
     const t = await testApp({ HOOKPOST_CONCURRENCY: "8" });
-    const open = openRequests();
-    /** How many requests were open when each one arrived, itself included. */
-    const openAtArrival: number[] = [];
     let failing = true;
-    const target = receiver(() =>
-      open.track(async () => {
-        openAtArrival.push(open.counter.now);
-        // Long enough that a second request would overlap if one were allowed.
-        await Bun.sleep(150);
-        return failing ? new Response("down", { status: 500 }) : ok();
-      }),
-    );
+    const { target, openAtArrival } = overlapReceiver(() => (failing ? down() : ok()));
     await createWebhook(t, {
       endpoint: target.url,
       eventTypes: { flaky: [0] },
@@ -423,15 +433,7 @@ describe("fairness", () => {
 
   test("enabling a failing webhook again clears its count: two at a time at once", async () => {
     const t = await testApp({ HOOKPOST_CONCURRENCY: "8" });
-    const open = openRequests();
-    const openAtArrival: number[] = [];
-    const target = receiver(() =>
-      open.track(async () => {
-        openAtArrival.push(open.counter.now);
-        await Bun.sleep(150);
-        return new Response("down", { status: 500 });
-      }),
-    );
+    const { target, openAtArrival } = overlapReceiver(down);
     const webhook = await createWebhook(t, {
       endpoint: target.url,
       eventTypes: { flaky: [0] },
@@ -453,15 +455,7 @@ describe("fairness", () => {
 
   test("a webhook already failing when the server starts (its failCount) starts at one attempt at a time", async () => {
     const t = await testApp({ HOOKPOST_CONCURRENCY: "8" });
-    const open = openRequests();
-    const openAtArrival: number[] = [];
-    const target = receiver(() =>
-      open.track(async () => {
-        openAtArrival.push(open.counter.now);
-        await Bun.sleep(150);
-        return ok();
-      }),
-    );
+    const { target, openAtArrival } = overlapReceiver(ok);
     const webhook = await createWebhook(t, { endpoint: target.url, eventTypes: { flaky: [0] } });
     await t.app.store.db
       .updateTable("webhooks")
