@@ -17,7 +17,7 @@ export interface DispatchableWebhook {
   headers: string;
   timeout_seconds: number;
   auth: string;
-  /** Failed attempts in a row when the list was read (the scheduler counts on from there). */
+  /** Failed attempts in a row when the list was read (each outcome then reports the newer count). */
   fail_count: number;
 }
 
