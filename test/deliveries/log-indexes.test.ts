@@ -5,9 +5,8 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type CompiledQuery, Kysely, SqliteDialect } from "kysely";
-import type { Database } from "../../src/db/database.ts";
 import { countDeliveryLog } from "../../src/deliveries/repository.ts";
+import { queryPlan, recordingKysely } from "../helpers/query-plans.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 let testApp: TestApp;
@@ -32,22 +31,12 @@ describe("the status-code index", () => {
     [{ statusCodeTo: 299 }],
     [{ statusCodeFrom: 500, statusCodeTo: 599 }],
   ])("a count filtered by %o searches it", async (filter) => {
-    const executed: CompiledQuery[] = [];
-    // A second Kysely on the same handle, logging what runs. Not destroyed: that would close
-    // the handle the app still owns.
-    const logged = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: testApp.app.store.statements.asKyselyDatabase() }),
-      log: (event) => {
-        if (event.level === "query") executed.push(event.query);
-      },
-    });
+    const { db: logged, executed } = recordingKysely(testApp.app.store);
     expect(await countDeliveryLog(logged, "whk_none", filter)).toBe(0);
     const [query] = executed;
     if (!query) throw new Error("no query ran");
-    const plan = testApp.app.store.sqlite
-      .query(`EXPLAIN QUERY PLAN ${query.sql}`)
-      .all(...(query.parameters as (string | number)[])) as { detail: string }[];
-    expect(plan.map((row) => row.detail).join("; ")).toMatch(
+    const plan = queryPlan(testApp.app.store.sqlite, query.sql, query.parameters);
+    expect(plan.join("; ")).toMatch(
       /^SEARCH deliveries USING COVERING INDEX deliveries_log_by_code \(webhook_id=\? AND response_status_code[<>]/,
     );
   });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
 import { type IngestContext, ingestEvent } from "../../src/events/service.ts";
 import { TemplaterRegistry } from "../../src/plugin-host/templaters.ts";
+import { queryPlan } from "../helpers/query-plans.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
@@ -155,10 +156,12 @@ describe("ingestEvent", () => {
       .query("select sql from sqlite_master where name = 'events_idempotency'")
       .get() as { sql: string };
     expect(sql).toMatch(/where idempotency_key is not null$/i);
-    const plan = sqlite
-      .query("EXPLAIN QUERY PLAN select id from events where workspace = ? and idempotency_key = ?")
-      .all("default", "indexed-id") as { detail: string }[];
-    expect(plan.map((row) => row.detail)).toEqual([
+    const plan = queryPlan(
+      sqlite,
+      "select id from events where workspace = ? and idempotency_key = ?",
+      ["default", "indexed-id"],
+    );
+    expect(plan).toEqual([
       "SEARCH events USING INDEX events_idempotency (workspace=? AND idempotency_key=?)",
     ]);
   });

@@ -6,8 +6,8 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
-import { type CompiledQuery, type Insertable, Kysely, SqliteDialect } from "kysely";
-import type { Database, DeliveryTable } from "../../src/db/database.ts";
+import type { Insertable } from "kysely";
+import type { DeliveryTable } from "../../src/db/database.ts";
 import { ProcessStatus, type ProcessStatusValue } from "../../src/deliveries/status.ts";
 import { authPlugin } from "../../src/http/auth.ts";
 import { metricsRoutes, PROMETHEUS_CONTENT_TYPE } from "../../src/metrics/index.ts";
@@ -23,6 +23,7 @@ import { OutboundGuard } from "../../src/scheduler/outbound-guard.ts";
 import { ReceiverAuthenticator } from "../../src/scheduler/receiver-auth.ts";
 import type { Services } from "../../src/services.ts";
 import { VERSION } from "../../src/version.ts";
+import { queryPlan, recordingKysely } from "../helpers/query-plans.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 /** The value of one series (`name` or `name{labels}`) in an exposition text. */
@@ -252,22 +253,13 @@ describe("Metrics", () => {
         deliveryRow(ProcessStatus.Error, now),
       ])
       .execute();
-    const executed: CompiledQuery[] = [];
-    // A second Kysely on the same handle, logging what render runs. Not destroyed: that would
-    // close the handle the app still owns.
-    const logged = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: testApp.app.store.statements.asKyselyDatabase() }),
-      log: (event) => {
-        if (event.level === "query") executed.push(event.query);
-      },
-    });
+    const { db: logged, executed } = recordingKysely(testApp.app.store);
     await new Metrics().render(logged, { inFlight: 0 });
     expect(executed.length).toBeGreaterThan(0);
     const plans = executed.map((query) => {
       // Literals, not bound parameters: nothing here depends on a value from outside.
       expect(query.parameters).toEqual([]);
-      const rows = sqlite.query(`EXPLAIN QUERY PLAN ${query.sql}`).all() as { detail: string }[];
-      return rows.map((row) => row.detail).join("; ");
+      return queryPlan(sqlite, query.sql).join("; ");
     });
     // The counts (a row per webhook and status), and per webhook with Waiting rows a search
     // for its first one: the cost does not grow with the backlog.

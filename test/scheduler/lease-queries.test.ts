@@ -15,6 +15,7 @@ import {
   resetAllProcessingNow,
   WEBHOOK_GONE,
 } from "../../src/scheduler/fast-queries.ts";
+import { queryPlan } from "../helpers/query-plans.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
@@ -45,19 +46,6 @@ async function publishOne(contentType: string): Promise<string> {
   const [delivery] = (response.body as { deliveries: { deliveryId: string }[] }).deliveries;
   if (!delivery) throw new Error("no delivery");
   return delivery.deliveryId;
-}
-
-/**
- * SQLite's plan of `sql`, its steps in order. The statement is finalized after: an EXPLAIN of
- * an UPDATE left open would keep the connection from committing.
- */
-function planOf(sql: string, parameters: (string | number)[]): string[] {
-  const statement = testApp.app.store.sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`);
-  try {
-    return (statement.all(...parameters) as { detail: string }[]).map((row) => row.detail);
-  } finally {
-    statement.finalize();
-  }
 }
 
 function stateOf(id: string) {
@@ -100,7 +88,7 @@ describe("returning Processing deliveries to the queue", () => {
     expect(releaseExpiredLeasesNow(statements, Date.now())).toBe(1);
     expect(stateOf(moved)).toEqual({ status: ProcessStatus.Error, error: WEBHOOK_GONE });
     for (const sql of statements.asked) {
-      const steps = planOf(sql, sql.includes("?") ? [1] : []);
+      const steps = queryPlan(sqlite, sql, sql.includes("?") ? [1] : []);
       expect(steps[0]).toMatch(
         /^SEARCH deliveries USING (COVERING )?INDEX deliveries_log_by_status \(webhook_id=\? AND process_status=\?\)$/,
       );
@@ -120,7 +108,7 @@ describe("returning Processing deliveries to the queue", () => {
     expect(stateOf(id).status).toBe(ProcessStatus.Waiting);
     const [sql] = statements.asked;
     // The primary key, then the webhook's existence by its own key.
-    expect(planOf(String(sql), [id])[0]).toBe(
+    expect(queryPlan(sqlite, String(sql), [id])[0]).toBe(
       "SEARCH deliveries USING INDEX sqlite_autoindex_deliveries_1 (id=?)",
     );
   });
