@@ -35,6 +35,14 @@ export function workspaceWebhooksGeneration(statements: StatementCache): Generat
   };
 }
 
+/**
+ * Values read from the webhooks table, one per key, each kept until the generation it was read
+ * at moves.
+ *
+ * @example
+ * const lists = new WebhookDerived(workspaceWebhooksGeneration(statements), readList);
+ * lists.get("default"); // read once, then from memory until a webhook of "default" changes
+ */
 export class WebhookDerived<K, T> {
   private readonly entries = new Map<K, { generation: number; value: T }>();
 

@@ -210,7 +210,8 @@ const inputFields = {
     T.Array(HeaderEntry, {
       maxItems: 10,
       description:
-        "Extra request headers (at most 10); not content-length, content-type, host or a signature header",
+        "Extra request headers (at most 10); not content-length, content-type, host, a " +
+        "signature header or request-id, traceparent, request-context (reserved by seed 001)",
     }),
   ),
   timeoutSeconds: T.Optional(

@@ -116,6 +116,10 @@ function headerValueProblem(value: string): string | null {
   return null;
 }
 
+/**
+ * Custom headers: not one Hookpost or seed 001 reserves, no name twice (case-insensitive), and
+ * every value one a request carries as stored (see `headerValueProblem`).
+ */
 export function checkHeaders(headers: readonly { key: string; value: string }[]): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const seen = new Set<string>();
@@ -192,6 +196,7 @@ export function checkEventTypes(eventTypes: Readonly<Record<string, unknown>>): 
 /** A custom payload template's bound as JSON text: ample for any envelope a receiver wants. */
 export const MAX_CUSTOM_PAYLOAD_BYTES = 64 * 1024;
 
+/** The custom payload template within {@link MAX_CUSTOM_PAYLOAD_BYTES} as JSON text. */
 export function checkCustomPayload(template: unknown): FieldProblem[] {
   const bytes = Buffer.byteLength(JSON.stringify(template) ?? "");
   return bytes > MAX_CUSTOM_PAYLOAD_BYTES

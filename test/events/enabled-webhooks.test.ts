@@ -78,7 +78,13 @@ test("a change committed by another connection reaches the next event", async ()
 
 test("an attempt's health update keeps the cached list; a 410's disabling reaches the next event", async () => {
   const { statements, sqlite } = t.app.store;
-  const generation = () => sqlite.query("select value from webhook_generation").get();
+  // The global number (the scheduler's) and the workspace's (ingestion's).
+  const generation = () => [
+    sqlite.query("select value from webhook_generation").get(),
+    sqlite
+      .query("select value from webhook_generation_by_workspace where workspace = 'default'")
+      .get(),
+  ];
   await write("PUT", "/webhooks", {
     id: webhookId,
     endpoint: "https://example.com/hooks",
