@@ -1,11 +1,12 @@
 /**
  * The enabled webhooks of each workspace, kept in memory for ingestion with their filters
- * compiled, and read again only after a webhook changed (see `WebhookDerived`).
+ * compiled, and read again only after a webhook of that workspace changed (see
+ * `WebhookDerived`): another tenant's changes cost nothing here.
  */
 
 import type { WebhookRow } from "../db/database.ts";
 import type { StatementCache } from "../db/statement-cache.ts";
-import { WebhookDerived } from "../db/webhook-generation.ts";
+import { WebhookDerived, workspaceWebhooksGeneration } from "../db/webhook-generation.ts";
 import { type Matcher, matcherOf } from "./matching.ts";
 
 /** The columns a new delivery is built from (`buildDelivery`) and matched with. */
@@ -36,7 +37,7 @@ export class EnabledWebhooks {
   private readonly byWorkspace: WebhookDerived<string, readonly Candidate[]>;
 
   constructor(statements: StatementCache) {
-    this.byWorkspace = new WebhookDerived(statements, (workspace) =>
+    this.byWorkspace = new WebhookDerived(workspaceWebhooksGeneration(statements), (workspace) =>
       (statements.get(ENABLED_SQL).all(workspace) as IngestWebhook[]).map((webhook) => ({
         webhook,
         matches: matcherOf(webhook),

@@ -62,7 +62,8 @@ function checkRequest(
   if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
     return { ok: false, error: "headers must be an object of header names to strings" };
   }
-  const checked: Record<string, string> = {};
+  // Entries, not `checked[name] = value`: a header named __proto__ must stay a header.
+  const checked: [string, string][] = [];
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (!HEADER_NAME.test(name)) return { ok: false, error: `invalid header name "${name}"` };
@@ -72,9 +73,9 @@ function checkRequest(
     if (RESERVED_HEADERS.has(lower)) {
       return { ok: false, error: `header "${lower}" cannot be set by a hook` };
     }
-    checked[lower] = value;
+    checked.push([lower, value]);
   }
-  return { ok: true, headers: checked };
+  return { ok: true, headers: Object.fromEntries(checked) };
 }
 
 function reasonOf(error: unknown): string {

@@ -35,9 +35,10 @@ function renderValue(template: unknown, context: unknown): unknown {
   }
   if (Array.isArray(template)) return template.map((item) => renderValue(item, context));
   if (template !== null && typeof template === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(template)) out[key] = renderValue(item, context);
-    return out;
+    // fromEntries defines own keys, so "__proto__" stays a key instead of setting a prototype.
+    return Object.fromEntries(
+      Object.entries(template).map(([key, item]) => [key, renderValue(item, context)]),
+    );
   }
   return template;
 }

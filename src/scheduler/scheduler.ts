@@ -19,7 +19,7 @@ import type { Config } from "../config.ts";
 import type { Executor } from "../db/database.ts";
 import { readJsonColumn } from "../db/json-column.ts";
 import type { StatementCache } from "../db/statement-cache.ts";
-import { WebhookDerived } from "../db/webhook-generation.ts";
+import { allWebhooksGeneration, WebhookDerived } from "../db/webhook-generation.ts";
 import type { FailureHook } from "../deliveries/failure.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
 import { newId } from "../ids.ts";
@@ -144,7 +144,7 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.options = options;
-    this.dispatchable = new WebhookDerived(options.statements, () => {
+    this.dispatchable = new WebhookDerived(allWebhooksGeneration(options.statements), () => {
       this.failuresInARow.clear();
       return dispatchableWebhooks(options.statements);
     });

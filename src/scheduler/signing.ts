@@ -15,8 +15,24 @@ export interface SignatureHeaders {
   "webhook-signature": string;
 }
 
+/** The prefix of a Standard Webhooks / Svix secret: `whsec_` + the key in base64. */
+export const STANDARD_SECRET_PREFIX = "whsec_";
+
 /**
- * @param secret the webhook's secret, used as UTF-8 bytes
+ * The key of the `webhook-signature` HMAC: for a `whsec_<base64>` secret the decoded bytes,
+ * which is what `new Webhook(secret)` of `standardwebhooks` and `svix` uses by default; for any
+ * other secret its bytes as given (their `format: "raw"`). Validation admits only secrets both
+ * readings agree on (printable ASCII, and valid base64 after `whsec_`).
+ */
+export function standardWebhooksKey(secret: string): Buffer {
+  return secret.startsWith(STANDARD_SECRET_PREFIX)
+    ? Buffer.from(secret.slice(STANDARD_SECRET_PREFIX.length), "base64")
+    : Buffer.from(secret, "utf8");
+}
+
+/**
+ * @param secret the webhook's secret: `Contit-Signature` uses it as UTF-8 bytes, as seed 000
+ *   says, whatever its form; `webhook-signature` uses {@link standardWebhooksKey}
  * @param messageId the delivery id (`webhook-id`)
  * @param timestamp Unix seconds of this attempt
  */
@@ -27,7 +43,7 @@ export function signatureHeaders(
   timestamp: number,
 ): SignatureHeaders {
   const contit = createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
-  const standard = createHmac("sha256", secret)
+  const standard = createHmac("sha256", standardWebhooksKey(secret))
     .update(`${messageId}.${timestamp}.${body}`)
     .digest("base64");
   return {

@@ -18,12 +18,20 @@ export const WebhookEventType = T.Union(
 );
 export type WebhookEventTypeValue = Static<typeof WebhookEventType>;
 
+/** Content types one webhook may name: bounds what every event's matching holds in memory. */
+export const MAX_EVENT_TYPE_KEYS = 1000;
+
+/** The longest content-type key `eventTypes` takes (checked in `checkEventTypes`). */
+export const MAX_CONTENT_TYPE_KEY_LENGTH = 200;
+
 export const EventTypesMap = T.Record(
-  T.String({ minLength: 1, maxLength: 100 }),
-  T.Array(WebhookEventType, { maxItems: 5 }),
+  T.String(),
+  T.Array(WebhookEventType, { maxItems: 5, uniqueItems: true }),
   {
+    maxProperties: MAX_EVENT_TYPE_KEYS,
     description:
-      'Content-type key → event types that trigger the webhook; the key "*" matches every content type',
+      `Content-type key (1–${MAX_CONTENT_TYPE_KEY_LENGTH} characters) → event types that trigger the webhook, each at most ` +
+      `once; the key "*" matches every content type. At most ${MAX_EVENT_TYPE_KEYS} keys.`,
     examples: [{ article: [0, 1, 2] }],
   },
 );
@@ -34,9 +42,11 @@ export const MASKED = "********";
 export const HeaderEntry = T.Object({
   key: T.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_-]+$" }),
   value: T.String({
+    minLength: 1,
     maxLength: 2000,
     description:
-      "Header value. Values of credential-looking headers (name containing authorization, " +
+      "Header value: 1–2,000 printable ASCII characters (spaces and tabs inside, not at either " +
+      "end; no control characters), so every request can carry it. Values of credential-looking headers (name containing authorization, " +
       'token, secret, password, api-key, cookie or credential) are shown as "********"; send ' +
       '"********" back on update to keep the stored value.',
   }),
@@ -161,7 +171,10 @@ const inputFields = {
     T.String({
       maxLength: 256,
       description:
-        "Signing secret. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one.",
+        "Signing secret: 8–256 printable ASCII characters without spaces, used as given, or " +
+        "`whsec_` + a base64 key of at least 24 bytes (the Standard Webhooks / Svix form), whose " +
+        "decoded key signs `webhook-signature`. Generated on create if omitted (returned in the " +
+        "response). On update, omit or send an empty value to keep the current one.",
     }),
   ),
   eventTypes: T.Optional(EventTypesMap),
@@ -169,7 +182,11 @@ const inputFields = {
     T.Boolean({ description: "If true, the body is rendered from `customPayload`" }),
   ),
   customPayload: T.Optional(
-    T.Unknown({ description: "JSON template used when `useCustomPayload` is true" }),
+    T.Unknown({
+      description:
+        "JSON template used when `useCustomPayload` is true; at most 64 KiB as JSON. Keys are " +
+        "kept as written, `__proto__` and `constructor` included",
+    }),
   ),
   templateEngine: T.Optional(
     T.String({
@@ -193,7 +210,8 @@ const inputFields = {
     T.Array(HeaderEntry, {
       maxItems: 10,
       description:
-        "Extra request headers (at most 10); not content-length, content-type, host or a signature header",
+        "Extra request headers (at most 10); not content-length, content-type, host, a " +
+        "signature header or request-id, traceparent, request-context (reserved by seed 001)",
     }),
   ),
   timeoutSeconds: T.Optional(
@@ -238,7 +256,9 @@ export type WebhookInput = Static<typeof WebhookInput>;
 const configFields = {
   name: T.String(),
   endpoint: T.String(),
-  secret: T.String({ description: "Signing secret: `wh_` + 32 random characters" }),
+  secret: T.String({
+    description: "Signing secret: `wh_` + 32 random characters unless one was sent",
+  }),
   eventTypes: EventTypesMap,
   useCustomPayload: T.Boolean(),
   customPayload: T.Unknown(),

@@ -32,8 +32,10 @@ import {
 } from "./repository.ts";
 import {
   checkAuthorizationHeader,
+  checkCustomPayload,
   checkEndpoint,
   checkErrorEmailTo,
+  checkEventTypes,
   checkHeaders,
   checkLanguages,
   checkSecret,
@@ -115,10 +117,12 @@ function checkInput(
   if (input.auth?.type === "oauth2") {
     problems.push(...checkOutboundUrl(input.auth.tokenUrl, "auth.tokenUrl", rules));
   }
+  if (input.eventTypes) problems.push(...checkEventTypes(input.eventTypes));
   if (input.languages) problems.push(...checkLanguages(input.languages));
   if (input.secret) problems.push(...checkSecret(input.secret));
   if (input.errorEmailTo) problems.push(...checkErrorEmailTo(input.errorEmailTo));
   if (input.headers) problems.push(...checkHeaders(input.headers));
+  if (input.customPayload !== undefined) problems.push(...checkCustomPayload(input.customPayload));
   if (input.templateEngine !== undefined && !rules.isTemplateEngine(input.templateEngine)) {
     problems.push({
       field: "templateEngine",

@@ -1,11 +1,12 @@
 /**
  * Ingestion keeps the enabled webhooks in memory; every change that decides where an event goes
  * must reach the next event — made through the API, by the scheduler, or by another connection
- * to the same file (another process).
+ * to the same file (another process) — and a change in one workspace costs no other workspace
+ * a reload.
  */
 
 import { Database } from "bun:sqlite";
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, spyOn, test } from "bun:test";
 import { updateWebhookHealthNow } from "../../src/scheduler/fast-queries.ts";
 import { publish } from "../deliveries/helpers.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
@@ -27,8 +28,13 @@ async function targets(event: Record<string, unknown> = {}): Promise<string[]> {
   return Object.keys((await publish(t, event)).deliveries);
 }
 
-async function write(method: string, path: string, json?: unknown): Promise<void> {
-  const response = await t.request(method, path, { key: t.keys.write, json });
+async function write(
+  method: string,
+  path: string,
+  json?: unknown,
+  key: string = t.keys.write,
+): Promise<void> {
+  const response = await t.request(method, path, { key, json });
   expect(response.status).toBeLessThan(300);
 }
 
@@ -72,7 +78,13 @@ test("a change committed by another connection reaches the next event", async ()
 
 test("an attempt's health update keeps the cached list; a 410's disabling reaches the next event", async () => {
   const { statements, sqlite } = t.app.store;
-  const generation = () => sqlite.query("select value from webhook_generation").get();
+  // The global number (the scheduler's) and the workspace's (ingestion's).
+  const generation = () => [
+    sqlite.query("select value from webhook_generation").get(),
+    sqlite
+      .query("select value from webhook_generation_by_workspace where workspace = 'default'")
+      .get(),
+  ];
   await write("PUT", "/webhooks", {
     id: webhookId,
     endpoint: "https://example.com/hooks",
@@ -94,4 +106,46 @@ test("an attempt's health update keeps the cached list; a 410's disabling reache
   updateWebhookHealthNow(statements, webhookId, { success: false, disable: true, now: 2 });
   expect(generation()).not.toEqual(before);
   expect(await targets({ language: "de" })).toEqual([]);
+});
+
+test("a change in one workspace reloads that workspace's list only", async () => {
+  await write("PUT", "/webhooks", {
+    id: webhookId,
+    endpoint: "https://example.com/hooks",
+    eventTypes: { page: [0] },
+    languages: [],
+    enabled: true,
+  });
+  const otherId = (await createWebhook(t, { eventTypes: { page: [0] } }, t.keys.other)).id;
+  const inDefault = () => targets({ contentType: "page" });
+  const inOther = async () =>
+    Object.keys((await publish(t, { contentType: "page" }, t.keys.other)).deliveries);
+  expect(await inDefault()).toEqual([webhookId]);
+  expect(await inOther()).toEqual([otherId]);
+
+  const get = spyOn(t.app.store.statements, "get");
+  // Each read of a workspace's enabled webhooks asks the statement cache for this query.
+  const loads = () =>
+    get.mock.calls.filter(([query]) => query.includes("from webhooks where workspace = ?")).length;
+  try {
+    await write("POST", `/webhooks/${otherId}/disable`, undefined, t.keys.other);
+    expect(await inDefault()).toEqual([webhookId]);
+    expect(await inDefault()).toEqual([webhookId]);
+    expect(loads()).toBe(0);
+    expect(await inOther()).toEqual([]);
+    expect(loads()).toBe(1);
+
+    get.mockClear();
+    await write("PUT", "/webhooks", {
+      id: webhookId,
+      endpoint: "https://example.com/hooks",
+      eventTypes: { page: [1] },
+    });
+    expect(await inOther()).toEqual([]);
+    expect(loads()).toBe(0);
+    expect(await inDefault()).toEqual([]);
+    expect(loads()).toBe(1);
+  } finally {
+    get.mockRestore();
+  }
 });

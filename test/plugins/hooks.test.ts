@@ -123,6 +123,17 @@ describe("the beforeDelivery chain", () => {
     });
   });
 
+  test("headers named __proto__ and constructor come out as headers", async () => {
+    const outcome = await chainOf(() => undefined).beforeDelivery(
+      { ...REQUEST, headers: JSON.parse('{"__proto__":"p","constructor":"c"}') },
+      CONTEXT,
+    );
+    expect(outcome.kind === "ready" && Object.entries(outcome.headers)).toEqual([
+      ["__proto__", "p"],
+      ["constructor", "c"],
+    ]);
+  });
+
   test("the caller's request is not changed, only the copy", async () => {
     const request = { ...REQUEST, headers: { ...REQUEST.headers } };
     await chainOf((copy) => {

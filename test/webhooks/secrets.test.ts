@@ -1,4 +1,7 @@
-/** Signing secrets: generated on create, overridable, kept on update, rotated on demand. */
+/**
+ * Signing secrets: generated on create, overridable, kept on update, rotated on demand; only
+ * secrets the receiver libraries can use are taken.
+ */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
@@ -86,4 +89,36 @@ describe("webhook secrets", () => {
     expect(log).not.toContain("log-canary-secret-42");
     expect(log).not.toContain(app.keys.write);
   });
+
+  test("a secret in the Standard Webhooks form (whsec_ + base64) is taken as sent", async () => {
+    const { secret } = await put({
+      endpoint: "https://example.com/a",
+      secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    });
+    expect(secret).toBe("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  });
+
+  test.each([
+    ["non-ASCII", "sécret-ключ-🔑"],
+    ["whitespace only", "          "],
+    ["whsec_ with a remainder that is not base64", "whsec_not*base64*at*all!"],
+    ["whsec_ of fewer than 24 bytes", "whsec_AAAAAAAAAAAAAAAAAAAAAA=="],
+  ])(
+    "a %s secret is a 400 naming secret, on create and update, and changes nothing",
+    async (_name, secret) => {
+      const created = await put({ endpoint: "https://example.com/a" });
+      for (const json of [
+        { endpoint: "https://example.com/a", secret },
+        { id: created.id, endpoint: "https://example.com/a", secret },
+      ]) {
+        const response = await app.request("PUT", "/webhooks", { key: app.keys.write, json });
+        expect(response.status).toBe(400);
+        expect(response.body).toMatchObject({
+          error: { details: { fields: [{ field: "secret" }] } },
+        });
+      }
+      const read = await app.request("GET", `/webhooks/${created.id}`, { key: app.keys.read });
+      expect((read.body as Saved).secret).toBe(created.secret);
+    },
+  );
 });
