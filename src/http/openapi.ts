@@ -20,6 +20,9 @@ export const OPENAPI_DOCUMENT_PATH = "/swagger/json";
 /** What a schema's `$id` looks like when the schema is to be a named component. */
 const COMPONENT_ID = /^#\/components\/schemas\/([A-Za-z0-9_.-]+)$/;
 
+/** Keys whose values are data, not schemas: a `$id` or `enum` key in them is left alone. */
+const DATA_KEYS = new Set(["examples", "example", "default", "const"]);
+
 /** The key TypeBox gives a record's values: any property name. */
 const ANY_PROPERTY_NAME = "^(.*)$";
 
@@ -90,8 +93,7 @@ function conformSchema(schema: Json, components: JsonObject): Json {
   if (!isObject(schema)) return schema;
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(schema)) {
-    // Examples are data, not schemas: a `$id` or `enum` key in them is left alone.
-    out[key] = key === "examples" || key === "example" ? value : conformSchema(value, components);
+    out[key] = DATA_KEYS.has(key) ? value : conformSchema(value, components);
   }
   if (Array.isArray(out.enum)) out.type = typeOfEnum(out.enum);
   // TypeBox writes a record as `patternProperties` with a catch-all pattern; generators read the

@@ -53,9 +53,17 @@ describe("conformDocument", () => {
       { type: "object", patternProperties: { "^x-": { type: "string" } } },
     ],
     [
-      "examples are data and are left alone",
-      { type: "object", examples: [{ $id: "#/components/schemas/Nope", enum: [1] }] },
-      { type: "object", examples: [{ $id: "#/components/schemas/Nope", enum: [1] }] },
+      "examples and defaults are data and are left alone",
+      {
+        type: "object",
+        examples: [{ $id: "#/components/schemas/Nope", enum: [1] }],
+        default: { enum: [1] },
+      },
+      {
+        type: "object",
+        examples: [{ $id: "#/components/schemas/Nope", enum: [1] }],
+        default: { enum: [1] },
+      },
     ],
   ])("%s", (_, input, output) => {
     expect(conformed(input).paths).toEqual(pathsAnswering(output));
