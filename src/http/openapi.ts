@@ -1,13 +1,15 @@
 /**
  * The OpenAPI document at `/swagger/json` and the Swagger UI at `/swagger`. @elysiajs/openapi
- * writes the document from the routes' schemas; `conformDocument` then turns it, in this one
+ * writes the document's operations; the routes' own TypeBox schemas then replace its copies of
+ * them (it loses what each enum value means), and `conformDocument` turns the whole, in this one
  * place, into a document that client generators and linters (Redocly's recommended rules)
  * accept: named components instead of inline copies, enums typed like their values, records as
  * `additionalProperties`. Every schema a route declares later gets the same treatment.
  */
 
 import { openapi } from "@elysiajs/openapi";
-import { Elysia } from "elysia";
+import { KindGuard } from "@sinclair/typebox";
+import { Elysia, type InternalRoute } from "elysia";
 import { VERSION } from "../version.ts";
 import { SWAGGER_BUNDLE_URL, SWAGGER_STYLESHEET_URL } from "./swagger-assets.ts";
 
@@ -87,6 +89,15 @@ function typeOfEnum(values: Json[]): string | string[] {
   return merged.length === 1 ? (merged[0] ?? "string") : merged;
 }
 
+/** Whether `schema` is one literal: `{const}`, perhaps with its `type`. */
+function isLiteral(schema: Json): schema is JsonObject & { const: Json } {
+  return (
+    isObject(schema) &&
+    "const" in schema &&
+    Object.keys(schema).every((key) => key === "const" || key === "type")
+  );
+}
+
 /** One schema, children first: named schemas become `$ref`s collected into `components`. */
 function conformSchema(schema: Json, components: JsonObject): Json {
   if (Array.isArray(schema)) return schema.map((item) => conformSchema(item, components));
@@ -94,6 +105,12 @@ function conformSchema(schema: Json, components: JsonObject): Json {
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(schema)) {
     out[key] = DATA_KEYS.has(key) ? value : conformSchema(value, components);
+  }
+  // A union of literals (TypeBox's spelling of an enum) is written as the `enum` it is.
+  const members = out.anyOf;
+  if (Array.isArray(members) && members.length > 0 && members.every(isLiteral)) {
+    delete out.anyOf;
+    out.enum = members.map((member) => member.const);
   }
   if (Array.isArray(out.enum)) out.type = typeOfEnum(out.enum);
   // TypeBox writes a record as `patternProperties` with a catch-all pattern; generators read the
@@ -108,6 +125,68 @@ function conformSchema(schema: Json, components: JsonObject): Json {
   delete out.$id;
   components[id] ??= out;
   return { $ref: `#/components/schemas/${id}` };
+}
+
+/** A route schema as JSON Schema: TypeBox schemas are JSON Schema once their symbols are gone. */
+function jsonSchemaOf(schema: unknown): Json | undefined {
+  return KindGuard.IsSchema(schema) ? JSON.parse(JSON.stringify(schema)) : undefined;
+}
+
+/** Each schema of a route's documented statuses, by status. */
+function responseSchemasOf(response: unknown): Map<string, Json> {
+  const schemas = new Map<string, Json>();
+  const single = jsonSchemaOf(response);
+  if (single !== undefined) return schemas.set("200", single);
+  if (!isObject(response)) return schemas;
+  for (const [status, schema] of Object.entries(response)) {
+    const json = jsonSchemaOf(schema);
+    if (json !== undefined) schemas.set(status, json);
+  }
+  return schemas;
+}
+
+/** Every media type's schema of `content` set to `schema`. */
+function setContentSchemas(content: Json | undefined, schema: Json): void {
+  if (!isObject(content)) return;
+  for (const media of Object.values(content)) if (isObject(media)) media.schema = schema;
+}
+
+/**
+ * The routes' own schemas put back in place of the plugin's copies: the plugin rewrites each
+ * union of literals as a bare `{type: "string", enum}`, dropping its description (what
+ * `eventType: 0` means) and examples. Changes `document`, a fresh copy.
+ */
+function restoreRouteSchemas(document: JsonObject, routes: readonly InternalRoute[]): void {
+  const paths = isObject(document.paths) ? document.paths : {};
+  for (const route of routes) {
+    const item = paths[route.path.replace(/:([^/?]+)/g, "{$1}")];
+    const operation = isObject(item) ? item[route.method.toLowerCase()] : undefined;
+    if (!isObject(operation)) continue;
+    const { body, params, query, response } = route.hooks;
+    const bodySchema = jsonSchemaOf(body);
+    if (bodySchema !== undefined && isObject(operation.requestBody)) {
+      setContentSchemas(operation.requestBody.content, bodySchema);
+    }
+    const parameterSources: Record<string, Json | undefined> = {
+      path: jsonSchemaOf(params),
+      query: jsonSchemaOf(query),
+    };
+    for (const parameter of Array.isArray(operation.parameters) ? operation.parameters : []) {
+      if (!isObject(parameter) || typeof parameter.in !== "string") continue;
+      const source = parameterSources[parameter.in];
+      const properties = isObject(source) ? source.properties : undefined;
+      const schema =
+        isObject(properties) && typeof parameter.name === "string"
+          ? properties[parameter.name]
+          : undefined;
+      if (schema !== undefined) parameter.schema = schema;
+    }
+    const answers = isObject(operation.responses) ? operation.responses : {};
+    for (const [status, schema] of responseSchemasOf(response)) {
+      const answer = answers[status];
+      if (isObject(answer)) setContentSchemas(answer.content, schema);
+    }
+  }
 }
 
 /**
@@ -133,9 +212,10 @@ export function conformDocument(document: JsonObject): JsonObject {
 
 /**
  * `/swagger` (Swagger UI, with the assets of `swaggerAssets`) and `/swagger/json` (the
- * document, conformed once per set of routes).
+ * document, conformed once per set of routes). `routes` gives every route of the app, whose
+ * schemas the document shows.
  */
-export function apiDocumentation() {
+export function apiDocumentation(routes: () => readonly InternalRoute[]) {
   const conformed = new WeakMap<object, JsonObject>();
   // Unnamed, like the auth plugin: a name would let Elysia dedupe two apps' documentation.
   return new Elysia()
@@ -145,7 +225,9 @@ export function apiDocumentation() {
       let document = conformed.get(generated);
       if (!document) {
         // Through JSON: the plugin's copies still carry TypeBox's symbol keys.
-        document = conformDocument(JSON.parse(JSON.stringify(generated)));
+        const copy: JsonObject = JSON.parse(JSON.stringify(generated));
+        restoreRouteSchemas(copy, routes());
+        document = conformDocument(copy);
         conformed.set(generated, document);
       }
       return document;

@@ -165,7 +165,7 @@ export function screenBodies(handle: Handler, rawBodyPaths: readonly string[]): 
 export function createHttpServer(log: Logger) {
   // normalize: false — Elysia would otherwise strip unknown body properties before validation,
   // so a misspelt field would be silently ignored instead of answered with a 400.
-  return new Elysia({ normalize: false })
+  const server = new Elysia({ normalize: false })
     .model({ ErrorEnvelope })
     .onRequest(({ request, set }) => {
       set.headers["x-request-id"] = requestIdOf(request);
@@ -211,6 +211,6 @@ export function createHttpServer(log: Logger) {
         }
       }
     })
-    .use(swaggerAssets())
-    .use(apiDocumentation());
+    .use(swaggerAssets());
+  return server.use(apiDocumentation(() => server.routes));
 }

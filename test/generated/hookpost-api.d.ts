@@ -519,7 +519,10 @@ export interface components {
             }[];
             timeoutSeconds: number;
             maxAttempts: number | null;
-            /** @enum {string} */
+            /**
+             * @description `automatic`: failed attempts are retried with exponential backoff; `manual`: one attempt, then retry by API
+             * @enum {string}
+             */
             retryPolicy: "automatic" | "manual";
             /**
              * @description How Hookpost authenticates to the receiver: `none` (default), `basic`, `bearer` or `oauth2` (client credentials). Secrets (password, token, clientSecret) are shown as "********" in every response. On update, "********" keeps the stored value, as long as `type` is unchanged; a new `type` needs its real credentials.
@@ -553,7 +556,10 @@ export interface components {
                 clientSecret: string;
                 scope?: string;
             };
-            /** @enum {string} */
+            /**
+             * @description Which events trigger the webhook: those of published content (default) or those of preview content, by the event's `slot`
+             * @enum {string}
+             */
             slot: "published" | "preview";
             /**
              * @description Languages whose events trigger the webhook (at most 100, no duplicates); empty = every language. An event without a language matches every webhook.
@@ -565,9 +571,11 @@ export interface components {
             languages: string[];
             /** @description Consecutive failed attempts; 0 after a success */
             failCount: number;
-            /** Format: date-time */
             lastDeliveredAt: string | null;
-            /** @enum {string} */
+            /**
+             * @description `unknown` until the first attempt; `disabled` while the webhook is off
+             * @enum {string}
+             */
             healthStatus: "unknown" | "working" | "failing" | "disabled";
             /** Format: date-time */
             createdAt: string;
@@ -675,7 +683,11 @@ export interface components {
             dateInsert: string;
             /** Format: date-time */
             lastUpdate: string;
-            /** @enum {integer} */
+            /**
+             * @description WebhookEventType: 0 Published, 1 Unpublished, 2 Deleted, 3 PublishedCreated, 4 PublishedUpdated
+             * @example 0
+             * @enum {integer}
+             */
             eventType: 0 | 1 | 2 | 3 | 4;
             contentId: string;
             contentType: string;
@@ -687,9 +699,15 @@ export interface components {
             };
             /** @description The rendered custom payload sent as the body, or null for the default body */
             customPayload: unknown;
-            /** @enum {integer} */
+            /**
+             * @description WebhookProcessStatus: -1 Error, 0 Waiting, 1 Processing, 2 Sent
+             * @enum {integer}
+             */
             processStatus: -1 | 0 | 1 | 2;
-            /** @enum {string} */
+            /**
+             * @description `pending`: waiting for its first attempt; `retrying`: waiting after a failed attempt; `processing`: an attempt is in flight; `success`: delivered; `exhausted`: failed after its last allowed attempt; `failed`: failed otherwise (e.g. the payload could not be rendered)
+             * @enum {string}
+             */
             state: "pending" | "processing" | "retrying" | "success" | "failed" | "exhausted";
             /** @description HTTP status of the last attempt; null without a response */
             responseStatusCode: number | null;
@@ -703,10 +721,7 @@ export interface components {
             attempts: number;
             /** @description Attempts allowed before the delivery is exhausted */
             maxAttempts: number;
-            /**
-             * Format: date-time
-             * @description When the next attempt is due; null unless Waiting
-             */
+            /** @description When the next attempt is due; null unless Waiting */
             nextAttemptAt: string | null;
             /** @description Duration of the last attempt */
             durationMs: number | null;
@@ -937,10 +952,6 @@ export interface operations {
                     /** @description Template engine rendering `customPayload` (default `json`) */
                     templateEngine?: string;
                     description?: string | null;
-                    /**
-                     * @description Comma-separated e-mail addresses notified on repeated delivery failures
-                     * @example ops@example.com, dev@example.com
-                     */
                     errorEmailTo?: string | null;
                     /** @description Disabled webhooks do not fire */
                     enabled?: boolean;
@@ -954,7 +965,10 @@ export interface operations {
                     timeoutSeconds?: number;
                     /** @description Attempts per delivery; null uses the server default (HOOKPOST_MAX_ATTEMPTS) */
                     maxAttempts?: number | null;
-                    /** @enum {string} */
+                    /**
+                     * @description `automatic`: failed attempts are retried with exponential backoff; `manual`: one attempt, then retry by API
+                     * @enum {string}
+                     */
                     retryPolicy?: "automatic" | "manual";
                     /**
                      * @description How Hookpost authenticates to the receiver: `none` (default), `basic`, `bearer` or `oauth2` (client credentials). Secrets (password, token, clientSecret) are shown as "********" in every response. On update, "********" keeps the stored value, as long as `type` is unchanged; a new `type` needs its real credentials.
@@ -988,7 +1002,10 @@ export interface operations {
                         clientSecret: string;
                         scope?: string;
                     };
-                    /** @enum {string} */
+                    /**
+                     * @description Which events trigger the webhook: those of published content (default) or those of preview content, by the event's `slot`
+                     * @enum {string}
+                     */
                     slot?: "published" | "preview";
                     /**
                      * @description Languages whose events trigger the webhook (at most 100, no duplicates); empty = every language. An event without a language matches every webhook.
@@ -1031,10 +1048,6 @@ export interface operations {
                     /** @description Template engine rendering `customPayload` (default `json`) */
                     templateEngine?: string;
                     description?: string | null;
-                    /**
-                     * @description Comma-separated e-mail addresses notified on repeated delivery failures
-                     * @example ops@example.com, dev@example.com
-                     */
                     errorEmailTo?: string | null;
                     /** @description Disabled webhooks do not fire */
                     enabled?: boolean;
@@ -1048,7 +1061,10 @@ export interface operations {
                     timeoutSeconds?: number;
                     /** @description Attempts per delivery; null uses the server default (HOOKPOST_MAX_ATTEMPTS) */
                     maxAttempts?: number | null;
-                    /** @enum {string} */
+                    /**
+                     * @description `automatic`: failed attempts are retried with exponential backoff; `manual`: one attempt, then retry by API
+                     * @enum {string}
+                     */
                     retryPolicy?: "automatic" | "manual";
                     /**
                      * @description How Hookpost authenticates to the receiver: `none` (default), `basic`, `bearer` or `oauth2` (client credentials). Secrets (password, token, clientSecret) are shown as "********" in every response. On update, "********" keeps the stored value, as long as `type` is unchanged; a new `type` needs its real credentials.
@@ -1082,7 +1098,10 @@ export interface operations {
                         clientSecret: string;
                         scope?: string;
                     };
-                    /** @enum {string} */
+                    /**
+                     * @description Which events trigger the webhook: those of published content (default) or those of preview content, by the event's `slot`
+                     * @enum {string}
+                     */
                     slot?: "published" | "preview";
                     /**
                      * @description Languages whose events trigger the webhook (at most 100, no duplicates); empty = every language. An event without a language matches every webhook.
@@ -1125,10 +1144,6 @@ export interface operations {
                     /** @description Template engine rendering `customPayload` (default `json`) */
                     templateEngine?: string;
                     description?: string | null;
-                    /**
-                     * @description Comma-separated e-mail addresses notified on repeated delivery failures
-                     * @example ops@example.com, dev@example.com
-                     */
                     errorEmailTo?: string | null;
                     /** @description Disabled webhooks do not fire */
                     enabled?: boolean;
@@ -1142,7 +1157,10 @@ export interface operations {
                     timeoutSeconds?: number;
                     /** @description Attempts per delivery; null uses the server default (HOOKPOST_MAX_ATTEMPTS) */
                     maxAttempts?: number | null;
-                    /** @enum {string} */
+                    /**
+                     * @description `automatic`: failed attempts are retried with exponential backoff; `manual`: one attempt, then retry by API
+                     * @enum {string}
+                     */
                     retryPolicy?: "automatic" | "manual";
                     /**
                      * @description How Hookpost authenticates to the receiver: `none` (default), `basic`, `bearer` or `oauth2` (client credentials). Secrets (password, token, clientSecret) are shown as "********" in every response. On update, "********" keeps the stored value, as long as `type` is unchanged; a new `type` needs its real credentials.
@@ -1176,7 +1194,10 @@ export interface operations {
                         clientSecret: string;
                         scope?: string;
                     };
-                    /** @enum {string} */
+                    /**
+                     * @description Which events trigger the webhook: those of published content (default) or those of preview content, by the event's `slot`
+                     * @enum {string}
+                     */
                     slot?: "published" | "preview";
                     /**
                      * @description Languages whose events trigger the webhook (at most 100, no duplicates); empty = every language. An event without a language matches every webhook.
@@ -1529,7 +1550,10 @@ export interface operations {
                             }[];
                             timeoutSeconds: number;
                             maxAttempts: number | null;
-                            /** @enum {string} */
+                            /**
+                             * @description `automatic`: failed attempts are retried with exponential backoff; `manual`: one attempt, then retry by API
+                             * @enum {string}
+                             */
                             retryPolicy: "automatic" | "manual";
                             /**
                              * @description How Hookpost authenticates to the receiver: `none` (default), `basic`, `bearer` or `oauth2` (client credentials). Secrets (password, token, clientSecret) are shown as "********" in every response. On update, "********" keeps the stored value, as long as `type` is unchanged; a new `type` needs its real credentials.
@@ -1563,7 +1587,10 @@ export interface operations {
                                 clientSecret: string;
                                 scope?: string;
                             };
-                            /** @enum {string} */
+                            /**
+                             * @description Which events trigger the webhook: those of published content (default) or those of preview content, by the event's `slot`
+                             * @enum {string}
+                             */
                             slot: "published" | "preview";
                             /**
                              * @description Languages whose events trigger the webhook (at most 100, no duplicates); empty = every language. An event without a language matches every webhook.
@@ -1662,10 +1689,6 @@ export interface operations {
                         /** @description Template engine rendering `customPayload` (default `json`) */
                         templateEngine?: string;
                         description?: string | null;
-                        /**
-                         * @description Comma-separated e-mail addresses notified on repeated delivery failures
-                         * @example ops@example.com, dev@example.com
-                         */
                         errorEmailTo?: string | null;
                         /** @description Disabled webhooks do not fire */
                         enabled?: boolean;
@@ -1679,7 +1702,10 @@ export interface operations {
                         timeoutSeconds?: number;
                         /** @description Attempts per delivery; null uses the server default (HOOKPOST_MAX_ATTEMPTS) */
                         maxAttempts?: number | null;
-                        /** @enum {string} */
+                        /**
+                         * @description `automatic`: failed attempts are retried with exponential backoff; `manual`: one attempt, then retry by API
+                         * @enum {string}
+                         */
                         retryPolicy?: "automatic" | "manual";
                         /**
                          * @description How Hookpost authenticates to the receiver: `none` (default), `basic`, `bearer` or `oauth2` (client credentials). Secrets (password, token, clientSecret) are shown as "********" in every response. On update, "********" keeps the stored value, as long as `type` is unchanged; a new `type` needs its real credentials.
@@ -1713,7 +1739,10 @@ export interface operations {
                             clientSecret: string;
                             scope?: string;
                         };
-                        /** @enum {string} */
+                        /**
+                         * @description Which events trigger the webhook: those of published content (default) or those of preview content, by the event's `slot`
+                         * @enum {string}
+                         */
                         slot?: "published" | "preview";
                         /**
                          * @description Languages whose events trigger the webhook (at most 100, no duplicates); empty = every language. An event without a language matches every webhook.
@@ -1762,10 +1791,6 @@ export interface operations {
                         /** @description Template engine rendering `customPayload` (default `json`) */
                         templateEngine?: string;
                         description?: string | null;
-                        /**
-                         * @description Comma-separated e-mail addresses notified on repeated delivery failures
-                         * @example ops@example.com, dev@example.com
-                         */
                         errorEmailTo?: string | null;
                         /** @description Disabled webhooks do not fire */
                         enabled?: boolean;
@@ -1779,7 +1804,10 @@ export interface operations {
                         timeoutSeconds?: number;
                         /** @description Attempts per delivery; null uses the server default (HOOKPOST_MAX_ATTEMPTS) */
                         maxAttempts?: number | null;
-                        /** @enum {string} */
+                        /**
+                         * @description `automatic`: failed attempts are retried with exponential backoff; `manual`: one attempt, then retry by API
+                         * @enum {string}
+                         */
                         retryPolicy?: "automatic" | "manual";
                         /**
                          * @description How Hookpost authenticates to the receiver: `none` (default), `basic`, `bearer` or `oauth2` (client credentials). Secrets (password, token, clientSecret) are shown as "********" in every response. On update, "********" keeps the stored value, as long as `type` is unchanged; a new `type` needs its real credentials.
@@ -1813,7 +1841,10 @@ export interface operations {
                             clientSecret: string;
                             scope?: string;
                         };
-                        /** @enum {string} */
+                        /**
+                         * @description Which events trigger the webhook: those of published content (default) or those of preview content, by the event's `slot`
+                         * @enum {string}
+                         */
                         slot?: "published" | "preview";
                         /**
                          * @description Languages whose events trigger the webhook (at most 100, no duplicates); empty = every language. An event without a language matches every webhook.
@@ -1862,10 +1893,6 @@ export interface operations {
                         /** @description Template engine rendering `customPayload` (default `json`) */
                         templateEngine?: string;
                         description?: string | null;
-                        /**
-                         * @description Comma-separated e-mail addresses notified on repeated delivery failures
-                         * @example ops@example.com, dev@example.com
-                         */
                         errorEmailTo?: string | null;
                         /** @description Disabled webhooks do not fire */
                         enabled?: boolean;
@@ -1879,7 +1906,10 @@ export interface operations {
                         timeoutSeconds?: number;
                         /** @description Attempts per delivery; null uses the server default (HOOKPOST_MAX_ATTEMPTS) */
                         maxAttempts?: number | null;
-                        /** @enum {string} */
+                        /**
+                         * @description `automatic`: failed attempts are retried with exponential backoff; `manual`: one attempt, then retry by API
+                         * @enum {string}
+                         */
                         retryPolicy?: "automatic" | "manual";
                         /**
                          * @description How Hookpost authenticates to the receiver: `none` (default), `basic`, `bearer` or `oauth2` (client credentials). Secrets (password, token, clientSecret) are shown as "********" in every response. On update, "********" keeps the stored value, as long as `type` is unchanged; a new `type` needs its real credentials.
@@ -1913,7 +1943,10 @@ export interface operations {
                             clientSecret: string;
                             scope?: string;
                         };
-                        /** @enum {string} */
+                        /**
+                         * @description Which events trigger the webhook: those of published content (default) or those of preview content, by the event's `slot`
+                         * @enum {string}
+                         */
                         slot?: "published" | "preview";
                         /**
                          * @description Languages whose events trigger the webhook (at most 100, no duplicates); empty = every language. An event without a language matches every webhook.
@@ -2028,10 +2061,6 @@ export interface operations {
                         /** @description Template engine rendering `customPayload` (default `json`) */
                         templateEngine?: string;
                         description?: string | null;
-                        /**
-                         * @description Comma-separated e-mail addresses notified on repeated delivery failures
-                         * @example ops@example.com, dev@example.com
-                         */
                         errorEmailTo?: string | null;
                         /** @description Disabled webhooks do not fire */
                         enabled?: boolean;
@@ -2045,7 +2074,10 @@ export interface operations {
                         timeoutSeconds?: number;
                         /** @description Attempts per delivery; null uses the server default (HOOKPOST_MAX_ATTEMPTS) */
                         maxAttempts?: number | null;
-                        /** @enum {string} */
+                        /**
+                         * @description `automatic`: failed attempts are retried with exponential backoff; `manual`: one attempt, then retry by API
+                         * @enum {string}
+                         */
                         retryPolicy?: "automatic" | "manual";
                         /**
                          * @description How Hookpost authenticates to the receiver: `none` (default), `basic`, `bearer` or `oauth2` (client credentials). Secrets (password, token, clientSecret) are shown as "********" in every response. On update, "********" keeps the stored value, as long as `type` is unchanged; a new `type` needs its real credentials.
@@ -2079,7 +2111,10 @@ export interface operations {
                             clientSecret: string;
                             scope?: string;
                         };
-                        /** @enum {string} */
+                        /**
+                         * @description Which events trigger the webhook: those of published content (default) or those of preview content, by the event's `slot`
+                         * @enum {string}
+                         */
                         slot?: "published" | "preview";
                         /**
                          * @description Languages whose events trigger the webhook (at most 100, no duplicates); empty = every language. An event without a language matches every webhook.
@@ -2128,10 +2163,6 @@ export interface operations {
                         /** @description Template engine rendering `customPayload` (default `json`) */
                         templateEngine?: string;
                         description?: string | null;
-                        /**
-                         * @description Comma-separated e-mail addresses notified on repeated delivery failures
-                         * @example ops@example.com, dev@example.com
-                         */
                         errorEmailTo?: string | null;
                         /** @description Disabled webhooks do not fire */
                         enabled?: boolean;
@@ -2145,7 +2176,10 @@ export interface operations {
                         timeoutSeconds?: number;
                         /** @description Attempts per delivery; null uses the server default (HOOKPOST_MAX_ATTEMPTS) */
                         maxAttempts?: number | null;
-                        /** @enum {string} */
+                        /**
+                         * @description `automatic`: failed attempts are retried with exponential backoff; `manual`: one attempt, then retry by API
+                         * @enum {string}
+                         */
                         retryPolicy?: "automatic" | "manual";
                         /**
                          * @description How Hookpost authenticates to the receiver: `none` (default), `basic`, `bearer` or `oauth2` (client credentials). Secrets (password, token, clientSecret) are shown as "********" in every response. On update, "********" keeps the stored value, as long as `type` is unchanged; a new `type` needs its real credentials.
@@ -2179,7 +2213,10 @@ export interface operations {
                             clientSecret: string;
                             scope?: string;
                         };
-                        /** @enum {string} */
+                        /**
+                         * @description Which events trigger the webhook: those of published content (default) or those of preview content, by the event's `slot`
+                         * @enum {string}
+                         */
                         slot?: "published" | "preview";
                         /**
                          * @description Languages whose events trigger the webhook (at most 100, no duplicates); empty = every language. An event without a language matches every webhook.
@@ -2228,10 +2265,6 @@ export interface operations {
                         /** @description Template engine rendering `customPayload` (default `json`) */
                         templateEngine?: string;
                         description?: string | null;
-                        /**
-                         * @description Comma-separated e-mail addresses notified on repeated delivery failures
-                         * @example ops@example.com, dev@example.com
-                         */
                         errorEmailTo?: string | null;
                         /** @description Disabled webhooks do not fire */
                         enabled?: boolean;
@@ -2245,7 +2278,10 @@ export interface operations {
                         timeoutSeconds?: number;
                         /** @description Attempts per delivery; null uses the server default (HOOKPOST_MAX_ATTEMPTS) */
                         maxAttempts?: number | null;
-                        /** @enum {string} */
+                        /**
+                         * @description `automatic`: failed attempts are retried with exponential backoff; `manual`: one attempt, then retry by API
+                         * @enum {string}
+                         */
                         retryPolicy?: "automatic" | "manual";
                         /**
                          * @description How Hookpost authenticates to the receiver: `none` (default), `basic`, `bearer` or `oauth2` (client credentials). Secrets (password, token, clientSecret) are shown as "********" in every response. On update, "********" keeps the stored value, as long as `type` is unchanged; a new `type` needs its real credentials.
@@ -2279,7 +2315,10 @@ export interface operations {
                             clientSecret: string;
                             scope?: string;
                         };
-                        /** @enum {string} */
+                        /**
+                         * @description Which events trigger the webhook: those of published content (default) or those of preview content, by the event's `slot`
+                         * @enum {string}
+                         */
                         slot?: "published" | "preview";
                         /**
                          * @description Languages whose events trigger the webhook (at most 100, no duplicates); empty = every language. An event without a language matches every webhook.
@@ -2464,7 +2503,11 @@ export interface operations {
                 "application/json": {
                     /** @description Your id for this event. A repeated id in the same workspace is not enqueued twice: the first answer is returned again. */
                     id?: string;
-                    /** @enum {integer} */
+                    /**
+                     * @description WebhookEventType: 0 Published, 1 Unpublished, 2 Deleted, 3 PublishedCreated, 4 PublishedUpdated
+                     * @example 0
+                     * @enum {integer}
+                     */
                     eventType: 0 | 1 | 2 | 3 | 4;
                     /** @example article */
                     contentType: string;
@@ -2486,7 +2529,10 @@ export interface operations {
                     translations?: {
                         [key: string]: unknown;
                     };
-                    /** @enum {string} */
+                    /**
+                     * @description Whether the change concerns published (default) or preview content; it reaches only the webhooks of the same `slot`
+                     * @enum {string}
+                     */
                     slot?: "published" | "preview";
                     /**
                      * @description The language of the changed content (e.g. `en-US`). A webhook with `languages` gets the event only if its list holds this code (case-insensitive); an event without a language reaches every webhook of its slot.
@@ -2497,7 +2543,11 @@ export interface operations {
                 "application/x-www-form-urlencoded": {
                     /** @description Your id for this event. A repeated id in the same workspace is not enqueued twice: the first answer is returned again. */
                     id?: string;
-                    /** @enum {integer} */
+                    /**
+                     * @description WebhookEventType: 0 Published, 1 Unpublished, 2 Deleted, 3 PublishedCreated, 4 PublishedUpdated
+                     * @example 0
+                     * @enum {integer}
+                     */
                     eventType: 0 | 1 | 2 | 3 | 4;
                     /** @example article */
                     contentType: string;
@@ -2519,7 +2569,10 @@ export interface operations {
                     translations?: {
                         [key: string]: unknown;
                     };
-                    /** @enum {string} */
+                    /**
+                     * @description Whether the change concerns published (default) or preview content; it reaches only the webhooks of the same `slot`
+                     * @enum {string}
+                     */
                     slot?: "published" | "preview";
                     /**
                      * @description The language of the changed content (e.g. `en-US`). A webhook with `languages` gets the event only if its list holds this code (case-insensitive); an event without a language reaches every webhook of its slot.
@@ -2530,7 +2583,11 @@ export interface operations {
                 "multipart/form-data": {
                     /** @description Your id for this event. A repeated id in the same workspace is not enqueued twice: the first answer is returned again. */
                     id?: string;
-                    /** @enum {integer} */
+                    /**
+                     * @description WebhookEventType: 0 Published, 1 Unpublished, 2 Deleted, 3 PublishedCreated, 4 PublishedUpdated
+                     * @example 0
+                     * @enum {integer}
+                     */
                     eventType: 0 | 1 | 2 | 3 | 4;
                     /** @example article */
                     contentType: string;
@@ -2552,7 +2609,10 @@ export interface operations {
                     translations?: {
                         [key: string]: unknown;
                     };
-                    /** @enum {string} */
+                    /**
+                     * @description Whether the change concerns published (default) or preview content; it reaches only the webhooks of the same `slot`
+                     * @enum {string}
+                     */
                     slot?: "published" | "preview";
                     /**
                      * @description The language of the changed content (e.g. `en-US`). A webhook with `languages` gets the event only if its list holds this code (case-insensitive); an event without a language reaches every webhook of its slot.

@@ -33,6 +33,22 @@ describe("conformDocument", () => {
       { type: "number", enum: [1, 1.5] },
     ],
     [
+      "a union of literals is written as an enum",
+      {
+        description: "d",
+        anyOf: [
+          { const: 0, type: "number" },
+          { const: 1, type: "number" },
+        ],
+      },
+      { description: "d", enum: [0, 1], type: "integer" },
+    ],
+    [
+      "a union with another member stays a union",
+      { anyOf: [{ const: "a", type: "string" }, { type: "null" }] },
+      { anyOf: [{ const: "a", type: "string" }, { type: "null" }] },
+    ],
+    [
       "a string enum stays string",
       { type: "string", enum: ["a", "b"] },
       { type: "string", enum: ["a", "b"] },

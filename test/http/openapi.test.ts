@@ -24,7 +24,13 @@ interface LintProblem {
 interface OpenApiDocument {
   paths: Record<
     string,
-    Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>
+    Record<
+      string,
+      {
+        requestBody?: { content?: Record<string, { schema: unknown }> };
+        responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+      }
+    >
   >;
   components: { schemas: Record<string, unknown> };
 }
@@ -123,6 +129,29 @@ describe("the OpenAPI document", () => {
     }
     // No inline copy is left behind: a `$id` only ever names a component.
     expect(documentJson).not.toContain('"$id"');
+  });
+
+  test("keeps what each enum value means, and types integer enums as integers", () => {
+    const document = JSON.parse(documentJson) as OpenApiDocument;
+    const eventBody = document.paths["/events"]?.post?.requestBody?.content?.["application/json"];
+    expect(eventBody?.schema).toMatchObject({
+      properties: {
+        eventType: {
+          type: "integer",
+          enum: [0, 1, 2, 3, 4],
+          description: expect.stringContaining("0 Published, 1 Unpublished"),
+        },
+      },
+    });
+    expect(document.components.schemas.WebhookEventLogModel).toMatchObject({
+      properties: {
+        processStatus: {
+          type: "integer",
+          enum: [-1, 0, 1, 2],
+          description: expect.stringContaining("-1 Error, 0 Waiting"),
+        },
+      },
+    });
   });
 
   test("the committed client types are generated from it (else run `npm run openapi:types`)", async () => {
