@@ -191,7 +191,8 @@ export const Attempt = T.Object(
     }),
   },
   {
-    title: "DeliveryAttempt",
+    $id: "#/components/schemas/AttemptModel",
+    title: "AttemptModel",
     examples: [
       {
         number: 1,

@@ -1,19 +1,19 @@
 /**
- * The root HTTP application: request ids, the body-size limit, OpenAPI with an offline
- * Swagger UI, and the single place where every error becomes the envelope of SPEC §3.
+ * The root HTTP application: request ids, the body-size limit, the OpenAPI document with an
+ * offline Swagger UI (`openapi.ts`), and the single place where every error becomes the
+ * envelope of SPEC §3.
  * Feature modules are composed in by the caller (`src/app.ts`).
  */
 
-import { openapi } from "@elysiajs/openapi";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { Elysia, ValidationError } from "elysia";
 import { DomainError, type FieldProblem } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { VERSION } from "../version.ts";
 import { ErrorEnvelope, errorEnvelope } from "./envelope.ts";
 import { MAX_JSON_DEPTH, textNestingExceeds } from "./json-depth.ts";
+import { apiDocumentation } from "./openapi.ts";
 import { requestIdOf } from "./request-id.ts";
-import { SWAGGER_BUNDLE_URL, SWAGGER_STYLESHEET_URL, swaggerAssets } from "./swagger-assets.ts";
+import { swaggerAssets } from "./swagger-assets.ts";
 
 /** Largest request body accepted; webhook configurations and CMS events fit easily. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -84,38 +84,6 @@ function contentLengthTooLarge(request: Request): boolean {
   const declared = request.headers.get("content-length");
   return declared !== null && Number(declared) > MAX_BODY_BYTES;
 }
-
-const DOCUMENTATION = {
-  info: {
-    title: "Hookpost API",
-    version: VERSION,
-    description:
-      "Self-hosted webhook delivery for headless CMSs. Authenticate with the `X-Api-Key` header " +
-      "(Authorize button above). Read keys may call GET routes; write keys may call everything.",
-  },
-  components: {
-    securitySchemes: {
-      ApiKeyAuth: { type: "apiKey" as const, in: "header" as const, name: "X-Api-Key" },
-    },
-  },
-  tags: [
-    {
-      name: "Webhooks",
-      description: "Create, configure, enable, disable, rotate and test webhooks",
-    },
-    { name: "Events", description: "Publish content events; they fan out to matching webhooks" },
-    {
-      name: "Delivery log",
-      description: "Every delivery and attempt of a webhook; retry, replay and samples",
-    },
-    { name: "Content types", description: "The content types events refer to, with their fields" },
-    {
-      name: "Plugins",
-      description: "Loaded plugins; CMS webhooks received through source plugins",
-    },
-    { name: "Operations", description: "Health and metrics, open without a key" },
-  ],
-};
 
 interface Refusal {
   status: number;
@@ -197,7 +165,7 @@ export function screenBodies(handle: Handler, rawBodyPaths: readonly string[]): 
 export function createHttpServer(log: Logger) {
   // normalize: false — Elysia would otherwise strip unknown body properties before validation,
   // so a misspelt field would be silently ignored instead of answered with a 400.
-  return new Elysia({ normalize: false })
+  const server = new Elysia({ normalize: false })
     .model({ ErrorEnvelope })
     .onRequest(({ request, set }) => {
       set.headers["x-request-id"] = requestIdOf(request);
@@ -243,20 +211,6 @@ export function createHttpServer(log: Logger) {
         }
       }
     })
-    .use(swaggerAssets())
-    .use(
-      openapi({
-        path: "/swagger",
-        specPath: "/swagger/json",
-        provider: "swagger-ui",
-        documentation: DOCUMENTATION,
-        exclude: { paths: ["/swagger", "/swagger/json"] },
-        swagger: {
-          cdn: SWAGGER_BUNDLE_URL,
-          theme: SWAGGER_STYLESHEET_URL,
-          autoDarkMode: false,
-          persistAuthorization: true,
-        },
-      }),
-    );
+    .use(swaggerAssets());
+  return server.use(apiDocumentation(() => server.routes));
 }

@@ -33,6 +33,8 @@ export function metricsRoutes(services: Services, inFlight: () => number) {
       response: { 200: MetricsText },
       detail: {
         tags: ["Operations"],
+        // Open on purpose: a scraper sends no key.
+        security: [],
         summary: "Prometheus metrics",
         description:
           "Prometheus text format 0.0.4, open without a key so a scraper needs no headers; it " +

@@ -28,6 +28,8 @@ export const PingResult = T.Object(
     durationMs: T.Integer({ minimum: 0 }),
   },
   {
+    $id: "#/components/schemas/PingResultModel",
+    title: "PingResultModel",
     examples: [
       { isSuccessStatusCode: true, statusCode: 200, message: '{"ok":true}', durationMs: 184 },
     ],

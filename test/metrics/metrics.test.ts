@@ -346,6 +346,6 @@ describe("GET /metrics", () => {
       summary: "Prometheus metrics",
       responses: { 200: { content: { "text/plain": { schema: { type: "string" } } } } },
     });
-    expect(operation?.security).toBeUndefined();
+    expect(operation?.security).toEqual([]);
   });
 });
