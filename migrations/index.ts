@@ -13,6 +13,7 @@ import * as m0006 from "./0006_retention_by_id.ts";
 import * as m0007 from "./0007_idempotency_keys_only.ts";
 import * as m0008 from "./0008_status_code_index_answered_only.ts";
 import * as m0009 from "./0009_queue_from_counts.ts";
+import * as m0011 from "./0011_delivery_message_id.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   "0007_idempotency_keys_only": m0007,
   "0008_status_code_index_answered_only": m0008,
   "0009_queue_from_counts": m0009,
+  "0011_delivery_message_id": m0011,
 };
