@@ -68,8 +68,9 @@ function envelopeJson(envelope: ContentEnvelope): string {
   try {
     new BodyBudget().spendText(text);
   } catch (error) {
-    if (error instanceof BodyTooLarge)
+    if (error instanceof BodyTooLarge) {
       throw new RenderError(`the content envelope: ${error.message}`);
+    }
     throw error;
   }
   return text;
