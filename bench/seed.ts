@@ -121,6 +121,7 @@ function row(options: SeedOptions, index: number, random: () => number): Deliver
     webhook_id: options.webhookId,
     event_id: idAt("evt", createdAt, random),
     retry_of: null,
+    message_id: null,
     event_type: eventType,
     content_type: contentType,
     content_id: contentId,

@@ -14,6 +14,7 @@ import * as m0007 from "./0007_idempotency_keys_only.ts";
 import * as m0008 from "./0008_status_code_index_answered_only.ts";
 import * as m0009 from "./0009_queue_from_counts.ts";
 import * as m0010 from "./0010_webhook_generation_by_workspace.ts";
+import * as m0011 from "./0011_delivery_message_id.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   "0008_status_code_index_answered_only": m0008,
   "0009_queue_from_counts": m0009,
   "0010_webhook_generation_by_workspace": m0010,
+  "0011_delivery_message_id": m0011,
 };

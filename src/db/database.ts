@@ -88,6 +88,12 @@ export interface DeliveryTable {
   webhook_id: string;
   event_id: string;
   retry_of: string | null;
+  /**
+   * The Standard Webhooks message id (`webhook-id`) of a retry or replay: the id of the original
+   * delivery at the root of its `retry_of` chain. Null for an original, whose own id is its
+   * message id.
+   */
+  message_id: string | null;
   event_type: number;
   content_type: string;
   content_id: string;

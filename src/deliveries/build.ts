@@ -1,7 +1,10 @@
 /**
  * A new delivery row: what one webhook will receive for one event. The body is rendered here,
- * once, and stored; every attempt sends these exact bytes. A template that fails to render
- * makes a delivery that is already in Error, with the reason, instead of failing the ingest.
+ * once, and stored; every attempt sends these exact bytes, and so does every retry or replay
+ * of it, under the original's message id (Standard Webhooks: `webhook-id` "will be the same
+ * when the same webhook is being resent"). A body that fails to render, or would pass the
+ * 1 MiB bound, makes a delivery that is already in Error, with the reason and no body, instead
+ * of failing the ingest.
  */
 
 import type { Insertable } from "kysely";
@@ -9,6 +12,7 @@ import type { DeliveryTable } from "../db/database.ts";
 import { readNullableJsonColumn } from "../db/json-column.ts";
 import type { IngestWebhook } from "../events/enabled-webhooks.ts";
 import { newId } from "../ids.ts";
+import { BodyBudget, BodyTooLarge } from "../plugin-host/body-budget.ts";
 import { RenderError, type TemplaterRegistry } from "../plugin-host/templaters.ts";
 import type { ContentEnvelope } from "./envelope.ts";
 import { ProcessStatus } from "./status.ts";
@@ -29,11 +33,25 @@ export interface BuildDeliveryOptions {
   templaters: TemplaterRegistry;
   defaultMaxAttempts: number;
   now: number;
-  /**
-   * For a retry: the original delivery. Its rendered custom payload, if it has one, is reused
-   * as is; otherwise the body is rendered again from the same content.
-   */
-  retryOf?: { id: string; customPayload: string | null };
+  /** For a retry or a replay: the delivery it sends again. */
+  retryOf?: ResentDelivery;
+}
+
+/**
+ * What a retry or replay takes from the delivery it sends again: its body byte for byte (and
+ * the custom payload that body was rendered from), and its message id.
+ */
+export type ResentDelivery = Pick<
+  Insertable<DeliveryTable>,
+  "id" | "message_id" | "body" | "custom_payload"
+>;
+
+/**
+ * The message id a delivery is signed and sent with (`webhook-id`): its own id, or for a retry
+ * or replay the original's.
+ */
+export function messageIdOf(delivery: { id: string; message_id?: string | null }): string {
+  return delivery.message_id ?? delivery.id;
 }
 
 function renderCustomPayload(options: BuildDeliveryOptions, envelope: ContentEnvelope): string {
@@ -42,9 +60,26 @@ function renderCustomPayload(options: BuildDeliveryOptions, envelope: ContentEnv
   return templaters.renderToJson(webhook.template_engine, template, envelope);
 }
 
+/** The default body: the content envelope, refused like a template when over the bound. */
+function envelopeJson(envelope: ContentEnvelope): string {
+  // Bounded by the event's own size (a request body is at most the same 1 MiB), so it is
+  // measured once built; a few envelope keys more can still pass the bound.
+  const text = JSON.stringify(envelope);
+  try {
+    new BodyBudget().spendText(text);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) {
+      throw new RenderError(`the content envelope: ${error.message}`);
+    }
+    throw error;
+  }
+  return text;
+}
+
 export function buildDelivery(options: BuildDeliveryOptions): Insertable<DeliveryTable> {
   const { webhook, content, now, retryOf } = options;
   const id = newId("dlv", now);
+  const messageId = retryOf ? messageIdOf(retryOf) : null;
   const envelope: ContentEnvelope = {
     eventType: content.eventType,
     contentId: content.contentId,
@@ -52,16 +87,25 @@ export function buildDelivery(options: BuildDeliveryOptions): Insertable<Deliver
     fields: content.fields,
     translations: content.translations,
     webhookId: webhook.id,
-    deliveryId: id,
+    deliveryId: messageId ?? id,
     timestamp: new Date(content.acceptedAt).toISOString(),
   };
   let customPayload: string | null = null;
+  let body = "";
   let renderError: string | null = null;
-  if (retryOf && retryOf.customPayload !== null) {
-    customPayload = retryOf.customPayload;
-  } else if (webhook.use_custom_payload === 1) {
+  // A delivery whose body failed to render stored none (an empty body is never JSON): there is
+  // no snapshot to resend, so its retry renders the body now.
+  if (retryOf && retryOf.body !== "") {
+    customPayload = retryOf.custom_payload ?? null;
+    body = retryOf.body;
+  } else {
     try {
-      customPayload = renderCustomPayload(options, envelope);
+      if (webhook.use_custom_payload === 1) {
+        customPayload = renderCustomPayload(options, envelope);
+        body = customPayload;
+      } else {
+        body = envelopeJson(envelope);
+      }
     } catch (error) {
       if (!(error instanceof RenderError)) throw error;
       renderError = error.message;
@@ -73,13 +117,14 @@ export function buildDelivery(options: BuildDeliveryOptions): Insertable<Deliver
     webhook_id: webhook.id,
     event_id: content.eventId,
     retry_of: retryOf?.id ?? null,
+    message_id: messageId,
     event_type: content.eventType,
     content_type: content.contentType,
     content_id: content.contentId,
     fields: JSON.stringify(content.fields),
     translations: JSON.stringify(content.translations),
     custom_payload: customPayload,
-    body: customPayload ?? (renderError === null ? JSON.stringify(envelope) : ""),
+    body,
     process_status: renderError === null ? ProcessStatus.Waiting : ProcessStatus.Error,
     attempts: 0,
     max_attempts:

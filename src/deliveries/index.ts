@@ -113,8 +113,9 @@ export function deliveryLogRoutes(services: Services) {
           description:
             "Re-enqueues an existing delivery for processing. A new delivery record is created in " +
             "`Waiting` status using the original payload snapshot (its `retryOf` names the " +
-            "original); the original entry is left untouched for audit. 404 if the webhook no " +
-            "longer exists.",
+            "original); the original entry is left untouched for audit. It sends the original's " +
+            "body byte for byte with the original's `webhook-id`, so the receiver can tell it is " +
+            "the same message. 404 if the webhook no longer exists.",
         },
       },
     )
@@ -134,7 +135,8 @@ export function deliveryLogRoutes(services: Services) {
           description:
             "Re-enqueues every event that has a delivery of this webhook inserted between " +
             "`since` and `until` (inclusive; `until` defaults to now): one new `Waiting` delivery " +
-            "per event, built from that event's latest delivery. At most 10,000 events per call; " +
+            "per event, resending that event's latest delivery (its bytes and `webhook-id`, like a " +
+            "retry). At most 10,000 events per call; " +
             "a larger window is refused with 400 and nothing is enqueued.",
         },
       },

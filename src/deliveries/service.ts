@@ -1,8 +1,8 @@
 /**
  * The delivery log and what can be done from it: read a webhook's log (pages or a cursor,
  * filtered), one delivery and its attempts, retry one delivery, replay a time window, and
- * enqueue a sample. New deliveries are always built by `buildDelivery`, so a retry renders
- * and stores its body exactly as ingest does. Knows nothing of HTTP; throws domain errors.
+ * enqueue a sample. New deliveries are always built by `buildDelivery`, so a retry or replay
+ * resends its original exactly as ingest stored it. Knows nothing of HTTP; throws domain errors.
  */
 
 import type { Insertable } from "kysely";
@@ -324,7 +324,8 @@ function contentOf(row: DeliveryRow): DeliveryContent {
   };
 }
 
-function rebuild(
+/** A new delivery that sends `original` again (its body and message id). */
+function resend(
   context: EnqueueContext,
   webhook: WebhookRow,
   original: DeliveryRow,
@@ -336,7 +337,7 @@ function rebuild(
     templaters: context.templaters,
     defaultMaxAttempts: context.defaultMaxAttempts,
     now,
-    retryOf: { id: original.id, customPayload: original.custom_payload },
+    retryOf: original,
   });
 }
 
@@ -347,8 +348,9 @@ async function readInserted(db: Executor, id: string): Promise<DeliveryLogEntry>
 }
 
 /**
- * A new Waiting delivery of the original's payload snapshot (its rendered custom payload is
- * reused); the original row is left as it was, for audit.
+ * A new Waiting delivery that sends the original's payload snapshot byte for byte, under the
+ * original's message id (`webhook-id`), so the receiver can tell it is the same message; the
+ * original row is left as it was, for audit.
  */
 export async function retryDelivery(
   context: EnqueueContext,
@@ -359,7 +361,7 @@ export async function retryDelivery(
   const created = await context.db.transaction().execute(async (trx) => {
     const webhook = await getWebhookRow(trx, workspace, webhookId);
     const original = await getDeliveryRow(trx, workspace, webhookId, deliveryId);
-    const row = rebuild(context, webhook, original, Date.now());
+    const row = resend(context, webhook, original, Date.now());
     await enqueueDeliveries(trx, [row], context.onDeliveryFailed);
     return readInserted(trx, row.id);
   });
@@ -369,8 +371,9 @@ export async function retryDelivery(
 
 /**
  * Seed 003's replay: every event with a delivery of the webhook inserted in [since, until]
- * gets one new delivery, built from that event's latest delivery of the webhook. All or
- * nothing, and at most {@link MAX_REPLAY_EVENTS} events.
+ * gets one new delivery, a resend of that event's latest delivery of the webhook (same bytes,
+ * same message id as a retry of it). All or nothing, and at most {@link MAX_REPLAY_EVENTS}
+ * events.
  */
 export async function replayDeliveries(
   context: EnqueueContext,
@@ -403,7 +406,7 @@ export async function replayDeliveries(
         { limit: MAX_REPLAY_EVENTS },
       );
     }
-    const created = latest.map((original) => rebuild(context, webhook, original, now));
+    const created = latest.map((original) => resend(context, webhook, original, now));
     await enqueueDeliveries(trx, created, context.onDeliveryFailed);
     return created;
   });

@@ -1,12 +1,13 @@
 /**
  * Template engines by name. A webhook's `templateEngine` picks one to render its
  * `customPayload` against the content envelope; `json` is built in, plugins add more. Whatever
- * an engine does — throw, return a Promise, a function, a cycle — becomes a {@link RenderError}
- * for that one delivery, never a failed ingest.
+ * an engine does — throw, return a Promise, a function, a cycle, a body over the 1 MiB bound —
+ * becomes a {@link RenderError} for that one delivery, never a failed ingest.
  */
 
 import type { ContentEnvelope } from "../deliveries/envelope.ts";
 import type { Templater } from "./api.ts";
+import { BodyBudget, BodyTooLarge } from "./body-budget.ts";
 import { jsonEngine } from "./json-engine.ts";
 
 export type { Templater } from "./api.ts";
@@ -18,48 +19,77 @@ export class RenderError extends Error {
   override name = "RenderError";
 }
 
+/** Why a value is not plain JSON, with where in the value (`fields.when is a function`). */
+class NotJson extends Error {}
+
 /**
- * Why `value` is not plain JSON (`fields.when is a function`), or null when it is. Checked
- * rather than trusted to `JSON.stringify`, which silently drops functions and undefined inside
- * objects and turns NaN into null: a receiver would get a body nobody wrote.
+ * The JSON text of `value`, its size spent from `budget` piece by piece: an engine cannot be
+ * stopped while it renders, but a result that shares one large object a thousand times is
+ * refused before its text is built. Checked rather than trusted to `JSON.stringify`, which
+ * silently drops functions and undefined inside objects and turns NaN into null: a receiver
+ * would get a body nobody wrote. Throws {@link NotJson} or {@link BodyTooLarge}.
  */
-export function nonJsonReason(value: unknown, path = "", seen = new Set<object>()): string | null {
+function boundedJson(
+  value: unknown,
+  budget: BodyBudget,
+  path = "",
+  seen = new Set<object>(),
+): string {
   const where = path === "" ? "the value" : path;
   switch (typeof value) {
+    case "number":
+      if (!Number.isFinite(value)) throw new NotJson(`${where} is ${value}, not a finite number`);
+      return spent(budget, JSON.stringify(value));
     case "string":
     case "boolean":
-      return null;
-    case "number":
-      return Number.isFinite(value) ? null : `${where} is ${value}, not a finite number`;
+      return spent(budget, JSON.stringify(value));
     case "object": {
-      if (value === null) return null;
-      if (seen.has(value)) return `${where} refers back to itself (a cycle)`;
+      if (value === null) return spent(budget, "null");
+      if (seen.has(value)) throw new NotJson(`${where} refers back to itself (a cycle)`);
       if (typeof (value as { then?: unknown }).then === "function") {
-        return `${where} is a Promise (template engines must render synchronously)`;
+        throw new NotJson(`${where} is a Promise (template engines must render synchronously)`);
       }
       const prototype = Object.getPrototypeOf(value);
       if (!Array.isArray(value) && prototype !== Object.prototype && prototype !== null) {
-        return `${where} is a ${value.constructor?.name ?? "non-plain"} object, not plain JSON`;
+        throw new NotJson(
+          `${where} is a ${value.constructor?.name ?? "non-plain"} object, not plain JSON`,
+        );
       }
       seen.add(value);
       try {
-        const entries: [string, unknown][] = Array.isArray(value)
-          ? value.map((item, index) => [String(index), item])
-          : Object.entries(value);
-        for (const [key, item] of entries) {
-          const reason = nonJsonReason(item, path ? `${path}.${key}` : key, seen);
-          if (reason) return reason;
+        const inner = (key: string, item: unknown) =>
+          boundedJson(item, budget, path ? `${path}.${key}` : key, seen);
+        const parts: string[] = [];
+        if (Array.isArray(value)) {
+          // Brackets and commas.
+          budget.spend(Math.max(2, value.length + 1));
+          for (let index = 0; index < value.length; index++) {
+            parts.push(inner(String(index), value[index]));
+          }
+          return `[${parts.join(",")}]`;
         }
-        return null;
+        const entries = Object.entries(value);
+        budget.spend(Math.max(2, entries.length + 1));
+        for (const [key, item] of entries) {
+          const name = spent(budget, `${JSON.stringify(key)}:`);
+          parts.push(name + inner(key, item));
+        }
+        return `{${parts.join(",")}}`;
       } finally {
         seen.delete(value);
       }
     }
     case "undefined":
-      return `${where} is undefined`;
+      throw new NotJson(`${where} is undefined`);
     default:
-      return `${where} is a ${typeof value}`;
+      throw new NotJson(`${where} is a ${typeof value}`);
   }
+}
+
+/** `jsonText`, once its size is spent from `budget`. */
+function spent(budget: BodyBudget, jsonText: string): string {
+  budget.spendText(jsonText);
+  return jsonText;
 }
 
 function reasonOf(error: unknown): string {
@@ -81,25 +111,22 @@ export class TemplaterRegistry {
   /**
    * The body text for `template` rendered by engine `name`. Throws {@link RenderError} with a
    * message fit for the delivery log when the engine is missing, throws, or returns something
-   * that is not JSON.
+   * that is not JSON or whose JSON would pass the body bound.
    */
   renderToJson(name: string, template: unknown, context: ContentEnvelope): string {
     const engine = this.#engines.get(name);
     if (!engine) throw new RenderError(`template engine "${name}" is not available`);
-    let value: unknown;
     try {
-      value = engine.render(template, context);
+      return boundedJson(engine.render(template, context), new BodyBudget());
     } catch (error) {
-      throw new RenderError(`template engine "${name}" failed: ${reasonOf(error)}`);
+      if (error instanceof BodyTooLarge) {
+        throw new RenderError(`template engine "${name}": ${error.message}`);
+      }
+      // Anything else thrown — by the engine, or by a getter read while serializing — is the
+      // engine's failure, never a crash.
+      const reason =
+        error instanceof NotJson ? `it returned no JSON: ${error.message}` : reasonOf(error);
+      throw new RenderError(`template engine "${name}" failed: ${reason}`);
     }
-    let reason: string | null;
-    try {
-      reason = nonJsonReason(value);
-      if (reason === null) return JSON.stringify(value);
-    } catch (error) {
-      // A getter that throws while being read: nothing plain JSON has, but never a crash.
-      throw new RenderError(`template engine "${name}" failed: ${reasonOf(error)}`);
-    }
-    throw new RenderError(`template engine "${name}" failed: it returned no JSON: ${reason}`);
   }
 }

@@ -26,6 +26,8 @@ export interface ClaimedDelivery {
   id: string;
   workspace: string;
   webhook_id: string;
+  /** Null for an original delivery (see `messageIdOf`). */
+  message_id: string | null;
   body: string;
   attempts: number;
   max_attempts: number;
@@ -94,7 +96,8 @@ export function claimDueNow(
          select id from deliveries
          where process_status = 0 and webhook_id = ? and next_attempt_at <= ?
          order by next_attempt_at limit ?)
-       returning id, workspace, webhook_id, body, attempts, max_attempts, created_at, lease_until`,
+       returning id, workspace, webhook_id, message_id, body, attempts, max_attempts, created_at,
+         lease_until`,
     )
     .all(leaseUntil, webhookId, now, limit) as ClaimedDelivery[];
 }

@@ -4,7 +4,8 @@
  * grant — a form POST to the token URL through the same outbound guard and address pinning as
  * deliveries — and caches it per webhook until 30 s before it expires; a 401 from the receiver
  * drops it, so the next attempt asks for a new one. When no token can be had, the attempt fails
- * with a clear error and the delivery body is not sent.
+ * with a clear error — which never quotes the token endpoint's answer — and the delivery body
+ * is not sent.
  */
 
 import { createHash } from "node:crypto";
@@ -13,6 +14,7 @@ import type { ReceiverAuth } from "../webhooks/model.ts";
 import type { OutboundGuard } from "./outbound-guard.ts";
 import {
   type AttemptResult,
+  isSuccessStatus,
   noResponse,
   type OutboundRequest,
   RESPONSE_READ_LIMIT,
@@ -68,9 +70,17 @@ function fingerprintOf(auth: OAuth2Auth): string {
     .digest("base64");
 }
 
-function oneLine(text: string, max = 300): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+/**
+ * Why a token request failed, quoting nothing the token endpoint sent: an endpoint that echoes
+ * its request (some do, in their error pages) would put `client_secret=…` in the delivery log,
+ * the ping answer and the failure mail, where a read key sees it. The status, and a fixed text.
+ */
+function tokenFailure(result: AttemptResult): string {
+  const status = result.statusCode;
+  // No answer, or one that broke off: the error is Hookpost's own words.
+  if (status === null || isSuccessStatus(status)) return result.error ?? "no answer";
+  const redirect = status >= 300 && status < 400 ? " (a redirect, not followed)" : "";
+  return `the token endpoint answered HTTP ${status}${redirect}; its answer is not shown, as it may repeat the credentials`;
 }
 
 /** Why a token request's answer gives no token, or the token and its lifetime in seconds. */
@@ -225,12 +235,7 @@ export class ReceiverAuthenticator {
       maxResponseChars: RESPONSE_READ_LIMIT,
     });
     if (result.error !== null) {
-      const answer = result.statusCode !== null && result.responseBody ? result.responseBody : "";
-      return {
-        ok: false,
-        error: answer ? `${result.error} ${oneLine(answer)}` : result.error,
-        aborted: result.aborted,
-      };
+      return { ok: false, error: tokenFailure(result), aborted: result.aborted };
     }
     const answer = readTokenAnswer(result.responseBody ?? "");
     if (!answer.ok) return { ok: false, error: answer.error, aborted: false };

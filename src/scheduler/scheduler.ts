@@ -20,6 +20,7 @@ import type { Executor } from "../db/database.ts";
 import { readJsonColumn } from "../db/json-column.ts";
 import type { StatementCache } from "../db/statement-cache.ts";
 import { allWebhooksGeneration, WebhookDerived } from "../db/webhook-generation.ts";
+import { messageIdOf } from "../deliveries/build.ts";
 import type { FailureHook } from "../deliveries/failure.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
 import { newId } from "../ids.ts";
@@ -432,7 +433,9 @@ export class Scheduler {
     signal: AbortSignal,
   ): Promise<PreparedRequest> {
     const timestamp = Math.floor(startedAt / 1000);
-    const signed = requestHeaders(webhook, delivery.id, delivery.body, timestamp);
+    // A retry or replay is signed as the message it resends: receivers drop the duplicate.
+    const messageId = messageIdOf(delivery);
+    const signed = requestHeaders(webhook, messageId, delivery.body, timestamp);
     const hooks = this.options.hooks;
     if (!hooks?.hasBeforeDelivery) {
       return { kind: "ready", body: delivery.body, ...signed };
@@ -445,7 +448,7 @@ export class Scheduler {
     if (hooked.kind === "aborted") return hooked;
     // The attempt record shows the headers the hooks were given.
     if (hooked.kind === "failed") return { ...hooked, ...signed };
-    const signature = signatureHeaders(webhook.secret, delivery.id, hooked.body, timestamp);
+    const signature = signatureHeaders(webhook.secret, messageId, hooked.body, timestamp);
     return {
       kind: "ready",
       body: hooked.body,

@@ -4,6 +4,11 @@
  * server name, so there is no DNS-rebinding window), POST the stored body without following
  * redirects, and read at most 64 KB of the answer. Never throws: every failure becomes a
  * result with a readable error.
+ *
+ * Answers are asked for and read uncompressed (`Accept-Encoding: identity`, and Bun's own
+ * decompression off): the 64 KB cap counts bytes as they arrive, and a 1 MB gzip bomb would
+ * otherwise be inflated towards 1 GiB behind it. A receiver that compresses anyway gets its
+ * status recorded and its body described, not decoded.
  */
 
 import { checkServerIdentity } from "node:tls";
@@ -87,8 +92,18 @@ function networkError(error: unknown): string {
   }
 }
 
+/** What is recorded instead of a body sent with a `Content-Encoding` that was not asked for. */
+function encodedBody(encoding: string): string {
+  return `(a body with Content-Encoding ${encoding.slice(0, 50)}, not decoded: Hookpost asks for identity)`;
+}
+
 /** Reads up to {@link RESPONSE_READ_LIMIT} bytes, then stops; returns the text cut to `keep`. */
 async function readCapped(response: Response, keep: number): Promise<string> {
+  const encoding = response.headers.get("content-encoding")?.trim() ?? "";
+  if (encoding !== "" && encoding.toLowerCase() !== "identity") {
+    await response.body?.cancel().catch(() => undefined);
+    return encodedBody(encoding).slice(0, keep);
+  }
   const reader = response.body?.getReader();
   if (!reader) return "";
   const chunks: Uint8Array[] = [];
@@ -211,9 +226,10 @@ export async function sendAttempt(
     try {
       response = await fetch(pinnedUrl(url, target.address, target.family), {
         method: "POST",
-        headers: { ...request.headers, host: url.host },
+        headers: { ...request.headers, host: url.host, "accept-encoding": "identity" },
         body: request.body,
         redirect: "manual",
+        decompress: false,
         signal,
         ...(isHttps && namedHost
           ? {

@@ -32,7 +32,7 @@ describe("POST /webhooks/{id}/events/{eventId}/retry", () => {
     await app.close();
   });
 
-  test("creates a new Waiting delivery of the same payload and leaves the original as it was", async () => {
+  test("creates a new Waiting delivery of the original's exact body and leaves the original as it was", async () => {
     const { id: webhook } = await createWebhook(app);
     const published = await publish(app, {
       contentId: "c_42",
@@ -71,11 +71,11 @@ describe("POST /webhooks/{id}/events/{eventId}/retry", () => {
     expect(retried.id).toMatch(/^dlv_/);
     expect(retried.id).not.toBe(original);
     expect(await deliveryRow(app, original)).toEqual(before);
+    // The original's snapshot byte for byte, deliveryId included, under its message id.
     const stored = await deliveryRow(app, retried.id);
-    const body = JSON.parse(stored.body);
-    const originalBody = JSON.parse(before.body);
-    expect(body).toEqual({ ...originalBody, deliveryId: retried.id });
-    expect(body.deliveryId).not.toBe(originalBody.deliveryId);
+    expect(stored.body).toBe(before.body);
+    expect(JSON.parse(stored.body).deliveryId).toBe(original);
+    expect(stored.message_id).toBe(original);
     const log = await app.request("GET", `/webhooks/${webhook}/events`, { key: app.keys.read });
     expect(freshBody(log)).toMatchObject({
       total: 2,
@@ -116,6 +116,43 @@ describe("POST /webhooks/{id}/events/{eventId}/retry", () => {
       key: app.keys.write,
     });
     expect(freshBody(second)).toMatchObject({ retryOf: firstId, processStatus: 0 });
+    // Still the original message: its id and its bytes.
+    const secondRow = await deliveryRow(app, (second.body as Entry).id);
+    expect(secondRow.message_id).toBe(original);
+    expect(secondRow.body).toBe((await deliveryRow(app, original)).body);
+  });
+
+  test("a delivery whose body failed to render has no snapshot: its retry renders now, as the same message", async () => {
+    const { id: webhook } = await createWebhook(app, {
+      useCustomPayload: true,
+      customPayload: Array.from({ length: 1000 }, () => "{{fields}}"),
+    });
+    const original = deliveryOf(
+      await publish(app, { fields: { text: "a".repeat(2000) } }),
+      webhook,
+    );
+    expect(await deliveryRow(app, original)).toMatchObject({
+      process_status: ProcessStatus.Error,
+      body: "",
+    });
+    await app.request("PUT", "/webhooks", {
+      key: app.keys.write,
+      json: {
+        id: webhook,
+        endpoint: "https://example.com/hooks",
+        customPayload: { id: "{{deliveryId}}", size: "{{fields.text}}" },
+      },
+    });
+    const response = await app.request("POST", `/webhooks/${webhook}/events/${original}/retry`, {
+      key: app.keys.write,
+    });
+    const retried = await deliveryRow(app, (freshBody(response) as Entry).id);
+    expect(retried).toMatchObject({
+      process_status: ProcessStatus.Waiting,
+      message_id: original,
+      retry_of: original,
+    });
+    expect(JSON.parse(retried.body)).toEqual({ id: original, size: "a".repeat(2000) });
   });
 
   test("a deleted webhook cannot be retried (404), though its log stays", async () => {
@@ -196,6 +233,9 @@ describe("POST /webhooks/{id}/replay", () => {
     const row = await deliveryRow(app, replayedE1);
     expect(row).toMatchObject({
       retry_of: e1Latest,
+      // The message replayed is e1's original delivery: its id and its bytes.
+      message_id: deliveryOf(e1, webhook),
+      body: (await deliveryRow(app, deliveryOf(e1, webhook))).body,
       event_id: e1.eventId,
       content_id: "one",
       process_status: ProcessStatus.Waiting,

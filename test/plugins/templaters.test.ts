@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import type { ContentEnvelope } from "../../src/deliveries/envelope.ts";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
+import { MAX_BODY_BYTES } from "../../src/http/server.ts";
 import { RenderError, TemplaterRegistry } from "../../src/plugin-host/templaters.ts";
 import { type Receiver, startReceiver } from "../helpers/receiver.ts";
 import { createWebhook, freshBody } from "../helpers/scenarios.ts";
@@ -128,6 +129,81 @@ describe("what a plugin engine returns", () => {
     registry.renderToJson("x", { t: 1 }, envelope);
     expect(seen).toEqual([{ t: 1 }, envelope]);
   });
+});
+
+describe("a rendered body is bounded at 1 MiB", () => {
+  const TOO_LARGE = `the rendered body exceeds ${MAX_BODY_BYTES} bytes, the most a delivery may send`;
+  const registry = new TemplaterRegistry([["x", { render: (template) => template }]]);
+
+  /** An envelope whose `fields` is about `bytes` of JSON and counts how often it is read. */
+  function countingEnvelope(bytes: number): { context: ContentEnvelope; reads: () => number } {
+    const fields = { text: "a".repeat(bytes) };
+    let reads = 0;
+    const context = {
+      ...envelope,
+      get fields() {
+        reads++;
+        return fields;
+      },
+    };
+    return { context, reads: () => reads };
+  }
+
+  test.each([
+    ["as values", "{{fields}}"],
+    ["inside longer strings", "x {{fields}} y"],
+  ])("the json engine stops at the bound: 1,000 × {{fields}} %s", (_name, item) => {
+    // 1,000 × 20 KB would be 20 MB; the engine gives up after about 1 MiB of it.
+    const { context, reads } = countingEnvelope(20_000);
+    const template = Array.from({ length: 1000 }, () => item);
+    expect(() => registry.renderToJson("json", template, context)).toThrow(
+      new RenderError(`template engine "json": ${TOO_LARGE}`),
+    );
+    expect(reads()).toBeLessThan(60);
+  });
+
+  test("a plugin engine's result is refused while it is being serialized", () => {
+    const { context, reads } = countingEnvelope(20_000);
+    const sharing = new TemplaterRegistry([
+      // One object shared 1,000 times: cheap to return, 20 MB as text.
+      ["x", { render: (_template, ctx) => Array.from({ length: 1000 }, () => ctx) }],
+    ]);
+    expect(() => sharing.renderToJson("x", null, context)).toThrow(
+      new RenderError(`template engine "x": ${TOO_LARGE}`),
+    );
+    expect(reads()).toBeLessThan(60);
+  });
+
+  // Each template holds `{{fields.s}}` once; `s` is padded so the body is exactly the bound.
+  const exact: [string, unknown][] = [
+    ["a whole-string value", "{{fields.s}}"],
+    ["an interpolated string", "é {{fields.s}} ü"],
+    [
+      "objects, arrays, keys and scalars",
+      { k: [1, true, null, "{{fields.s}}", { "ü ": "x{{contentId}}" }], e: [], o: {} },
+    ],
+  ];
+  test.each(exact)(
+    "the count is exact: %s of exactly 1 MiB passes, one byte more fails",
+    (_n, template) => {
+      const withText = (text: string): ContentEnvelope => ({ ...envelope, fields: { s: text } });
+      const empty = registry.renderToJson("json", template, withText(""));
+      const pad = MAX_BODY_BYTES - Buffer.byteLength(empty);
+      // Two-byte characters: the bound is in UTF-8 bytes, not characters.
+      const padding = "é".repeat(Math.floor(pad / 2)) + "a".repeat(pad % 2);
+      const fits = registry.renderToJson("json", template, withText(padding));
+      expect(Buffer.byteLength(fits)).toBe(MAX_BODY_BYTES);
+      expect(() => registry.renderToJson("json", template, withText(`${padding}a`))).toThrow(
+        new RenderError(`template engine "json": ${TOO_LARGE}`),
+      );
+      // A plugin engine's result is measured the same way.
+      expect(registry.renderToJson("x", JSON.parse(fits), envelope)).toBe(fits);
+      const over = JSON.parse(fits);
+      expect(() => registry.renderToJson("x", [over], envelope)).toThrow(
+        new RenderError(`template engine "x": ${TOO_LARGE}`),
+      );
+    },
+  );
 });
 
 const ENGINES = `

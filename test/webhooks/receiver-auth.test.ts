@@ -2,16 +2,18 @@
  * Receiver authentication (seed 002): the `auth` field and credential-looking custom headers
  * are masked as "********" in every response, a mask sent back keeps the stored value, and
  * deliveries and the test ping carry the right `Authorization` header — basic, bearer, or an
- * OAuth2 client-credentials token fetched from a real token endpoint and cached.
+ * OAuth2 client-credentials token fetched from a real token endpoint and cached. A token
+ * endpoint's answer is never quoted: one that repeats its request would show the client secret.
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
 import { OutboundGuard } from "../../src/scheduler/outbound-guard.ts";
-import { ReceiverAuthenticator } from "../../src/scheduler/receiver-auth.ts";
+import { ReceiverAuthenticator, TOKEN_ERROR_PREFIX } from "../../src/scheduler/receiver-auth.ts";
 import type { ReceiverAuth } from "../../src/webhooks/model.ts";
 import { type Receiver, startReceiver, waitFor } from "../helpers/receiver.ts";
 import { createWebhook, freshBody, runScenarios } from "../helpers/scenarios.ts";
+import { type SmtpTestServer, startSmtp } from "../helpers/smtp.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 const MASK = "********";
@@ -24,6 +26,11 @@ const oauth2 = {
   clientSecret: "client-secret-0123456789",
   scope: "hooks:write",
 };
+
+/** The whole error for a token endpoint's refusal: its status, and none of its answer. */
+function tokenRefused(status: number): string {
+  return `the token endpoint answered HTTP ${status}; its answer is not shown, as it may repeat the credentials`;
+}
 
 async function storedRow(app: TestApp, id: string) {
   return app.app.store.db
@@ -517,11 +524,9 @@ describe("sending with receiver authentication", () => {
     const deliveryId = await publish(type);
     const row = await settled(deliveryId);
     expect(row.process_status).toBe(ProcessStatus.Error);
-    expect(row.last_error).toStartWith("oauth2 token request failed: HTTP 400");
-    expect(row.last_error).toContain("invalid_client");
+    expect(row.last_error).toBe(`${TOKEN_ERROR_PREFIX}: ${tokenRefused(400)}`);
     const [attempt] = await attempts(deliveryId);
-    expect(attempt).toMatchObject({ status_code: null });
-    expect(attempt?.error).toStartWith("oauth2 token request failed: HTTP 400");
+    expect(attempt).toMatchObject({ status_code: null, error: row.last_error });
     expect(target.requests).toHaveLength(0);
   });
 
@@ -556,8 +561,108 @@ describe("sending with receiver authentication", () => {
     expect(response.body).toMatchObject({
       isSuccessStatusCode: false,
       statusCode: 0,
-      message: "oauth2 token request failed: HTTP 503 down",
+      message: `${TOKEN_ERROR_PREFIX}: ${tokenRefused(503)}`,
     });
+    expect(target.requests).toHaveLength(0);
+  });
+});
+
+describe("a token endpoint's answer is never quoted", () => {
+  let t: TestApp;
+  let smtp: SmtpTestServer;
+  let echo: Receiver;
+  let target: Receiver;
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    // A token endpoint that refuses, and repeats the form it got (client_secret included)
+    // wherever the test asks: body, JSON, Location.
+    echo = startReceiver((request) => {
+      const how = new URL(`http://x${request.path}`).searchParams.get("echo");
+      const form = request.body;
+      if (how === "json") return Response.json({ error: "invalid_client", received: form });
+      if (how === "ok-text") return new Response(form);
+      if (how === "redirect") {
+        return new Response(null, { status: 302, headers: { location: `/login?${form}` } });
+      }
+      return new Response(`invalid_client: ${form}`, { status: Number(how) });
+    });
+    target = startReceiver();
+    t = await createTestApp({
+      HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
+      HOOKPOST_TICK_MS: "20",
+      HOOKPOST_SMTP_URL: smtp.url,
+      HOOKPOST_MAIL_FROM: "hookpost@example.test",
+    });
+    await t.app.start();
+  });
+  afterAll(async () => {
+    await t.close();
+    await Promise.all([echo.stop(), target.stop(), smtp.stop()]);
+  });
+
+  test.each([
+    ["a 401 repeating the form", "401", tokenRefused(401)],
+    ["a 500 repeating the form", "500", tokenRefused(500)],
+    [
+      "a redirect repeating the form in Location",
+      "redirect",
+      "the token endpoint answered HTTP 302 (a redirect, not followed); its answer is not shown, as it may repeat the credentials",
+    ],
+    ["a 200 repeating the form as text", "ok-text", "the answer is not JSON"],
+    ["a 200 repeating the form in JSON, no token", "json", "the answer has no access_token"],
+  ])("%s: the status and a fixed text, the secret nowhere", async (_name, how, reason) => {
+    const type = `type_${crypto.randomUUID().slice(0, 8)}`;
+    const recipient = `ops-${type}@example.com`;
+    const logFrom = t.logLines.length;
+    const webhook = await createWebhook(t, {
+      endpoint: target.url,
+      eventTypes: { [type]: [0] },
+      auth: { ...oauth2, tokenUrl: `${echo.url}/token?echo=${how}` },
+      maxAttempts: 1,
+      errorEmailTo: recipient,
+    });
+    const published = await t.request("POST", "/events", {
+      key: t.keys.write,
+      json: { eventType: 0, contentType: type, contentId: "c_1" },
+    });
+    const deliveryId = (published.body as { deliveries: { deliveryId: string }[] }).deliveries[0]
+      ?.deliveryId;
+    const error = `${TOKEN_ERROR_PREFIX}: ${reason}`;
+    const entry = await waitFor("the delivery to fail", async () => {
+      const response = await t.request("GET", `/webhooks/${webhook.id}/events/${deliveryId}`, {
+        key: t.keys.read,
+      });
+      return (response.body as { state?: string }).state === "exhausted" ? response : undefined;
+    });
+    expect(entry.body).toMatchObject({ lastError: error, responseMessage: error });
+    const attemptsAnswer = await t.request(
+      "GET",
+      `/webhooks/${webhook.id}/events/${deliveryId}/attempts`,
+      { key: t.keys.read },
+    );
+    expect(attemptsAnswer.body).toMatchObject([{ error, statusCode: null, responseBody: null }]);
+    const ping = await t.request("POST", `/webhooks/${webhook.id}/test`, { key: t.keys.write });
+    expect(ping.body).toMatchObject({ statusCode: 0, message: error });
+    const mail = await waitFor("the failure mail", () =>
+      smtp.mails.find((received) => received.envelopeTo.includes(recipient)),
+    );
+    expect(mail.parsed.text).toContain(error);
+
+    // The endpoint did get (and repeat) the secret; none of what a read key or a mail shows has it.
+    expect(echo.requests.some((request) => request.body.includes(oauth2.clientSecret))).toBe(true);
+    const shown = [
+      entry.text,
+      attemptsAnswer.text,
+      ping.text,
+      t.logLines.slice(logFrom).join("\n"),
+      mail.parsed.text ?? "",
+      String(mail.parsed.html),
+    ];
+    for (const text of shown) {
+      expect(text).not.toContain(oauth2.clientSecret);
+      expect(text).not.toContain("client_secret");
+    }
     expect(target.requests).toHaveLength(0);
   });
 });
