@@ -13,6 +13,7 @@ import * as m0006 from "./0006_retention_by_id.ts";
 import * as m0007 from "./0007_idempotency_keys_only.ts";
 import * as m0008 from "./0008_status_code_index_answered_only.ts";
 import * as m0009 from "./0009_queue_from_counts.ts";
+import * as m0012 from "./0012_delivery_log_by_state.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   "0007_idempotency_keys_only": m0007,
   "0008_status_code_index_answered_only": m0008,
   "0009_queue_from_counts": m0009,
+  "0012_delivery_log_by_state": m0012,
 };
