@@ -409,6 +409,27 @@ export async function retryDelivery(
   return created;
 }
 
+/** The replay window in ms; `until` defaults to `now`. Every problem is named in one 400. */
+function parseReplayWindow(input: ReplayInput, now: number): { since: number; until: number } {
+  const problems: FieldProblem[] = [];
+  const since = parseInstant("since", input.since, problems);
+  const until = input.until === undefined ? now : parseInstant("until", input.until, problems);
+  if (since !== undefined && until !== undefined && since > until) {
+    problems.push({
+      field: "since",
+      // Without `until`, the bound passed is now: say so rather than name a field not sent.
+      message:
+        input.until === undefined
+          ? `is in the future (now is ${iso(now)}); until defaults to now`
+          : "must not be later than until",
+    });
+  }
+  if (problems.length > 0 || since === undefined || until === undefined) {
+    throw Invalid.fields(problems);
+  }
+  return { since, until };
+}
+
 /**
  * Seed 003's replay: every event with a delivery of the webhook inserted in [since, until]
  * gets one new delivery, built from that event's latest delivery of the webhook. All or
@@ -420,16 +441,8 @@ export async function replayDeliveries(
   webhookId: string,
   input: ReplayInput,
 ): Promise<ReplayResult> {
-  const problems: FieldProblem[] = [];
   const now = Date.now();
-  const since = parseInstant("since", input.since, problems);
-  const until = input.until === undefined ? now : parseInstant("until", input.until, problems);
-  if (since !== undefined && until !== undefined && since > until) {
-    problems.push({ field: "since", message: "must not be later than until" });
-  }
-  if (problems.length > 0 || since === undefined || until === undefined) {
-    throw Invalid.fields(problems);
-  }
+  const { since, until } = parseReplayWindow(input, now);
   const rows = await context.db.transaction().execute(async (trx) => {
     const webhook = await getWebhookRow(trx, workspace, webhookId);
     const latest = await listLatestDeliveryPerEvent(
