@@ -58,7 +58,7 @@ export function deliveryLogRoutes(services: Services) {
           summary: "Retrieve webhook delivery log",
           description:
             "Returns the delivery log of a webhook, paginated and ordered newest-first. Supports " +
-            "optional filters, combined with AND: `status` (process status), `state` (seed 004: " +
+            "optional filters, combined with AND: `status` (process status), `state` (" +
             "pending, processing, retrying, success, failed, exhausted), `eventType`, " +
             "`contentType`, `from`/`to` (insert date range, ISO-8601, inclusive) and " +
             "`statusCodeFrom`/`statusCodeTo` (response status code range, inclusive). `pageSize` " +

@@ -141,7 +141,7 @@ export const DeliveryLogQuery = T.Object({
     enum: LOG_QUERY_CHOICES.status,
     examples: ["-1"],
   }),
-  state: parameter(`Filter by state (seed 004). ${STATE_MEANINGS}`, {
+  state: parameter(`Filter by delivery state. ${STATE_MEANINGS}`, {
     enum: LOG_QUERY_CHOICES.state,
     examples: ["retrying"],
   }),
