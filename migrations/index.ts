@@ -15,6 +15,7 @@ import * as m0008 from "./0008_status_code_index_answered_only.ts";
 import * as m0009 from "./0009_queue_from_counts.ts";
 import * as m0010 from "./0010_webhook_generation_by_workspace.ts";
 import * as m0011 from "./0011_delivery_message_id.ts";
+import * as m0012 from "./0012_delivery_log_by_state.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   "0009_queue_from_counts": m0009,
   "0010_webhook_generation_by_workspace": m0010,
   "0011_delivery_message_id": m0011,
+  "0012_delivery_log_by_state": m0012,
 };

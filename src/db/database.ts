@@ -164,6 +164,16 @@ export interface DeliveryCountTable {
   count: number;
 }
 
+/**
+ * `retrying` and `exhausted` deliveries per webhook, kept by triggers (the state filter's
+ * totals; `pending` and `failed` are their status's count minus these).
+ */
+export interface DeliveryStateCountTable {
+  webhook_id: string;
+  state: "retrying" | "exhausted";
+  count: number;
+}
+
 export interface Database {
   workspaces: WorkspaceTable;
   api_keys: ApiKeyTable;
@@ -175,6 +185,7 @@ export interface Database {
   failure_notices: FailureNoticeTable;
   mail_state: MailStateTable;
   delivery_counts: DeliveryCountTable;
+  delivery_state_counts: DeliveryStateCountTable;
 }
 
 /** The database, or a transaction on it: repositories accept either. */

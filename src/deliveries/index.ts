@@ -58,9 +58,11 @@ export function deliveryLogRoutes(services: Services) {
           summary: "Retrieve webhook delivery log",
           description:
             "Returns the delivery log of a webhook, paginated and ordered newest-first. Supports " +
-            "optional filters: `status` (process status), `eventType`, `contentType`, `from`/`to` " +
-            "(insert date range, ISO-8601, inclusive) and `statusCodeFrom`/`statusCodeTo` " +
-            "(response status code range, inclusive). `pageSize` is capped at 100. Page with " +
+            "optional filters, combined with AND: `status` (process status), `state` (" +
+            "pending, processing, retrying, success, failed, exhausted), `eventType`, " +
+            "`contentType`, `from`/`to` (insert date range, ISO-8601, inclusive) and " +
+            "`statusCodeFrom`/`statusCodeTo` (response status code range, inclusive). `pageSize` " +
+            "above 100 counts as 100. Page with " +
             "`page`, or pass the answer's `nextCursor` as `cursor` for stable keyset paging " +
             "(not both). The log of a deleted webhook stays readable.",
         },

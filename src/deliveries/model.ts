@@ -1,18 +1,25 @@
 /**
  * Schemas of the delivery log API (seed 000's `/webhooks/{id}/events…`, with seed 002's
  * attempts and status-code filter, seed 003's cursor and replay, and seed 004's `state`).
- * Query parameters arrive as strings: they are validated here by pattern and converted, with
- * their ranges checked, in `service.ts`.
+ * Query parameters arrive as strings and are declared as such: `parseLogQuery` (service.ts)
+ * checks and converts every one of them, so that each refusal says in words what is allowed
+ * (a schema pattern would be refused first, with the pattern as its message).
  */
 
-import { type Static, Type as T } from "@sinclair/typebox";
+import { type Static, Type as T, type TLiteral, type TUnion } from "@sinclair/typebox";
 import { WebhookEventType } from "../webhooks/model.ts";
 
 const ProcessStatusSchema = T.Union([T.Literal(-1), T.Literal(0), T.Literal(1), T.Literal(2)], {
   description: "WebhookProcessStatus: -1 Error, 0 Waiting, 1 Processing, 2 Sent",
 });
 
-const DeliveryState = T.Union(
+const STATE_MEANINGS =
+  "`pending`: waiting for its first attempt; `retrying`: waiting after a failed attempt; " +
+  "`processing`: an attempt is in flight; `success`: delivered; `exhausted`: failed after " +
+  "its last allowed attempt; `failed`: failed otherwise (e.g. the payload could not be rendered)";
+
+/** Seed 004's delivery states, in lifecycle order. */
+const DeliveryStateSchema = T.Union(
   [
     T.Literal("pending"),
     T.Literal("processing"),
@@ -21,14 +28,21 @@ const DeliveryState = T.Union(
     T.Literal("failed"),
     T.Literal("exhausted"),
   ],
-  {
-    description:
-      "`pending`: waiting for its first attempt; `retrying`: waiting after a failed attempt; " +
-      "`processing`: an attempt is in flight; `success`: delivered; `exhausted`: failed after " +
-      "its last allowed attempt; `failed`: failed otherwise (e.g. the payload could not be rendered)",
-  },
+  { description: STATE_MEANINGS },
 );
-export type DeliveryState = Static<typeof DeliveryState>;
+export type DeliveryState = Static<typeof DeliveryStateSchema>;
+
+/** A union of literals' values as a query string spells them: `["-1", "0", "1", "2"]`. */
+function spelled<Value extends string | number>(union: TUnion<TLiteral<Value>[]>): `${Value}`[] {
+  return union.anyOf.map((literal) => `${literal.const}` as const);
+}
+
+/** What the log's enumerated query parameters accept, for the schema and for the checks. */
+export const LOG_QUERY_CHOICES = {
+  status: spelled(ProcessStatusSchema),
+  eventType: spelled(WebhookEventType),
+  state: spelled(DeliveryStateSchema),
+};
 
 const IsoTime = T.String({ format: "date-time" });
 const nullableString = (description?: string) =>
@@ -53,7 +67,7 @@ export const DeliveryLogEntry = T.Object(
       description: "The rendered custom payload sent as the body, or null for the default body",
     }),
     processStatus: ProcessStatusSchema,
-    state: DeliveryState,
+    state: DeliveryStateSchema,
     responseStatusCode: nullableInteger("HTTP status of the last attempt; null without a response"),
     isResponseSuccessStatusCode: T.Boolean({ description: "Whether the last response was 2xx" }),
     responseMessage: nullableString("Body (truncated) or reason of the last attempt"),
@@ -114,44 +128,40 @@ export const DeliveryLogPage = T.Object({
 });
 export type DeliveryLogPage = Static<typeof DeliveryLogPage>;
 
-const digits = (description: string, examples: string[]) =>
-  T.Optional(T.String({ pattern: "^[0-9]{1,9}$", description, examples }));
+/** A query parameter: a string here, checked and converted by `parseLogQuery`. */
+const parameter = (description: string, options: { examples?: string[]; enum?: string[] } = {}) =>
+  T.Optional(T.String({ maxLength: 400, description, ...options }));
 
 export const DeliveryLogQuery = T.Object({
-  page: digits("1-based page number (default 1); not with `cursor`", ["1"]),
-  pageSize: digits("Items per page (default 20, max 100)", ["20"]),
-  status: T.Optional(
-    T.String({
-      pattern: "^(-1|0|1|2)$",
-      description: "Filter by process status: -1 Error, 0 Waiting, 1 Processing, 2 Sent",
-      examples: ["-1"],
-    }),
-  ),
-  eventType: T.Optional(
-    T.String({
-      pattern: "^[0-4]$",
-      description:
-        "Filter by event type: 0 Published, 1 Unpublished, 2 Deleted, 3 PublishedCreated, 4 PublishedUpdated",
-    }),
+  page: parameter("1-based page number (default 1); not with `cursor`", { examples: ["1"] }),
+  pageSize: parameter("Items per page (default 20); more than 100 is capped at 100", {
+    examples: ["20"],
+  }),
+  status: parameter("Filter by process status: -1 Error, 0 Waiting, 1 Processing, 2 Sent", {
+    enum: LOG_QUERY_CHOICES.status,
+    examples: ["-1"],
+  }),
+  state: parameter(`Filter by delivery state. ${STATE_MEANINGS}`, {
+    enum: LOG_QUERY_CHOICES.state,
+    examples: ["retrying"],
+  }),
+  eventType: parameter(
+    "Filter by event type: 0 Published, 1 Unpublished, 2 Deleted, 3 PublishedCreated, 4 PublishedUpdated",
+    { enum: LOG_QUERY_CHOICES.eventType },
   ),
   contentType: T.Optional(
     T.String({ minLength: 1, maxLength: 100, description: "Filter by content-type key" }),
   ),
-  from: T.Optional(
-    T.String({
-      format: "date-time",
-      description: "Lower bound on insert date (ISO-8601 date-time, inclusive)",
-      examples: ["2026-05-15T00:00:00Z"],
-    }),
-  ),
-  to: T.Optional(
-    T.String({
-      format: "date-time",
-      description: "Upper bound on insert date (ISO-8601 date-time, inclusive)",
-    }),
-  ),
-  statusCodeFrom: digits("Lowest response status code (100–599, inclusive)", ["500"]),
-  statusCodeTo: digits("Highest response status code (100–599, inclusive)", ["599"]),
+  from: parameter("Lower bound on insert date (ISO-8601 date-time with a time zone, inclusive)", {
+    examples: ["2026-05-15T00:00:00Z"],
+  }),
+  to: parameter("Upper bound on insert date (ISO-8601 date-time with a time zone, inclusive)"),
+  statusCodeFrom: parameter("Lowest response status code (100–599, inclusive)", {
+    examples: ["500"],
+  }),
+  statusCodeTo: parameter("Highest response status code (100–599, inclusive)", {
+    examples: ["599"],
+  }),
   cursor: T.Optional(
     T.String({
       minLength: 1,

@@ -8,7 +8,15 @@ import {
   type SqlBool,
   sql,
 } from "kysely";
-import type { AttemptTable, Database, DeliveryTable, Executor } from "../db/database.ts";
+import type {
+  AttemptTable,
+  Database,
+  DeliveryStateCountTable,
+  DeliveryTable,
+  Executor,
+} from "../db/database.ts";
+import type { DeliveryState } from "./model.ts";
+import { ProcessStatus, type ProcessStatusValue } from "./status.ts";
 
 export type DeliveryRow = Selectable<DeliveryTable>;
 export type AttemptRow = Selectable<AttemptTable>;
@@ -25,6 +33,7 @@ export async function insertDeliveries(
 /** What the delivery log can be narrowed to; every bound is inclusive. */
 export interface DeliveryLogFilter {
   processStatus?: number;
+  state?: DeliveryState;
   eventType?: number;
   contentType?: string;
   /** Insert date bounds (ms). */
@@ -41,19 +50,80 @@ export interface LogPosition {
   id: string;
 }
 
+/**
+ * The state of a Waiting or Error delivery in SQL, null for the others: the four states that
+ * share a process status two by two, told apart by the attempts made. Written exactly as
+ * migration 0012 indexes it (SQLite matches an indexed expression by its structure, so the two
+ * must not drift; the plan test says when they do). `deliveryState` (service.ts) is the same
+ * rule for one row; a test checks that they agree.
+ */
+const SPLIT_STATE = sql<DeliveryState | null>`case process_status
+  when 0 then case when attempts = 0 then 'pending' else 'retrying' end
+  when -1 then case when attempts >= max_attempts then 'exhausted' else 'failed' end
+end`;
+
+type KeptState = DeliveryStateCountTable["state"];
+
+/**
+ * Each state's process status. The states that share a status (`kept` set) are told apart by
+ * SPLIT_STATE; their totals come from the kept count of one of the pair, or from their status's
+ * count minus it (`complement`).
+ */
+const STATE_STATUS: Record<
+  DeliveryState,
+  { status: ProcessStatusValue; kept?: { state: KeptState; complement: boolean } }
+> = {
+  pending: { status: ProcessStatus.Waiting, kept: { state: "retrying", complement: true } },
+  retrying: { status: ProcessStatus.Waiting, kept: { state: "retrying", complement: false } },
+  processing: { status: ProcessStatus.Processing },
+  success: { status: ProcessStatus.Sent },
+  failed: { status: ProcessStatus.Error, kept: { state: "exhausted", complement: true } },
+  exhausted: { status: ProcessStatus.Error, kept: { state: "exhausted", complement: false } },
+};
+
+/**
+ * The filter's `status` and `state` as one condition: a state that is a whole status
+ * (`success`) becomes that status, which the status index and the counts serve; a status that
+ * contradicts the state matches nothing.
+ */
+type StatusCondition =
+  | { kind: "any" }
+  | { kind: "status"; status: number }
+  | {
+      kind: "state";
+      state: DeliveryState;
+      status: ProcessStatusValue;
+      kept: { state: KeptState; complement: boolean };
+    }
+  | { kind: "nothing" };
+
+function statusCondition({ processStatus, state }: DeliveryLogFilter): StatusCondition {
+  if (state === undefined) {
+    return processStatus === undefined
+      ? { kind: "any" }
+      : { kind: "status", status: processStatus };
+  }
+  const { status, kept } = STATE_STATUS[state];
+  if (processStatus !== undefined && processStatus !== status) return { kind: "nothing" };
+  return kept ? { kind: "state", state, status, kept } : { kind: "status", status };
+}
+
 function logConditions(
   eb: ExpressionBuilder<Database, "deliveries">,
   webhookId: string,
   filter: DeliveryLogFilter,
   use: "count" | "page",
 ): Expression<SqlBool>[] {
-  // webhook_id first, then process_status or created_at: what the log indexes are keyed on.
-  // A webhook's deliveries all belong to its workspace; callers check that ownership once
+  // webhook_id first, then the status, the state or created_at: what the log indexes are keyed
+  // on. A webhook's deliveries all belong to its workspace; callers check that ownership once
   // (hasDeliveryLog / findWebhook), so the workspace need not be read from every row.
   const conditions: Expression<SqlBool>[] = [eb("webhook_id", "=", webhookId)];
-  if (filter.processStatus !== undefined) {
-    conditions.push(eb("process_status", "=", filter.processStatus));
-  }
+  const status = statusCondition(filter);
+  if (status.kind === "status") conditions.push(eb("process_status", "=", status.status));
+  // Only the expression, without its status: then `deliveries_log_by_state` is the one index
+  // with two equalities, and SQLite cannot prefer `deliveries_log_by_status`.
+  if (status.kind === "state") conditions.push(sql<SqlBool>`${SPLIT_STATE} = ${status.state}`);
+  if (status.kind === "nothing") conditions.push(sql<SqlBool>`false`);
   if (filter.from !== undefined) conditions.push(eb("created_at", ">=", filter.from));
   if (filter.to !== undefined) conditions.push(eb("created_at", "<=", filter.to));
   if (filter.eventType !== undefined) conditions.push(eb("event_type", "=", filter.eventType));
@@ -72,6 +142,32 @@ function logConditions(
   return conditions;
 }
 
+/** The webhook's deliveries in `status` (all of them when undefined), from `delivery_counts`. */
+async function keptStatusCount(
+  db: Executor,
+  webhookId: string,
+  status: number | undefined,
+): Promise<number> {
+  let counts = db
+    .selectFrom("delivery_counts")
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("count"), eb.lit(0)).as("total"))
+    .where("webhook_id", "=", webhookId);
+  if (status !== undefined) counts = counts.where("process_status", "=", status);
+  const counted = await counts.executeTakeFirstOrThrow();
+  return Number(counted.total);
+}
+
+/** The webhook's `retrying` or `exhausted` deliveries, from `delivery_state_counts`. */
+async function keptStateCount(db: Executor, webhookId: string, state: KeptState): Promise<number> {
+  const row = await db
+    .selectFrom("delivery_state_counts")
+    .select("count")
+    .where("webhook_id", "=", webhookId)
+    .where("state", "=", state)
+    .executeTakeFirst();
+  return row?.count ?? 0;
+}
+
 /**
  * How many deliveries of the webhook match `filter`. Like {@link listDeliveryLog}, it does not
  * check the workspace: a webhook's deliveries all belong to its workspace, and the caller checks
@@ -82,16 +178,18 @@ export async function countDeliveryLog(
   webhookId: string,
   filter: DeliveryLogFilter,
 ): Promise<number> {
-  const { processStatus, ...others } = filter;
+  const status = statusCondition(filter);
+  if (status.kind === "nothing") return 0;
+  const { processStatus: _status, state: _state, ...others } = filter;
   if (Object.values(others).every((value) => value === undefined)) {
-    // No filter but the status: the trigger-kept counts answer without reading the log.
-    let counts = db
-      .selectFrom("delivery_counts")
-      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("count"), eb.lit(0)).as("total"))
-      .where("webhook_id", "=", webhookId);
-    if (processStatus !== undefined) counts = counts.where("process_status", "=", processStatus);
-    const counted = await counts.executeTakeFirstOrThrow();
-    return Number(counted.total);
+    // No filter but a status or a state: the trigger-kept counts answer without reading the log.
+    if (status.kind !== "state") {
+      return keptStatusCount(db, webhookId, status.kind === "status" ? status.status : undefined);
+    }
+    const count = await keptStateCount(db, webhookId, status.kept.state);
+    return status.kept.complement
+      ? (await keptStatusCount(db, webhookId, status.status)) - count
+      : count;
   }
   const row = await db
     .selectFrom("deliveries")

@@ -19,14 +19,15 @@ import { getWebhookRow } from "../webhooks/service.ts";
 import { buildDelivery, type DeliveryContent } from "./build.ts";
 import { enqueueDeliveries } from "./enqueue.ts";
 import type { FailureHook } from "./failure.ts";
-import type {
-  Attempt,
-  DeliveryLogEntry,
-  DeliveryLogPage,
-  DeliveryLogQuery,
-  DeliveryState,
-  ReplayInput,
-  ReplayResult,
+import {
+  type Attempt,
+  type DeliveryLogEntry,
+  type DeliveryLogPage,
+  type DeliveryLogQuery,
+  type DeliveryState,
+  LOG_QUERY_CHOICES,
+  type ReplayInput,
+  type ReplayResult,
 } from "./model.ts";
 import {
   type AttemptRow,
@@ -173,19 +174,45 @@ function parseInstant(field: string, text: string, problems: FieldProblem[]): nu
   return ms;
 }
 
+const DIGITS = /^[0-9]+$/;
+
+/**
+ * A whole number from `bounds.min` to `bounds.max`; with `capped`, larger numbers count as the
+ * maximum instead of being refused (seed 000's `pageSize`).
+ */
 function parseBounded(
   field: string,
   text: string | undefined,
-  bounds: { min: number; max: number },
+  bounds: { min: number; max: number; capped?: boolean },
   problems: FieldProblem[],
 ): number | undefined {
   if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
-    problems.push({ field, message: `must be an integer from ${bounds.min} to ${bounds.max}` });
+  const value = DIGITS.test(text) ? Number(text) : Number.NaN;
+  if (bounds.capped && value > bounds.max) return bounds.max;
+  if (!(value >= bounds.min && value <= bounds.max)) {
+    const more = bounds.capped ? ` (more than ${bounds.max} counts as ${bounds.max})` : "";
+    problems.push({
+      field,
+      message: `must be a whole number from ${bounds.min} to ${bounds.max}${more}`,
+    });
     return undefined;
   }
   return value;
+}
+
+/** One of `choices`, or a problem that names them all. */
+function parseChoice<Choice extends string>(
+  field: string,
+  text: string | undefined,
+  choices: readonly Choice[],
+  problems: FieldProblem[],
+): Choice | undefined {
+  if (text === undefined) return undefined;
+  const choice = choices.find((candidate) => candidate === text);
+  if (choice === undefined) {
+    problems.push({ field, message: `expected one of ${choices.join(", ")}` });
+  }
+  return choice;
 }
 
 /** Where a log page starts: a page number, or after a cursor's position. */
@@ -202,12 +229,24 @@ export function parseLogQuery(query: DeliveryLogQuery): LogRequest {
   const problems: FieldProblem[] = [];
   const page = parseBounded("page", query.page, { min: 1, max: 1_000_000_000 }, problems);
   const pageSize =
-    parseBounded("pageSize", query.pageSize, { min: 1, max: MAX_PAGE_SIZE }, problems) ??
-    DEFAULT_PAGE_SIZE;
+    parseBounded(
+      "pageSize",
+      query.pageSize,
+      { min: 1, max: MAX_PAGE_SIZE, capped: true },
+      problems,
+    ) ?? DEFAULT_PAGE_SIZE;
   const statusCodes = { min: 100, max: 599 };
+  const status = parseChoice("status", query.status, LOG_QUERY_CHOICES.status, problems);
+  const eventType = parseChoice(
+    "eventType",
+    query.eventType,
+    LOG_QUERY_CHOICES.eventType,
+    problems,
+  );
   const filter: DeliveryLogFilter = {
-    processStatus: query.status === undefined ? undefined : Number(query.status),
-    eventType: query.eventType === undefined ? undefined : Number(query.eventType),
+    processStatus: status === undefined ? undefined : Number(status),
+    state: parseChoice("state", query.state, LOG_QUERY_CHOICES.state, problems),
+    eventType: eventType === undefined ? undefined : Number(eventType),
     contentType: query.contentType,
     from: query.from === undefined ? undefined : parseInstant("from", query.from, problems),
     to: query.to === undefined ? undefined : parseInstant("to", query.to, problems),
@@ -230,7 +269,10 @@ export function parseLogQuery(query: DeliveryLogQuery): LogRequest {
     if (query.page !== undefined) {
       problems.push({ field: "cursor", message: "use either page or cursor, not both" });
     } else if (!after) {
-      problems.push({ field: "cursor", message: "is not a cursor this API returned" });
+      problems.push({
+        field: "cursor",
+        message: "is not a cursor this API returned: pass an answer's nextCursor as it is",
+      });
     } else {
       start = { after };
     }
@@ -369,6 +411,27 @@ export async function retryDelivery(
   return created;
 }
 
+/** The replay window in ms; `until` defaults to `now`. Every problem is named in one 400. */
+function parseReplayWindow(input: ReplayInput, now: number): { since: number; until: number } {
+  const problems: FieldProblem[] = [];
+  const since = parseInstant("since", input.since, problems);
+  const until = input.until === undefined ? now : parseInstant("until", input.until, problems);
+  if (since !== undefined && until !== undefined && since > until) {
+    problems.push({
+      field: "since",
+      // Without `until`, the bound passed is now: say so rather than name a field not sent.
+      message:
+        input.until === undefined
+          ? `is in the future (now is ${iso(now)}); until defaults to now`
+          : "must not be later than until",
+    });
+  }
+  if (problems.length > 0 || since === undefined || until === undefined) {
+    throw Invalid.fields(problems);
+  }
+  return { since, until };
+}
+
 /**
  * Seed 003's replay: every event with a delivery of the webhook inserted in [since, until]
  * gets one new delivery, a resend of that event's latest delivery of the webhook (same bytes,
@@ -381,16 +444,8 @@ export async function replayDeliveries(
   webhookId: string,
   input: ReplayInput,
 ): Promise<ReplayResult> {
-  const problems: FieldProblem[] = [];
   const now = Date.now();
-  const since = parseInstant("since", input.since, problems);
-  const until = input.until === undefined ? now : parseInstant("until", input.until, problems);
-  if (since !== undefined && until !== undefined && since > until) {
-    problems.push({ field: "since", message: "must not be later than until" });
-  }
-  if (problems.length > 0 || since === undefined || until === undefined) {
-    throw Invalid.fields(problems);
-  }
+  const { since, until } = parseReplayWindow(input, now);
   const rows = await context.db.transaction().execute(async (trx) => {
     const webhook = await getWebhookRow(trx, workspace, webhookId);
     const latest = await listLatestDeliveryPerEvent(

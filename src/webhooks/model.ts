@@ -298,9 +298,21 @@ export const WebhookIdParams = T.Object({
 
 export const WebhookListQuery = T.Object({
   ordering: T.Optional(
-    T.Union([T.Literal("created"), T.Literal("-created"), T.Literal("name"), T.Literal("-name")], {
-      description: "Sort order (default `created`)",
-    }),
+    T.Union(
+      [
+        T.Literal("created"),
+        T.Literal("-created"),
+        T.Literal("modified"),
+        T.Literal("-modified"),
+        T.Literal("name"),
+        T.Literal("-name"),
+      ],
+      {
+        description:
+          "Sort order (default `created`): by creation, by `lastModified` or by name (ignoring " +
+          "case); `-` for descending. Ties are broken by id.",
+      },
+    ),
   ),
 });
 export type WebhookOrdering = NonNullable<Static<typeof WebhookListQuery>["ordering"]>;

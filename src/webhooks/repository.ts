@@ -21,29 +21,41 @@ export async function findWebhook(
     .executeTakeFirst();
 }
 
-const ORDER_BY: Record<
-  WebhookOrdering,
-  { column: "created_at" | "name"; direction: "asc" | "desc" }
-> = {
-  created: { column: "created_at", direction: "asc" },
-  "-created": { column: "created_at", direction: "desc" },
-  name: { column: "name", direction: "asc" },
-  "-name": { column: "name", direction: "desc" },
+/** Names compare as people read them: "alpha" before "Zeta", "Émile" next to "emile". */
+const nameCollator = new Intl.Collator("en", { sensitivity: "accent" });
+
+type Comparison = (a: WebhookRow, b: WebhookRow) => number;
+const byCreation: Comparison = (a, b) => a.created_at - b.created_at;
+const byModification: Comparison = (a, b) => a.last_modified - b.last_modified;
+const byNameIgnoringCase: Comparison = (a, b) => nameCollator.compare(a.name, b.name);
+
+const ORDER_BY: Record<WebhookOrdering, { compare: Comparison; direction: 1 | -1 }> = {
+  created: { compare: byCreation, direction: 1 },
+  "-created": { compare: byCreation, direction: -1 },
+  modified: { compare: byModification, direction: 1 },
+  "-modified": { compare: byModification, direction: -1 },
+  name: { compare: byNameIgnoringCase, direction: 1 },
+  "-name": { compare: byNameIgnoringCase, direction: -1 },
 };
 
+/**
+ * The workspace's webhooks in `ordering`, ties broken by id in the same direction. Sorted here
+ * rather than in SQL: SQLite's NOCASE folds ASCII letters only, and a workspace's webhooks are
+ * read whole anyway.
+ */
 export async function listWebhookRows(
   db: Executor,
   workspace: string,
   ordering: WebhookOrdering,
 ): Promise<WebhookRow[]> {
-  const { column, direction } = ORDER_BY[ordering];
-  return db
+  const rows = await db
     .selectFrom("webhooks")
     .selectAll()
     .where("workspace", "=", workspace)
-    .orderBy(column, direction)
-    .orderBy("id", direction)
     .execute();
+  const { compare, direction } = ORDER_BY[ordering];
+  const byId: Comparison = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return rows.sort((a, b) => direction * (compare(a, b) || byId(a, b)));
 }
 
 /** Applies `changes`; returns false when the webhook is not in the workspace. */

@@ -1,11 +1,16 @@
 /**
- * The delivery log's status-code filter counts through `deliveries_log_by_code`, which holds
- * only deliveries that got an answer (migration 0008): the filter's bounds imply its
- * `IS NOT NULL`, so SQLite still searches it rather than scanning the webhook's log.
+ * The plans of the delivery log's filters. The status-code filter counts through
+ * `deliveries_log_by_code`, which holds only deliveries that got an answer (migration 0008): the
+ * filter's bounds imply its `IS NOT NULL`, so SQLite still searches it rather than scanning the
+ * webhook's log. The state filter searches `deliveries_log_by_state` (migration 0012), keyed on
+ * the state as an expression: the query's expression must be the index's, or SQLite would walk
+ * every row of the status reading its attempts.
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { countDeliveryLog } from "../../src/deliveries/repository.ts";
+import type { Executor } from "../../src/db/database.ts";
+import type { DeliveryState } from "../../src/deliveries/model.ts";
+import { countDeliveryLog, listDeliveryLog } from "../../src/deliveries/repository.ts";
 import { queryPlan, recordingKysely } from "../helpers/query-plans.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
@@ -40,4 +45,68 @@ describe("the status-code index", () => {
       /^SEARCH deliveries USING COVERING INDEX deliveries_log_by_code \(webhook_id=\? AND response_status_code[<>]/,
     );
   });
+});
+
+describe("the state filter", () => {
+  /** The plan of every query `run` makes, one string per query. */
+  async function plansOf(run: (db: Executor) => Promise<unknown>) {
+    const { db: logged, executed } = recordingKysely(testApp.app.store);
+    await run(logged);
+    if (executed.length === 0) throw new Error("no query ran");
+    return executed.map((query) =>
+      queryPlan(testApp.app.store.sqlite, query.sql, query.parameters).join("; "),
+    );
+  }
+  const byState =
+    /^SEARCH deliveries USING (COVERING )?INDEX deliveries_log_by_state \(webhook_id=\? AND <expr>=\?/;
+  const after = { createdAt: Date.UTC(2026, 4, 15), id: "dlv_x" };
+
+  test.each<DeliveryState>(["pending", "retrying", "failed", "exhausted"])(
+    "state=%s searches the state index for its page, the next after a cursor, and a count with a date bound",
+    async (state) => {
+      const plans = await plansOf(async (db) => {
+        await listDeliveryLog(db, "whk_none", { state }, { limit: 21 });
+        await listDeliveryLog(db, "whk_none", { state }, { limit: 21, after });
+        await countDeliveryLog(db, "whk_none", { state, from: after.createdAt });
+      });
+      expect(plans).toHaveLength(3);
+      for (const plan of plans) {
+        expect(plan).toMatch(byState);
+        // Newest first straight from the index: no sort of the matches.
+        expect(plan).not.toContain("TEMP B-TREE");
+      }
+    },
+  );
+
+  const keptState = "SEARCH delivery_state_counts USING PRIMARY KEY (webhook_id=? AND state=?)";
+  const keptStatus = "SEARCH delivery_counts USING PRIMARY KEY (webhook_id=? AND process_status=?)";
+  test.each<[DeliveryState, string[]]>([
+    ["retrying", [keptState]],
+    ["exhausted", [keptState]],
+    ["pending", [keptState, keptStatus]],
+    ["failed", [keptState, keptStatus]],
+  ])("the total of state=%s alone is a lookup of the kept counts", async (state, expected) => {
+    expect(await plansOf((db) => countDeliveryLog(db, "whk_none", { state }))).toEqual(expected);
+  });
+
+  test("with the status it implies, state=retrying still searches the state index", async () => {
+    const [plan] = await plansOf((db) =>
+      listDeliveryLog(db, "whk_none", { state: "retrying", processStatus: 0 }, { limit: 21 }),
+    );
+    expect(plan).toMatch(byState);
+  });
+
+  test.each<DeliveryState>(["success", "processing"])(
+    "state=%s is a whole status: the status index and the kept counts",
+    async (state) => {
+      const plans = await plansOf(async (db) => {
+        await listDeliveryLog(db, "whk_none", { state }, { limit: 21 });
+        await countDeliveryLog(db, "whk_none", { state });
+      });
+      expect(plans[0]).toMatch(
+        /^SEARCH deliveries USING INDEX deliveries_log_by_status \(webhook_id=\? AND process_status=\?\)$/,
+      );
+      expect(plans[1]).toMatch(/^SEARCH delivery_counts USING PRIMARY KEY/);
+    },
+  );
 });

@@ -13,7 +13,7 @@ import {
   runScenarios,
 } from "../helpers/scenarios.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
-import { deliveryOf, iso, publish, setDelivery } from "./helpers.ts";
+import { deliveryOf, deliveryRow, iso, publish, setDelivery } from "./helpers.ts";
 
 interface LogPage {
   items: { id: string }[];
@@ -228,7 +228,6 @@ describe("GET /webhooks/{id}/events", () => {
   });
 
   test.each([
-    ["pageSize=101", "pageSize"],
     ["pageSize=0", "pageSize"],
     ["page=0", "page"],
     ["page=abc", "page"],
@@ -259,9 +258,38 @@ describe("GET /webhooks/{id}/events", () => {
     expect((response.body as { error: { message: string } }).error.message).toContain(field);
   });
 
-  test("pageSize over 100 says the cap", async () => {
-    const response = await get("?pageSize=500");
-    expect((response.body as { error: { message: string } }).error.message).toContain("100");
+  test.each(["101", "500", "99999999999999999999"])(
+    "pageSize=%s is capped at 100, as seed 000 says",
+    async (pageSize) => {
+      const response = await get(`?pageSize=${pageSize}`);
+      expect(response.status).toBe(200);
+      expect(freshBody(response)).toMatchObject({ pageSize: 100, total: 5 });
+    },
+  );
+
+  test.each([
+    ["status=3", "status: expected one of -1, 0, 1, 2"],
+    ["eventType=5", "eventType: expected one of 0, 1, 2, 3, 4"],
+    [
+      "state=done",
+      "state: expected one of pending, processing, retrying, success, failed, exhausted",
+    ],
+    ["page=abc", "page: must be a whole number from 1 to 1000000000"],
+    ["page=0", "page: must be a whole number from 1 to 1000000000"],
+    ["pageSize=-5", "pageSize: must be a whole number from 1 to 100 (more than 100 counts as 100)"],
+    ["statusCodeTo=600", "statusCodeTo: must be a whole number from 100 to 599"],
+    ["statusCodeFrom=5xx", "statusCodeFrom: must be a whole number from 100 to 599"],
+    ["from=yesterday", 'from: "yesterday" is not an ISO-8601 date-time with a time zone, e.g. '],
+    ["to=2026-05-15", 'to: "2026-05-15" is not an ISO-8601 date-time with a time zone, e.g. '],
+    [
+      "cursor=!!",
+      "cursor: is not a cursor this API returned: pass an answer's nextCursor as it is",
+    ],
+    ["contentType=", "contentType: Expected string length greater or equal to 1"],
+  ])("%s: the message says what is allowed", async (query, message) => {
+    const response = await get(`?${query}`);
+    expect(response.status).toBe(400);
+    expect((response.body as { error: { message: string } }).error.message).toContain(message);
   });
 
   test("page and cursor together are a 400", async () => {
@@ -317,6 +345,177 @@ describe("GET /webhooks/{id}/events", () => {
     const response = await get("", app.keys.other);
     expect(response.status).toBe(404);
     expect(response.text).not.toContain(d[0] ?? "");
+  });
+});
+
+describe("the state filter (seed 004)", () => {
+  let app: TestApp;
+  let webhook = "";
+  /** s[i] was inserted at BASE + i minutes; its state is STATES[i]. */
+  const s: string[] = [];
+  const STATES = [
+    "pending",
+    "retrying",
+    "processing",
+    "success",
+    "failed",
+    "failed",
+    "exhausted",
+    "exhausted",
+    "pending",
+  ];
+
+  const get = async (query: string) =>
+    app.request("GET", `/webhooks/${webhook}/events?${query}`, { key: app.keys.read });
+  const page = async (query: string) => {
+    const response = await get(query);
+    expect(response.status).toBe(200);
+    return response.body as Omit<LogPage, "items"> & { items: { id: string; state: string }[] };
+  };
+  const ids = (indexes: number[]) => indexes.map((index) => s[index] ?? "");
+
+  beforeAll(async () => {
+    app = await createTestApp();
+    webhook = (await createWebhook(app, { eventTypes: { article: [0, 1] } })).id;
+    const rows = [
+      {},
+      { attempts: 2, response_status_code: 503 },
+      { process_status: ProcessStatus.Processing, attempts: 1 },
+      { process_status: ProcessStatus.Sent, attempts: 1, response_status_code: 200 },
+      // Failed before its last attempt: a template that could not be rendered, a 410 Gone.
+      { process_status: ProcessStatus.Error, attempts: 0 },
+      { process_status: ProcessStatus.Error, attempts: 3, response_status_code: 410 },
+      { process_status: ProcessStatus.Error, attempts: 10, response_status_code: 502 },
+      // Manual retry policy: one attempt allowed, so its first failure exhausts it.
+      { process_status: ProcessStatus.Error, attempts: 1, max_attempts: 1 },
+      {},
+    ];
+    for (const [index, row] of rows.entries()) {
+      const id = deliveryOf(await publish(app, { eventType: index === 8 ? 1 : 0 }), webhook);
+      await setDelivery(app, id, { ...row, created_at: BASE + index * MINUTE });
+      s.push(id);
+    }
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  test.each([
+    ["pending", [8, 0]],
+    ["retrying", [1]],
+    ["processing", [2]],
+    ["success", [3]],
+    ["failed", [5, 4]],
+    ["exhausted", [7, 6]],
+  ])("state=%s lists those deliveries newest first, with their total", async (state, expected) => {
+    const body = await page(`state=${state}`);
+    expect(body.items.map((item) => item.id)).toEqual(ids(expected));
+    expect(body.total).toBe(expected.length);
+  });
+
+  test("every entry is listed under the state it shows, and under no other", async () => {
+    const all = await page("");
+    expect(all.items.map((item) => item.state)).toEqual([...STATES].reverse());
+    for (const state of new Set(STATES)) {
+      const listed = (await page(`state=${state}`)).items.map((item) => item.id);
+      const showing = all.items.filter((item) => item.state === state).map((item) => item.id);
+      expect(listed).toEqual(showing);
+    }
+  });
+
+  test.each([
+    ["state=pending&eventType=1", [8]],
+    ["state=pending&eventType=0", [0]],
+    ["state=exhausted&status=-1", [7, 6]],
+    ["state=retrying&status=0", [1]],
+    ["state=success&status=2", [3]],
+    ["state=exhausted&status=0", []],
+    ["state=success&status=-1", []],
+    ["state=failed&statusCodeFrom=400", [5]],
+    [`state=failed&from=${iso(BASE + 5 * MINUTE)}`, [5]],
+    [`state=exhausted&to=${iso(BASE + 6 * MINUTE)}`, [6]],
+    ["state=pending&contentType=page", []],
+  ])("%s combines with the other filters", async (query, expected) => {
+    const body = await page(query);
+    expect(body.items.map((item) => item.id)).toEqual(ids(expected));
+    expect(body.total).toBe(expected.length);
+  });
+
+  test("pages and cursors keep the state filter and its total", async () => {
+    expect(await page("state=failed&pageSize=1&page=2")).toMatchObject({
+      items: [{ id: s[4] }],
+      total: 2,
+      nextCursor: null,
+    });
+    const first = await page("state=exhausted&pageSize=1");
+    expect(first).toMatchObject({ items: [{ id: s[7] }], total: 2 });
+    const second = await page(`state=exhausted&pageSize=1&cursor=${first.nextCursor}`);
+    expect(second).toMatchObject({ items: [{ id: s[6] }], total: 2, nextCursor: null });
+  });
+
+  test("the totals follow inserts, changes, moves and deletes of deliveries", async () => {
+    const other = (await createWebhook(app, { eventTypes: { article: [0, 1] } })).id;
+    /** For each webhook and state: the total answered, and the entries showing that state. */
+    const totals = async () => {
+      const seen: Record<string, [number, number]> = {};
+      for (const id of [webhook, other]) {
+        const all = (
+          await app.request("GET", `/webhooks/${id}/events?pageSize=100`, { key: app.keys.read })
+        ).body as { items: { state: string }[] };
+        for (const state of new Set(STATES)) {
+          const filtered = (
+            await app.request("GET", `/webhooks/${id}/events?state=${state}`, {
+              key: app.keys.read,
+            })
+          ).body as LogPage;
+          const showing = all.items.filter((item) => item.state === state).length;
+          seen[`${id === webhook ? "webhook" : "other"} ${state}`] = [filtered.total, showing];
+        }
+      }
+      return seen;
+    };
+    const expectConsistent = async () => {
+      for (const [key, [total, showing]] of Object.entries(await totals())) {
+        expect({ key, total }).toEqual({ key, total: showing });
+      }
+    };
+    const template = await deliveryRow(app, s[0] ?? "");
+    const inserted = ["retrying", "exhausted", "failed"].map((name, index) => ({
+      ...template,
+      id: `dlv_kept_${name}`,
+      event_id: `evt_kept_${name}`,
+      webhook_id: other,
+      process_status: index === 0 ? ProcessStatus.Waiting : ProcessStatus.Error,
+      attempts: index === 2 ? 1 : 3,
+      max_attempts: 3,
+      created_at: BASE + index,
+    }));
+    await app.app.store.db.insertInto("deliveries").values(inserted).execute();
+    await expectConsistent();
+    // More attempts allowed: exhausted becomes failed. Claimed: retrying becomes processing.
+    await setDelivery(app, "dlv_kept_exhausted", { max_attempts: 10 });
+    await setDelivery(app, "dlv_kept_retrying", { process_status: ProcessStatus.Processing });
+    await expectConsistent();
+    await setDelivery(app, "dlv_kept_retrying", { process_status: ProcessStatus.Waiting });
+    await setDelivery(app, "dlv_kept_failed", { attempts: 3 });
+    await expectConsistent();
+    await setDelivery(app, "dlv_kept_failed", { webhook_id: webhook });
+    await expectConsistent();
+    await app.app.store.db.deleteFrom("deliveries").where("id", "like", "dlv_kept_%").execute();
+    await expectConsistent();
+    expect((await page("state=exhausted")).total).toBe(2);
+  });
+
+  test("an unknown state is a 400 naming every allowed value", async () => {
+    const response = await get("state=Retrying");
+    expect(response.status).toBe(400);
+    expectErrorEnvelope(response);
+    expect(freshBody(response)).toMatchObject({
+      error: {
+        message: "state: expected one of pending, processing, retrying, success, failed, exhausted",
+        details: { fields: [{ field: "state" }] },
+      },
+    });
   });
 });
 

@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { createWebhook, runScenarios } from "../helpers/scenarios.ts";
-import { createTestApp } from "../helpers/test-app.ts";
+import { createTestApp, type TestApp, type TestResponse } from "../helpers/test-app.ts";
 
 const oneWebhook = async (app: Parameters<typeof createWebhook>[0]) => {
   const { id, secret } = await createWebhook(app, { description: "Production article sync" });
@@ -62,6 +62,96 @@ describe("GET /webhooks", () => {
       key: "unknown",
       expectedStatus: 401,
       expectedContent: { error: { code: "unauthorized" } },
+    },
+  ]);
+});
+
+describe("GET /webhooks?ordering=", () => {
+  /** Creates webhooks named `names`, in that order, with `lastModified` at `modified[i]`. */
+  const named =
+    (names: string[], modified: number[] = []) =>
+    async (app: TestApp) => {
+      const vars: Record<string, string> = {};
+      for (const [index, name] of names.entries()) {
+        const { id } = await createWebhook(app, { name });
+        const lastModified = modified[index];
+        if (lastModified !== undefined) {
+          await app.app.store.db
+            .updateTable("webhooks")
+            .set({ last_modified: lastModified })
+            .where("id", "=", id)
+            .execute();
+        }
+        vars[name] = id;
+      }
+      return vars;
+    };
+  /** The names of the setup's webhooks, in the order listed (the table's app holds others). */
+  const namesListed = (response: TestResponse, vars: Record<string, string>) => {
+    const mine = new Set(Object.values(vars));
+    return (response.body as { id: string; name: string }[])
+      .filter((webhook) => mine.has(webhook.id))
+      .map((webhook) => webhook.name);
+  };
+  /** `names` whose ids sort in that order: ties are broken by id. */
+  const byId = (vars: Record<string, string>, names: string[]) =>
+    [...names].sort((a, b) => ((vars[a] ?? "") < (vars[b] ?? "") ? -1 : 1));
+
+  runScenarios([
+    {
+      name: "modified: least recently modified first, ties by id",
+      method: "GET",
+      url: "/webhooks?ordering=modified",
+      key: "read",
+      setup: named(["m-late", "m-tie-1", "m-tie-2", "m-early"], [3000, 2000, 2000, 1000]),
+      expectedStatus: 200,
+      after: (response, _app, vars) => {
+        expect(namesListed(response, vars)).toEqual([
+          "m-early",
+          ...byId(vars, ["m-tie-1", "m-tie-2"]),
+          "m-late",
+        ]);
+      },
+    },
+    {
+      name: "-modified: most recently modified first, ties by id descending",
+      method: "GET",
+      url: "/webhooks?ordering=-modified",
+      key: "read",
+      setup: named(["d-early", "d-tie-1", "d-tie-2", "d-late"], [1000, 2000, 2000, 3000]),
+      expectedStatus: 200,
+      after: (response, _app, vars) => {
+        expect(namesListed(response, vars)).toEqual([
+          "d-late",
+          ...byId(vars, ["d-tie-1", "d-tie-2"]).reverse(),
+          "d-early",
+        ]);
+      },
+    },
+    {
+      name: "name ignores case and accents sort with their letter: alpha before Zeta",
+      method: "GET",
+      url: "/webhooks?ordering=name",
+      key: "read",
+      setup: named(["Zeta", "alpha", "Beta", "émile"]),
+      expectedStatus: 200,
+      after: (response, _app, vars) => {
+        expect(namesListed(response, vars)).toEqual(["alpha", "Beta", "émile", "Zeta"]);
+      },
+    },
+    {
+      name: "-name: the reverse, names equal but for case tied by id descending",
+      method: "GET",
+      url: "/webhooks?ordering=-name",
+      key: "read",
+      setup: named(["Gamma", "DELTA", "gamma"]),
+      expectedStatus: 200,
+      after: (response, _app, vars) => {
+        expect(namesListed(response, vars)).toEqual([
+          ...byId(vars, ["gamma", "Gamma"]).reverse(),
+          "DELTA",
+        ]);
+      },
     },
   ]);
 });
