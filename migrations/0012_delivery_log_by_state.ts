@@ -6,13 +6,14 @@
  * `410 Gone`). Processing and Sent are whole statuses, which `deliveries_log_by_status` and
  * `delivery_counts` already serve.
  *
- * `deliveries_log_by_state` is keyed on the state as an expression, so each of the four states is
- * one range of it, newest first, however lopsided the split. Only rows in those four states have
- * an entry (the expression is null for the others, and the filter's `expression = state` implies
- * the `is not null`): a delivery that succeeds at its first attempt pays for one entry, added at
- * ingest and removed by its claim. The expression must stay the one
- * `src/deliveries/repository.ts` queries with, token for token: SQLite matches an indexed
- * expression by its structure (test/deliveries/log-indexes.test.ts checks the plans).
+ * `deliveries_log_by_state` is keyed on the state as an expression, so each of `retrying`,
+ * `failed` and `exhausted` is one range of it, newest first, however lopsided the split. Only rows
+ * in those three states have an entry (the expression is null for the others, and the filter's
+ * `expression = state` implies the `is not null`), so a new delivery — `pending` — writes no entry
+ * and one that succeeds at its first attempt never has one: only failed attempts pay for it.
+ * `pending` pages through `deliveries_log_by_status` (Waiting) with `attempts = 0`. The expression
+ * must stay the one `src/deliveries/repository.ts` queries with, token for token: SQLite matches
+ * an indexed expression by its structure (test/deliveries/log-indexes.test.ts checks the plans).
  *
  * `delivery_state_counts` counts, per webhook, the `retrying` and `exhausted` deliveries, kept by
  * triggers like `delivery_counts`; `pending` and `failed` are their status's count minus those.
@@ -29,7 +30,7 @@ import { type Kysely, sql } from "kysely";
 type AnyDatabase = Kysely<any>;
 
 const STATE = sql`case process_status
-  when 0 then case when attempts = 0 then 'pending' else 'retrying' end
+  when 0 then case when attempts > 0 then 'retrying' end
   when -1 then case when attempts >= max_attempts then 'exhausted' else 'failed' end
 end`;
 

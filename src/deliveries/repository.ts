@@ -51,14 +51,16 @@ export interface LogPosition {
 }
 
 /**
- * The state of a Waiting or Error delivery in SQL, null for the others: the four states that
- * share a process status two by two, told apart by the attempts made. Written exactly as
- * migration 0012 indexes it (SQLite matches an indexed expression by its structure, so the two
- * must not drift; the plan test says when they do). `deliveryState` (service.ts) is the same
- * rule for one row; a test checks that they agree.
+ * The state of a failed-at-least-once delivery in SQL (`retrying`, `failed`, `exhausted`), null
+ * for the others: three of the four states that share a process status two by two, told apart by
+ * the attempts made. `pending` (Waiting, no attempt yet) is left out so that a new delivery
+ * writes no entry in the index on this expression; it is the Waiting status with `attempts = 0`.
+ * Written exactly as migration 0012 indexes it (SQLite matches an indexed expression by its
+ * structure, so the two must not drift; the plan test says when they do). `deliveryState`
+ * (service.ts) is the same rule for one row; a test checks that they agree.
  */
 const SPLIT_STATE = sql<DeliveryState | null>`case process_status
-  when 0 then case when attempts = 0 then 'pending' else 'retrying' end
+  when 0 then case when attempts > 0 then 'retrying' end
   when -1 then case when attempts >= max_attempts then 'exhausted' else 'failed' end
 end`;
 
@@ -122,7 +124,11 @@ function logConditions(
   if (status.kind === "status") conditions.push(eb("process_status", "=", status.status));
   // Only the expression, without its status: then `deliveries_log_by_state` is the one index
   // with two equalities, and SQLite cannot prefer `deliveries_log_by_status`.
-  if (status.kind === "state") conditions.push(sql<SqlBool>`${SPLIT_STATE} = ${status.state}`);
+  if (status.kind === "state" && status.state === "pending") {
+    conditions.push(eb("process_status", "=", status.status), eb("attempts", "=", 0));
+  } else if (status.kind === "state") {
+    conditions.push(sql<SqlBool>`${SPLIT_STATE} = ${status.state}`);
+  }
   if (status.kind === "nothing") conditions.push(sql<SqlBool>`false`);
   if (filter.from !== undefined) conditions.push(eb("created_at", ">=", filter.from));
   if (filter.to !== undefined) conditions.push(eb("created_at", "<=", filter.to));

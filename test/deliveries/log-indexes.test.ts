@@ -61,7 +61,7 @@ describe("the state filter", () => {
     /^SEARCH deliveries USING (COVERING )?INDEX deliveries_log_by_state \(webhook_id=\? AND <expr>=\?/;
   const after = { createdAt: Date.UTC(2026, 4, 15), id: "dlv_x" };
 
-  test.each<DeliveryState>(["pending", "retrying", "failed", "exhausted"])(
+  test.each<DeliveryState>(["retrying", "failed", "exhausted"])(
     "state=%s searches the state index for its page, the next after a cursor, and a count with a date bound",
     async (state) => {
       const plans = await plansOf(async (db) => {
@@ -77,6 +77,19 @@ describe("the state filter", () => {
       }
     },
   );
+
+  test("state=pending pages through the Waiting entries of the status index (a new delivery writes no state-index entry)", async () => {
+    const plans = await plansOf(async (db) => {
+      await listDeliveryLog(db, "whk_none", { state: "pending" }, { limit: 21 });
+      await listDeliveryLog(db, "whk_none", { state: "pending" }, { limit: 21, after });
+    });
+    for (const plan of plans) {
+      expect(plan).toMatch(
+        /^SEARCH deliveries USING INDEX deliveries_log_by_status \(webhook_id=\? AND process_status=\?/,
+      );
+      expect(plan).not.toContain("TEMP B-TREE");
+    }
+  });
 
   const keptState = "SEARCH delivery_state_counts USING PRIMARY KEY (webhook_id=? AND state=?)";
   const keptStatus = "SEARCH delivery_counts USING PRIMARY KEY (webhook_id=? AND process_status=?)";
