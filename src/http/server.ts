@@ -18,29 +18,17 @@ import { SWAGGER_BUNDLE_URL, SWAGGER_STYLESHEET_URL, swaggerAssets } from "./swa
 /** Largest request body accepted; webhook configurations and CMS events fit easily. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** The values of a union whose branches are all literals (an enum), or null for any other. */
-function enumValues(schema: unknown): unknown[] | null {
-  if (typeof schema !== "object" || schema === null || !("anyOf" in schema)) return null;
-  const branches = schema.anyOf;
-  if (!Array.isArray(branches) || branches.length === 0) return null;
-  const values: unknown[] = [];
-  for (const branch of branches) {
-    if (typeof branch !== "object" || branch === null || !("const" in branch)) return null;
-    values.push(branch.const);
-  }
-  return values;
-}
-
 function expectedOneOf(issue: ValueError, path: string, values: unknown[]): ValueError {
   return { ...issue, path, message: `expected one of ${values.map(String).join(", ")}` };
 }
 
 /**
- * The discriminator no branch of an object union accepts — the path where every branch
- * expects a literal (`auth.type`) — with the literals of all branches; null when some branch
- * accepts its discriminator (then that branch's errors say what is wrong).
+ * The path where every branch of a union expects a literal, with all those literals: the
+ * value of an enum (`retryPolicy`, `eventTypes.article.0`), or the discriminator no branch of
+ * an object union accepts (`auth.type`). Null when some branch accepts its literals (then
+ * that branch's errors say what is wrong).
  */
-function unmatchedDiscriminator(issue: ValueError, branches: ValueError[][]): ValueError | null {
+function unmatchedLiterals(issue: ValueError, branches: ValueError[][]): ValueError | null {
   const literalsAt = new Map<string, unknown[]>();
   for (const branch of branches) {
     for (const error of branch) {
@@ -61,10 +49,10 @@ function unmatchedDiscriminator(issue: ValueError, branches: ValueError[][]): Va
 
 /**
  * Unions said in the caller's terms instead of "Expected union value", or the first branch's
- * "Expected 'automatic'": an enum (every branch a literal) names every allowed value, as does
- * a discriminator no branch accepts (`auth.type`); otherwise the errors of the best-fitting
- * branch — the one whose literals match, then the one with the fewest errors — so
- * `{"type": "basic"}` without a password reports `auth.password`.
+ * "Expected 'automatic'": an enum value or a discriminator no branch accepts names every
+ * allowed value; otherwise the errors of the best-fitting branch — the one whose literals
+ * match, then the one with the fewest errors — so `{"type": "basic"}` without a password
+ * reports `auth.password`.
  */
 function expandUnions(issues: Iterable<ValueError>): ValueError[] {
   const out: ValueError[] = [];
@@ -73,15 +61,10 @@ function expandUnions(issues: Iterable<ValueError>): ValueError[] {
       out.push(issue);
       continue;
     }
-    const values = enumValues(issue.schema);
-    if (values) {
-      out.push(expectedOneOf(issue, issue.path, values));
-      continue;
-    }
     const branches = issue.errors.map((branch) => [...branch]);
-    const discriminator = branches.length > 1 ? unmatchedDiscriminator(issue, branches) : null;
-    if (discriminator) {
-      out.push(discriminator);
+    const literals = branches.length > 1 ? unmatchedLiterals(issue, branches) : null;
+    if (literals) {
+      out.push(literals);
       continue;
     }
     const score = (errors: ValueError[]) => [
