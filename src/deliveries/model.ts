@@ -1,8 +1,8 @@
 /**
  * Schemas of the delivery log API (seed 000's `/webhooks/{id}/events…`, with seed 002's
  * attempts and status-code filter, seed 003's cursor and replay, and seed 004's `state`).
- * Query parameters arrive as strings: they are validated here by pattern and converted, with
- * their ranges checked, in `service.ts`.
+ * Query parameters arrive as strings: they are validated here (by pattern, or as a set of
+ * values) and converted, with their ranges checked, in `service.ts`.
  */
 
 import { type Static, Type as T } from "@sinclair/typebox";
@@ -117,23 +117,26 @@ export type DeliveryLogPage = Static<typeof DeliveryLogPage>;
 const digits = (description: string, examples: string[]) =>
   T.Optional(T.String({ pattern: "^[0-9]{1,9}$", description, examples }));
 
+/** A query value out of a fixed set, as a union of literals: a wrong one is answered with all. */
+const queryEnum = (values: string[], options: { description: string; examples?: string[] }) =>
+  T.Optional(
+    T.Union(
+      values.map((value) => T.Literal(value)),
+      options,
+    ),
+  );
+
 export const DeliveryLogQuery = T.Object({
   page: digits("1-based page number (default 1); not with `cursor`", ["1"]),
   pageSize: digits("Items per page (default 20, max 100)", ["20"]),
-  status: T.Optional(
-    T.String({
-      pattern: "^(-1|0|1|2)$",
-      description: "Filter by process status: -1 Error, 0 Waiting, 1 Processing, 2 Sent",
-      examples: ["-1"],
-    }),
-  ),
-  eventType: T.Optional(
-    T.String({
-      pattern: "^[0-4]$",
-      description:
-        "Filter by event type: 0 Published, 1 Unpublished, 2 Deleted, 3 PublishedCreated, 4 PublishedUpdated",
-    }),
-  ),
+  status: queryEnum(["-1", "0", "1", "2"], {
+    description: "Filter by process status: -1 Error, 0 Waiting, 1 Processing, 2 Sent",
+    examples: ["-1"],
+  }),
+  eventType: queryEnum(["0", "1", "2", "3", "4"], {
+    description:
+      "Filter by event type: 0 Published, 1 Unpublished, 2 Deleted, 3 PublishedCreated, 4 PublishedUpdated",
+  }),
   contentType: T.Optional(
     T.String({ minLength: 1, maxLength: 100, description: "Filter by content-type key" }),
   ),
