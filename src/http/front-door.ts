@@ -10,7 +10,7 @@
  */
 
 import type { FieldProblem } from "../errors.ts";
-import { bodyHasContent, readCappedBody } from "./capped-body.ts";
+import { BodyReader } from "./capped-body.ts";
 import { errorEnvelope } from "./envelope.ts";
 import { type FormUpload, formUploadFor, uploadedText } from "./form-upload.ts";
 import { MAX_JSON_DEPTH, textNestingExceeds } from "./json-depth.ts";
@@ -42,8 +42,6 @@ interface Refusal {
   code: string;
   message: string;
   details: Record<string, unknown>;
-  /** For a body that broke off: the connection cannot carry another request. */
-  closeConnection?: true;
 }
 
 const tooLarge: Refusal = {
@@ -58,23 +56,19 @@ const unreadable: Refusal = {
   code: "invalid_body",
   message: "the request body could not be read",
   details: {},
-  closeConnection: true,
 };
 
 const JSON_MEDIA_TYPE = "application/json";
 const FORM_MEDIA_TYPE = "multipart/form-data";
 
 /**
- * The refusal as the error envelope. A refused body is mostly left unread, yet the connection
- * stays open: Bun then discards the rest of the body as it arrives (memory stays bounded),
- * and the answer reaches the client. Closing instead would reset a connection the client is
- * still sending on, and a reset can discard the answer before the client reads it (measured:
- * 2 of 8 answers to 100 MiB uploads lost).
+ * The refusal as the error envelope. `connectionClean`: the body was read to its end, so the
+ * connection can carry the next request; otherwise it is closed.
  */
-function refuse(request: Request, refusal: Refusal): Response {
+function refuse(request: Request, refusal: Refusal, connectionClean = true): Response {
   const requestId = requestIdOf(request);
   const headers: Record<string, string> = { "x-request-id": requestId };
-  if (refusal.closeConnection) headers.connection = "close";
+  if (!connectionClean) headers.connection = "close";
   return Response.json(errorEnvelope(refusal.code, refusal.message, refusal.details, requestId), {
     status: refusal.status,
     headers,
@@ -133,10 +127,10 @@ function contentLengthTooLarge(request: Request): boolean {
 }
 
 /** Whether the request carries at least one byte of body (read no further than needed). */
-function hasContent(request: Request): Promise<boolean> {
+function hasContent(request: Request, body: BodyReader): Promise<boolean> {
   const declared = request.headers.get("content-length");
   if (declared !== null) return Promise.resolve(Number(declared) > 0);
-  return bodyHasContent(request.body);
+  return body.hasContent();
 }
 
 /** The request without its (empty) body, so that nothing tries to parse it. */
@@ -198,52 +192,64 @@ async function screenedUpload(
  * Reads and checks the body of a request that has (or claims) one: a JSON body, or the form
  * of a route in `upload`; anything else with content is a 415, unread.
  */
-async function screenedBody(request: Request, upload: FormUpload | undefined): Promise<Screened> {
+async function screenedBody(
+  request: Request,
+  body: BodyReader,
+  upload: FormUpload | undefined,
+): Promise<Screened> {
   const contentType = request.headers.get("content-type");
   const mediaType = parseMediaType(contentType);
   const isForm = upload !== undefined && mediaType?.essence === FORM_MEDIA_TYPE;
   if (!mediaType || !(isJsonMediaType(mediaType) || isForm)) {
-    if (!(await hasContent(request))) return { text: null };
+    if (!(await hasContent(request, body))) return { text: null };
     const accepted = upload ? [JSON_MEDIA_TYPE, FORM_MEDIA_TYPE] : [JSON_MEDIA_TYPE];
     return { refusal: unsupportedMediaType(mediaType, contentType, accepted) };
   }
   if (!isForm && declaresOtherCharsetThanUtf8(mediaType)) {
-    if (!(await hasContent(request))) return { text: null };
+    if (!(await hasContent(request, body))) return { text: null };
     return { refusal: notUtf8(contentType) };
   }
   if (contentLengthTooLarge(request)) return { refusal: tooLarge };
-  const read = await readCappedBody(request.body, MAX_BODY_BYTES);
-  if (read.tooLarge) return { refusal: tooLarge };
-  if (read.bytes.byteLength === 0) return { text: null };
-  if (isForm && contentType) return screenedUpload(read.bytes, contentType, upload);
-  const text = new TextDecoder().decode(read.bytes);
+  const bytes = await body.readCapped(MAX_BODY_BYTES);
+  if (bytes === null) return { refusal: tooLarge };
+  if (bytes.byteLength === 0) return { text: null };
+  if (isForm && contentType) return screenedUpload(bytes, contentType, upload);
+  const text = new TextDecoder().decode(bytes);
   const refusal = nestingRefusal(text, "(body)");
   return refusal ? { refusal } : { text };
 }
 
 /**
  * Wraps `handle` (the router) with the front door's checks; see the module comment. A request
- * with an empty body passes whatever its Content-Type says, without the body.
+ * with an empty body passes whatever its Content-Type says, without the body. A refused body
+ * is read to its end and dropped before the answer (see `capped-body.ts` for why).
  */
 export function screenBodies(handle: Handler, routes: FrontDoorRoutes): Handler {
   return async (request) => {
     const url = new URL(request.url);
     const path = url.pathname;
     if (routes.rawBodyPaths.some((prefix) => path.startsWith(prefix))) {
-      return contentLengthTooLarge(request) ? refuse(request, tooLarge) : handle(request);
+      if (!contentLengthTooLarge(request)) return handle(request);
+      return refuse(request, tooLarge, await new BodyReader(request.body).discardRest());
     }
+    const body = new BodyReader(request.body);
     const repeated = repeatedParameters(url.searchParams);
-    if (repeated.length > 0) return refuse(request, invalidInput("query", repeated));
+    if (repeated.length > 0) {
+      return refuse(request, invalidInput("query", repeated), await body.discardRest());
+    }
     // The common case, a GET: no body and nothing claiming one.
     if (request.body === null && !request.headers.has("content-type")) return handle(request);
     let screened: Screened;
     try {
       const upload = formUploadFor(routes.formUploads, { method: request.method, path });
-      screened = await screenedBody(request, upload);
+      screened = await screenedBody(request, body, upload);
     } catch {
-      return refuse(request, unreadable);
+      // The stream failed (the client went away, or sent a malformed chunk).
+      return refuse(request, unreadable, false);
     }
-    if ("refusal" in screened) return refuse(request, screened.refusal);
+    if ("refusal" in screened) {
+      return refuse(request, screened.refusal, await body.discardRest());
+    }
     return handle(
       screened.text === null ? withoutBody(request) : withJsonBody(request, screened.text),
     );
