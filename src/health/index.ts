@@ -21,6 +21,7 @@ const Health = T.Object({
   ),
 });
 
+/** The `/health` route, checking the store's own connection (`sqlite`). */
 export function healthRoutes(sqlite: Database, startedAt: number) {
   return new Elysia().get(
     "/health",

@@ -12,7 +12,7 @@
  */
 
 /** How long a refused body is read and dropped before the connection is closed instead. */
-export const DISCARD_LIMIT_MS = 5000;
+const DISCARD_LIMIT_MS = 5000;
 
 function readerOf(body: ReadableStream<Uint8Array>) {
   return body.getReader();

@@ -1,7 +1,9 @@
 /**
  * The root HTTP application: request ids, the body-size limit, OpenAPI with an offline
- * Swagger UI, and the single place where every error becomes the envelope of SPEC §3.
- * Feature modules are composed in by the caller (`src/app.ts`).
+ * Swagger UI, and the single place where every error becomes the envelope of SPEC §3 — with
+ * validation errors in the caller's terms and a 405 naming the methods a known path allows.
+ * Feature modules are composed in by the caller (`src/app.ts`); bodies are screened before
+ * routing by the front door (`front-door.ts`).
  */
 
 import { openapi } from "@elysiajs/openapi";
