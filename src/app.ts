@@ -17,13 +17,9 @@ import { ingestContextOf } from "./events/service.ts";
 import { healthRoutes } from "./health/index.ts";
 import { authPlugin } from "./http/auth.ts";
 import { errorEnvelope } from "./http/envelope.ts";
+import { type Handler, screenBodies } from "./http/front-door.ts";
 import { newRequestId } from "./http/request-id.ts";
-import {
-  createHttpServer,
-  type Handler,
-  SOCKET_BODY_LIMIT_BYTES,
-  screenBodies,
-} from "./http/server.ts";
+import { createHttpServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Mailer, smtpTransport } from "./mail/mailer.ts";
 import { recordFailureNotice } from "./mail/notices.ts";
@@ -39,7 +35,7 @@ import { OutboundGuard, type Resolver } from "./scheduler/outbound-guard.ts";
 import { ReceiverAuthenticator } from "./scheduler/receiver-auth.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import type { Services } from "./services.ts";
-import { webhookRoutes } from "./webhooks/index.ts";
+import { WEBHOOK_IMPORT_UPLOAD, webhookRoutes } from "./webhooks/index.ts";
 import { pingRoutes } from "./webhooks/ping.ts";
 
 export interface AppOptions {
@@ -73,7 +69,7 @@ const MAIL_MAX_RETRY_DELAY_MS = 15 * 60_000;
 
 function buildHttp(services: Services, store: Store, startedAt: number, inFlight: () => number) {
   return createHttpServer(services.log)
-    .use(healthRoutes(store.db, startedAt))
+    .use(healthRoutes(store.sqlite, startedAt))
     .use(
       webhookRoutes(store.db, services.auth, {
         isTemplateEngine: (name) => services.templaters.has(name),
@@ -195,7 +191,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     log,
   );
   const http = buildHttp(services, store, startedAt, () => scheduler.inFlight);
-  const handle = screenBodies((request) => http.handle(request), [SOURCES_PATH_PREFIX]);
+  const handle = screenBodies((request) => http.handle(request), {
+    rawBodyPaths: [SOURCES_PATH_PREFIX],
+    formUploads: [WEBHOOK_IMPORT_UPLOAD],
+  });
   const memory = new MemoryGuard();
   let server: ReturnType<typeof Bun.serve> | undefined;
   let stopping: Promise<void> | undefined;
@@ -212,7 +211,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       server = Bun.serve({
         hostname: config.host,
         port: config.port,
-        maxRequestBodySize: SOCKET_BODY_LIMIT_BYTES,
+        // No cap at the socket: Bun's would answer a bare 413, without the envelope or
+        // X-Request-Id. The front door (and the source route) read every body with a cap of
+        // MAX_BODY_BYTES and stop reading there, so nothing larger is ever held in memory.
+        maxRequestBodySize: Number.MAX_SAFE_INTEGER,
         idleTimeout: IDLE_TIMEOUT_SECONDS,
         fetch: handle,
         // Elysia answers its own errors; this is for anything thrown before it is reached.

@@ -1,32 +1,42 @@
-/** `GET /health`: liveness and database reachability, open without a key (SPEC §10). */
+/** `GET /health`: liveness and whether the database can be written, open without a key (SPEC §10). */
 
+import type { Database } from "bun:sqlite";
 import { Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
-import { sql } from "kysely";
-import type { Executor } from "../db/database.ts";
 import { VERSION } from "../version.ts";
+import { databaseWriteProblem } from "./service.ts";
 
 const Health = T.Object({
   status: T.Union([T.Literal("ok"), T.Literal("degraded")]),
   version: T.String({ examples: [VERSION] }),
   uptimeSeconds: T.Integer({ minimum: 0 }),
-  db: T.Union([T.Literal("ok"), T.Literal("error")]),
+  db: T.Union([T.Literal("ok"), T.Literal("error")], {
+    description: "`ok` when the database can be written, `error` otherwise",
+  }),
+  dbError: T.Optional(
+    T.String({
+      description: "Why the database cannot be written, when it cannot",
+      examples: ["database is locked"],
+    }),
+  ),
 });
 
-export function healthRoutes(db: Executor, startedAt: number) {
+/** The `/health` route, checking the store's own connection (`sqlite`). */
+export function healthRoutes(sqlite: Database, startedAt: number) {
   return new Elysia().get(
     "/health",
     async ({ set }) => {
-      const dbOk = await sql`select 1`
-        .execute(db)
-        .then(() => true)
-        .catch(() => false);
-      if (!dbOk) set.status = 503;
+      const dbError = await databaseWriteProblem(sqlite);
+      const uptimeSeconds = Math.floor((Date.now() - startedAt) / 1000);
+      if (dbError === null)
+        return { status: "ok" as const, version: VERSION, uptimeSeconds, db: "ok" as const };
+      set.status = 503;
       return {
-        status: dbOk ? ("ok" as const) : ("degraded" as const),
+        status: "degraded" as const,
         version: VERSION,
-        uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
-        db: dbOk ? ("ok" as const) : ("error" as const),
+        uptimeSeconds,
+        db: "error" as const,
+        dbError,
       };
     },
     {
@@ -36,7 +46,9 @@ export function healthRoutes(db: Executor, startedAt: number) {
         // Open on purpose: load balancers and uptime checks send no key.
         security: [],
         summary: "Health check",
-        description: "Answers 200 when the server and its database work, 503 otherwise.",
+        description:
+          "Answers 200 when the server works and its database can be written, 503 otherwise " +
+          "(with `dbError` saying why, e.g. another process holding the database's write lock).",
       },
     },
   );

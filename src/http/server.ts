@@ -1,8 +1,9 @@
 /**
- * The root HTTP application: request ids, the body-size limit, the OpenAPI document with an
- * offline Swagger UI (`openapi.ts`), and the single place where every error becomes the
- * envelope of SPEC §3.
- * Feature modules are composed in by the caller (`src/app.ts`).
+ * The root HTTP application: request ids, the OpenAPI document with an offline Swagger UI
+ * (`openapi.ts`), and the single place where every error becomes the envelope of SPEC §3 —
+ * with validation errors in the caller's terms and a 405 naming the methods a known path allows.
+ * Feature modules are composed in by the caller (`src/app.ts`); bodies are screened before
+ * routing by the front door (`front-door.ts`).
  */
 
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
@@ -10,33 +11,63 @@ import { Elysia, ValidationError } from "elysia";
 import { DomainError, type FieldProblem } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { ErrorEnvelope, errorEnvelope } from "./envelope.ts";
-import { MAX_JSON_DEPTH, textNestingExceeds } from "./json-depth.ts";
 import { apiDocumentation } from "./openapi.ts";
 import { requestIdOf } from "./request-id.ts";
+import { allowedMethods } from "./route-paths.ts";
 import { swaggerAssets } from "./swagger-assets.ts";
 
 /** Largest request body accepted; webhook configurations and CMS events fit easily. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/**
- * What the socket layer accepts before the app sees the body: room above MAX_BODY_BYTES, so a
- * body a little too large still gets the app's 413 envelope rather than the server's bare one.
- */
-export const SOCKET_BODY_LIMIT_BYTES = 4 * MAX_BODY_BYTES;
+function expectedOneOf(issue: ValueError, path: string, values: unknown[]): ValueError {
+  return { ...issue, path, message: `expected one of ${values.map(String).join(", ")}` };
+}
 
 /**
- * The errors of a union's best-fitting branch instead of "Expected union value": the branch
- * whose literals (a discriminator such as `type`) match, then the one with the fewest errors —
- * so `{"type": "basic"}` without a password reports `auth.password`.
+ * The path where every branch of a union expects a literal, with all those literals: the
+ * value of an enum (`retryPolicy`, `eventTypes.article.0`), or the discriminator no branch of
+ * an object union accepts (`auth.type`). Null when some branch accepts its literals (then
+ * that branch's errors say what is wrong).
+ */
+function unmatchedLiterals(issue: ValueError, branches: ValueError[][]): ValueError | null {
+  const literalsAt = new Map<string, unknown[]>();
+  for (const branch of branches) {
+    for (const error of branch) {
+      if (error.type !== ValueErrorType.Literal) continue;
+      const schema: unknown = error.schema;
+      const value =
+        typeof schema === "object" && schema !== null && "const" in schema
+          ? schema.const
+          : undefined;
+      literalsAt.set(error.path, [...(literalsAt.get(error.path) ?? []), value]);
+    }
+  }
+  for (const [path, values] of literalsAt) {
+    if (values.length === branches.length) return expectedOneOf(issue, path, values);
+  }
+  return null;
+}
+
+/**
+ * Unions said in the caller's terms instead of "Expected union value", or the first branch's
+ * "Expected 'automatic'": an enum value or a discriminator no branch accepts names every
+ * allowed value; otherwise the errors of the best-fitting branch — the one whose literals
+ * match, then the one with the fewest errors — so `{"type": "basic"}` without a password
+ * reports `auth.password`.
  */
 function expandUnions(issues: Iterable<ValueError>): ValueError[] {
   const out: ValueError[] = [];
   for (const issue of issues) {
-    if (issue.type !== ValueErrorType.Union || issue.errors.length === 0) {
+    if (issue.type !== ValueErrorType.Union) {
       out.push(issue);
       continue;
     }
     const branches = issue.errors.map((branch) => [...branch]);
+    const literals = branches.length > 1 ? unmatchedLiterals(issue, branches) : null;
+    if (literals) {
+      out.push(literals);
+      continue;
+    }
     const score = (errors: ValueError[]) => [
       errors.filter((error) => error.type === ValueErrorType.Literal).length,
       errors.length,
@@ -80,92 +111,13 @@ function isValueError(issue: unknown): issue is ValueError {
   );
 }
 
-function contentLengthTooLarge(request: Request): boolean {
-  const declared = request.headers.get("content-length");
-  return declared !== null && Number(declared) > MAX_BODY_BYTES;
-}
-
-interface Refusal {
-  status: number;
-  code: string;
-  message: string;
-  details: Record<string, unknown>;
-}
-
-const tooLarge: Refusal = {
-  status: 413,
-  code: "payload_too_large",
-  message: `request body exceeds ${MAX_BODY_BYTES} bytes`,
-  details: { limitBytes: MAX_BODY_BYTES },
-};
-
-/** What the HTTP server calls for each request. */
-export type Handler = (request: Request) => Promise<Response>;
-
-function refuse(request: Request, refusal: Refusal): Response {
-  const requestId = requestIdOf(request);
-  return Response.json(
-    errorEnvelope(refusal.code, refusal.message, refusal.details, requestId),
-    // The body may not have been read: close the connection rather than leave it half-read.
-    { status: refusal.status, headers: { "x-request-id": requestId, connection: "close" } },
-  );
-}
-
-function refusalOfJsonText(text: string): Refusal | null {
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) return tooLarge;
-  if (!textNestingExceeds(text)) return null;
-  return {
-    status: 400,
-    code: "validation_failed",
-    message: `invalid request body: nests deeper than ${MAX_JSON_DEPTH} levels`,
-    details: {
-      on: "body",
-      fields: [{ field: "(body)", message: `nests deeper than ${MAX_JSON_DEPTH} levels` }],
-    },
-  };
-}
-
-const unreadable: Refusal = {
-  status: 400,
-  code: "invalid_body",
-  message: "the request body could not be read",
-  details: {},
-};
-
-/**
- * The front door, before routing: a body whose Content-Length is over MAX_BODY_BYTES is
- * refused unread, and a JSON body is read once and looked at before anything parses it — too
- * large (a chunked body has no Content-Length to check early) or nested too deeply (the parser
- * and the validator's error messages recurse) is refused with the error envelope. An accepted
- * JSON body is handed on as text, so the socket's stream is read once and never copied.
- * Paths in `rawBodyPaths` (source plugins, whose adapters read the body themselves, with their
- * own limit) are left alone.
- */
-export function screenBodies(handle: Handler, rawBodyPaths: readonly string[]): Handler {
-  return async (request) => {
-    if (contentLengthTooLarge(request)) return refuse(request, tooLarge);
-    if (request.body === null) return handle(request);
-    if (!(request.headers.get("content-type") ?? "").toLowerCase().includes("json")) {
-      return handle(request);
-    }
-    const path = new URL(request.url).pathname;
-    if (rawBodyPaths.some((prefix) => path.startsWith(prefix))) return handle(request);
-    let text: string;
-    try {
-      text = await request.text();
-    } catch {
-      return refuse(request, unreadable);
-    }
-    const refusal = refusalOfJsonText(text);
-    if (refusal) return refuse(request, refusal);
-    return handle(new Request(request, { body: text }));
-  };
-}
-
 export function createHttpServer(log: Logger) {
   // normalize: false — Elysia would otherwise strip unknown body properties before validation,
   // so a misspelt field would be silently ignored instead of answered with a 400.
-  const server = new Elysia({ normalize: false })
+  // standardHostname: false — by default the router finds the path by skipping 11 characters
+  // (`http://a.bc`), so behind a proxy that sends `Host: api`, every path was a 404.
+  const root = new Elysia({ normalize: false, handler: { standardHostname: false } });
+  const server = root
     .model({ ErrorEnvelope })
     .onRequest(({ request, set }) => {
       set.headers["x-request-id"] = requestIdOf(request);
@@ -196,7 +148,19 @@ export function createHttpServer(log: Logger) {
             { contentType: request.headers.get("content-type") },
             requestId,
           );
-        case "NOT_FOUND":
+        case "NOT_FOUND": {
+          // Routes are read when asked, so those of the modules composed in later count too.
+          const allowed = allowedMethods(root.routes, path);
+          if (allowed.length > 0) {
+            set.status = 405;
+            set.headers.allow = allowed.join(", ");
+            return errorEnvelope(
+              "method_not_allowed",
+              `${request.method} is not allowed on ${path}: use ${allowed.join(", ")}`,
+              { method: request.method, path, allowed },
+              requestId,
+            );
+          }
           set.status = 404;
           return errorEnvelope(
             "not_found",
@@ -204,6 +168,7 @@ export function createHttpServer(log: Logger) {
             { method: request.method, path },
             requestId,
           );
+        }
         default: {
           log.error("unhandled error", { requestId, code: String(code), error });
           set.status = 500;

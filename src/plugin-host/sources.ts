@@ -9,6 +9,7 @@ import { Value } from "@sinclair/typebox/value";
 import { type FieldProblem, Invalid, NotFound, PayloadTooLarge } from "../errors.ts";
 import { IncomingEvent, type IngestResult } from "../events/model.ts";
 import { type IngestContext, ingestEvent } from "../events/service.ts";
+import { readCappedBody } from "../http/capped-body.ts";
 import { MAX_BODY_BYTES } from "../http/server.ts";
 import type { Logger } from "../log.ts";
 import { pluginLogger } from "./plugin-logger.ts";
@@ -65,20 +66,13 @@ export async function ingestSourceEvents(
 
 /** The body, read to the end but never past {@link MAX_BODY_BYTES}. */
 async function readBody(request: Request): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    for await (const chunk of request.body) {
-      size += chunk.byteLength;
-      if (size > MAX_BODY_BYTES) {
-        throw new PayloadTooLarge(`request body exceeds ${MAX_BODY_BYTES} bytes`, {
-          limitBytes: MAX_BODY_BYTES,
-        });
-      }
-      chunks.push(chunk);
-    }
+  const read = await readCappedBody(request.body, MAX_BODY_BYTES);
+  if (read.tooLarge) {
+    throw new PayloadTooLarge(`request body exceeds ${MAX_BODY_BYTES} bytes`, {
+      limitBytes: MAX_BODY_BYTES,
+    });
   }
-  return Buffer.concat(chunks);
+  return read.bytes;
 }
 
 /** The request as the adapter sees it: the same, minus Hookpost's own API key. */

@@ -8,6 +8,7 @@ import { Elysia } from "elysia";
 import type { Executor } from "../db/database.ts";
 import type { AuthPlugin } from "../http/auth.ts";
 import { ResourceErrors } from "../http/envelope.ts";
+import type { FormUpload } from "../http/form-upload.ts";
 import {
   DeletedWebhook,
   Webhook,
@@ -30,6 +31,21 @@ import {
 import { exportFileName, exportWebhook, importWebhook } from "./transfer.ts";
 
 const tags = ["Webhooks"];
+
+/**
+ * The import routes also take the document as Contentstack documents its import (seed 002):
+ * a `multipart/form-data` upload with the JSON file in the field `webhook`. The front door
+ * hands the file on as the JSON body, so both forms are validated alike.
+ */
+export const WEBHOOK_IMPORT_UPLOAD: FormUpload = {
+  method: "POST",
+  paths: ["/webhooks/import", "/webhooks/:id/import"],
+  field: "webhook",
+};
+
+const UPLOAD_NOTE =
+  " The document may also be uploaded as a file: `multipart/form-data` with one part, the " +
+  "file `webhook` (`curl -F webhook=@webhook.json`), limited like any body to 1 MiB.";
 
 export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRules) {
   return new Elysia({ prefix: "/webhooks" })
@@ -154,7 +170,8 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
           "Creates a new webhook (new id) from a document of `GET /webhooks/{id}/export`, " +
           "validated exactly as `PUT /webhooks`. The document's `secret` is kept if present, " +
           'otherwise one is generated. Masked credentials ("********") cannot be recovered: ' +
-          "they are a 400 naming the field until the real values are filled in.",
+          "they are a 400 naming the field until the real values are filled in." +
+          UPLOAD_NOTE,
       },
     })
     .post(
@@ -173,7 +190,8 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
           description:
             "Updates the webhook from a document of `GET /webhooks/{id}/export`, validated " +
             "exactly as `PUT /webhooks`: fields missing from the document keep their values, " +
-            'and masked credentials ("********") keep the stored ones.',
+            'and masked credentials ("********") keep the stored ones.' +
+            UPLOAD_NOTE,
         },
       },
     )

@@ -627,7 +627,7 @@ export async function sendRaw(
 }
 
 /** The first HTTP/1.1 response in `bytes` (a kept-alive connection may carry a second). */
-function parseFirstResponse(bytes: Buffer): RawAnswer {
+export function parseFirstResponse(bytes: Buffer): RawAnswer {
   const headEnd = bytes.indexOf("\r\n\r\n");
   if (headEnd < 0) return { status: null, headers: {}, body: "" };
   const [statusLine = "", ...headerLines] = bytes

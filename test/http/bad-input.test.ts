@@ -4,6 +4,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { FieldProblem } from "../../src/errors.ts";
 import { MAX_BODY_BYTES } from "../../src/http/server.ts";
 import { expectErrorEnvelope, freshBody } from "../helpers/scenarios.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
@@ -19,6 +20,8 @@ interface BadInput {
   code: string;
   /** A field the error's details must name (or a field inside it). */
   field?: string;
+  /** What the details must say of `field`. */
+  message?: string;
 }
 
 const valid = { endpoint: "https://example.com/hooks", eventTypes: { article: [0] } };
@@ -77,13 +80,14 @@ const cases: BadInput[] = [
     field: "feilds",
   },
   {
-    name: "an event with an unknown event type",
+    name: "an event with an unknown event type (every allowed value named)",
     method: "POST",
     path: "/events",
     json: { eventType: 9, contentType: "article", contentId: "c1" },
     status: 400,
     code: "validation_failed",
     field: "eventType",
+    message: "expected one of 0, 1, 2, 3, 4",
   },
   {
     name: "a JSON null body",
@@ -177,11 +181,12 @@ const cases: BadInput[] = [
     field: "endpoint",
   },
   {
-    name: "an unknown event type value",
+    name: "an unknown event type value (every allowed value named)",
     json: { ...valid, eventTypes: { article: [7] } },
     status: 400,
     code: "validation_failed",
     field: "eventTypes.article.0",
+    message: "expected one of 0, 1, 2, 3, 4",
   },
   {
     name: "event types as a string",
@@ -299,11 +304,55 @@ const cases: BadInput[] = [
     field: "secret",
   },
   {
-    name: "an unknown retry policy",
+    name: "an unknown retry policy (every allowed value named)",
     json: { ...valid, retryPolicy: "sometimes" },
     status: 400,
     code: "validation_failed",
     field: "retryPolicy",
+    message: "expected one of automatic, manual",
+  },
+  {
+    name: "an unknown slot (every allowed value named)",
+    json: { ...valid, slot: "draft" },
+    status: 400,
+    code: "validation_failed",
+    field: "slot",
+    message: "expected one of published, preview",
+  },
+  {
+    name: "an unknown receiver auth type (every type named, not the first branch's)",
+    json: { ...valid, auth: { type: "digest" } },
+    status: 400,
+    code: "validation_failed",
+    field: "auth.type",
+    message: "expected one of none, basic, bearer, oauth2",
+  },
+  {
+    name: "an unknown process status in the delivery log's query (every allowed value named)",
+    method: "GET",
+    path: "/webhooks/wh_x/events?status=5",
+    status: 400,
+    code: "validation_failed",
+    field: "status",
+    message: "expected one of -1, 0, 1, 2",
+  },
+  {
+    name: "an unknown event type in the delivery log's query (every allowed value named)",
+    method: "GET",
+    path: "/webhooks/wh_x/events?eventType=7",
+    status: 400,
+    code: "validation_failed",
+    field: "eventType",
+    message: "expected one of 0, 1, 2, 3, 4",
+  },
+  {
+    name: "an unknown ordering in the query (every allowed value named)",
+    method: "GET",
+    path: "/webhooks?ordering=size",
+    status: 400,
+    code: "validation_failed",
+    field: "ordering",
+    message: "expected one of created, -created, name, -name",
   },
   {
     name: "an oversized body",
@@ -353,6 +402,14 @@ describe("bad input", () => {
         ).error.details.fields.map((problem) => problem.field);
         const field = bad.field;
         expect(fields.some((name) => name === field || name.startsWith(`${field}.`))).toBe(true);
+      }
+      if (bad.message) {
+        const problems = (response.body as { error: { details: { fields: FieldProblem[] } } }).error
+          .details.fields;
+        expect(problems).toContainEqual({ field: bad.field ?? "(root)", message: bad.message });
+        expect((response.body as { error: { message: string } }).error.message).toContain(
+          `${bad.field}: ${bad.message}`,
+        );
       }
       const after = await app.request("GET", "/webhooks", { key: app.keys.read });
       expect(after.text).toBe(before.text);

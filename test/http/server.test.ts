@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { MAX_BODY_BYTES } from "../../src/http/server.ts";
 import { VERSION } from "../../src/version.ts";
+import { repeatedBytes, sendStreamed } from "../helpers/streamed-upload.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 interface OpenApiOperation {
@@ -40,6 +41,16 @@ describe("a listening server", () => {
       uptimeSeconds: expect.any(Number),
       db: "ok",
     });
+  });
+
+  test("a request with a short Host (a proxy's `Host: api`) reaches its route", async () => {
+    const answer = await sendStreamed(
+      base,
+      "GET /health HTTP/1.1\r\nHost: api\r\n\r\n",
+      repeatedBytes(0),
+    );
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ status: "ok" });
   });
 
   test("a well-formed X-Request-Id from the client is kept; a bad one is replaced", async () => {

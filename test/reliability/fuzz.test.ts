@@ -577,8 +577,9 @@ const RAW_CASES: RawCase[] = [
       rawRequest(
         `PUT /webhooks HTTP/1.1\r\nHost: h\r\nX-Api-Key: ${key}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
       ),
-    // The headers are fine, so Hookpost gets the request; reading the body fails.
-    answer: "app",
+    // Hookpost gets the request and reads the body (every body is read before routing); at the
+    // bad chunk Bun's parser answers 400 itself and closes the connection.
+    answer: 400,
   },
   {
     name: "Content-Length and chunked together (request smuggling)",

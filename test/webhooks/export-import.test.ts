@@ -1,12 +1,19 @@
 /**
  * Export and import of a webhook's configuration (seed 002): the export document, its masked
  * credentials, the round trip to a new webhook, and import into an existing one — with the
- * usual 400/401/403/404 and refused requests changing nothing.
+ * usual 400/401/403/404 and refused requests changing nothing. Both import routes also take
+ * the document as Contentstack documents it: a form upload with the file in the field `webhook`.
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createWebhook, freshBody, runScenarios } from "../helpers/scenarios.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { MAX_BODY_BYTES } from "../../src/http/server.ts";
+import {
+  createWebhook,
+  expectErrorEnvelope,
+  freshBody,
+  runScenarios,
+} from "../helpers/scenarios.ts";
+import { createTestApp, readResponse, type TestApp } from "../helpers/test-app.ts";
 
 const MASK = "********";
 
@@ -388,5 +395,214 @@ describe("export → import round trip", () => {
     expect(rows).toHaveLength(2);
     expect(second?.auth).toBe(first?.auth ?? "missing");
     expect(second?.headers).toBe(first?.headers ?? "missing");
+  });
+});
+
+describe("import as a form upload (seed 002: the JSON file in the form field `webhook`)", () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  function jsonFile(value: unknown, name = "webhook.json"): File {
+    return new File([JSON.stringify(value)], name, { type: "application/json" });
+  }
+
+  function form(parts: [string, string | Blob][]): FormData {
+    const body = new FormData();
+    for (const [name, value] of parts) body.append(name, value);
+    return body;
+  }
+
+  async function upload(path: string, body: FormData | Blob, contentType?: string) {
+    const headers = new Headers({ "x-api-key": app.keys.write });
+    if (contentType) headers.set("content-type", contentType);
+    const request = new Request(`http://localhost${path}`, { method: "POST", headers, body });
+    return readResponse(await app.app.handle(request));
+  }
+
+  test("POST /webhooks/import creates the webhook of the uploaded file", async () => {
+    const before = await countWebhooks(app);
+    const response = await upload(
+      "/webhooks/import",
+      form([["webhook", jsonFile(document({ ...fullConfig, auth: undefined }))]]),
+    );
+    expect(response.status).toBe(200);
+    const { auth: _auth, ...expected } = fullConfig;
+    expect(freshBody(response)).toMatchObject({
+      notice: "webhook was imported successfully",
+      webhook: { ...expected, id: expect.stringMatching(/^wh_/) },
+    });
+    expect(await countWebhooks(app)).toBe(before + 1);
+  });
+
+  test("POST /webhooks/{id}/import updates the webhook from the uploaded file", async () => {
+    const { id } = await createWebhook(app);
+    const response = await upload(
+      `/webhooks/${id}/import`,
+      form([["webhook", jsonFile(document({ endpoint: "https://example.com/uploaded" }))]]),
+    );
+    expect(response.status).toBe(200);
+    expect(freshBody(response)).toMatchObject({
+      webhook: { id, endpoint: "https://example.com/uploaded" },
+    });
+  });
+
+  test("the document as a plain form field (curl -F 'webhook=<file.json') is accepted too", async () => {
+    const response = await upload(
+      "/webhooks/import",
+      form([["webhook", JSON.stringify(document({ endpoint: "https://example.com/field" }))]]),
+    );
+    expect(response.status).toBe(200);
+    expect(freshBody(response)).toMatchObject({
+      webhook: { endpoint: "https://example.com/field" },
+    });
+  });
+
+  const refused: {
+    name: string;
+    body: () => FormData | Blob;
+    contentType?: string;
+    status: number;
+    error: Record<string, unknown>;
+  }[] = [
+    {
+      name: "a form without the file",
+      body: () => form([["file", jsonFile(document({ endpoint: "https://example.com/x" }))]]),
+      status: 400,
+      error: {
+        code: "validation_failed",
+        details: {
+          on: "body",
+          fields: [
+            { field: "webhook", message: "required: the JSON document, as a file" },
+            { field: "file", message: 'unexpected part: send only "webhook"' },
+          ],
+        },
+      },
+    },
+    {
+      name: "a part besides the file",
+      body: () =>
+        form([
+          ["webhook", jsonFile(document({ endpoint: "https://example.com/x" }))],
+          ["note", "hello"],
+        ]),
+      status: 400,
+      error: {
+        code: "validation_failed",
+        details: { fields: [{ field: "note", message: 'unexpected part: send only "webhook"' }] },
+      },
+    },
+    {
+      name: "two files",
+      body: () =>
+        form([
+          ["webhook", jsonFile(document({ endpoint: "https://example.com/x" }))],
+          ["webhook", jsonFile(document({ endpoint: "https://example.com/y" }))],
+        ]),
+      status: 400,
+      error: {
+        code: "validation_failed",
+        details: { fields: [{ field: "webhook", message: "sent 2 times: send one file" }] },
+      },
+    },
+    {
+      name: "a file that is not JSON",
+      body: () => form([["webhook", new File(["name: yaml?"], "webhook.yaml")]]),
+      status: 400,
+      error: { code: "invalid_json", details: { field: "webhook" } },
+    },
+    {
+      name: "a file nested deeper than 64 levels",
+      body: () =>
+        form([
+          ["webhook", new File([`${"[".repeat(100_000)}${"]".repeat(100_000)}`], "deep.json")],
+        ]),
+      status: 400,
+      error: { code: "validation_failed", details: { fields: [{ field: "webhook" }] } },
+    },
+    {
+      name: "a file whose document is invalid (validated as the JSON body is)",
+      body: () =>
+        form([
+          [
+            "webhook",
+            jsonFile(document({ endpoint: "https://example.com/x", retryPolicy: "sometimes" })),
+          ],
+        ]),
+      status: 400,
+      error: {
+        code: "validation_failed",
+        details: {
+          fields: [{ field: "webhook.retryPolicy", message: "expected one of automatic, manual" }],
+        },
+      },
+    },
+    {
+      name: "a form over 1 MiB",
+      body: () =>
+        form([
+          [
+            "webhook",
+            jsonFile(
+              document({
+                endpoint: "https://example.com/x",
+                description: "x".repeat(MAX_BODY_BYTES),
+              }),
+            ),
+          ],
+        ]),
+      status: 413,
+      error: { code: "payload_too_large" },
+    },
+    {
+      name: "a multipart body without a boundary",
+      body: () => new Blob(["--x\r\n\r\n"]),
+      contentType: "multipart/form-data",
+      status: 400,
+      error: { code: "validation_failed", details: { fields: [{ field: "(body)" }] } },
+    },
+  ];
+  for (const bad of refused) {
+    test(`${bad.name} is ${bad.status} ${String(bad.error.code)} and changes nothing`, async () => {
+      const before = await app.request("GET", "/webhooks", { key: app.keys.read });
+      const response = await upload("/webhooks/import", bad.body(), bad.contentType);
+      expect(response.status).toBe(bad.status);
+      expectErrorEnvelope(response);
+      expect(freshBody(response)).toMatchObject({ error: bad.error });
+      const after = await app.request("GET", "/webhooks", { key: app.keys.read });
+      expect(after.text).toBe(before.text);
+    });
+  }
+
+  test("a form upload on any other route is 415", async () => {
+    const { id } = await createWebhook(app);
+    const body = form([["webhook", jsonFile({ endpoint: "https://example.com/x" })]]);
+    for (const [method, path] of [
+      ["PUT", "/webhooks"],
+      ["POST", "/events"],
+      ["POST", `/webhooks/${id}/replay`],
+    ] as const) {
+      const request = new Request(`http://localhost${path}`, {
+        method,
+        headers: { "x-api-key": app.keys.write },
+        body,
+      });
+      const response = await readResponse(await app.app.handle(request));
+      expect({ path, status: response.status }).toEqual({ path, status: 415 });
+    }
+  });
+
+  test("the OpenAPI description of both import routes documents the form upload", async () => {
+    const spec = (await app.request("GET", "/swagger/json")).body as {
+      paths: Record<string, { post?: { description?: string } }>;
+    };
+    for (const path of ["/webhooks/import", "/webhooks/{id}/import"]) {
+      expect(spec.paths[path]?.post?.description).toContain("multipart/form-data");
+    }
   });
 });

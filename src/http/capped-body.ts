@@ -1,0 +1,110 @@
+/**
+ * Reading a request body with a cap. A chunked body declares no length, and a declared length
+ * may lie, so a body is read chunk by chunk and kept only up to the limit: memory stays bounded
+ * by the limit (plus one chunk) whatever the client sends.
+ *
+ * A body that is refused is still read to its end, and dropped, before the answer goes out:
+ * closing a connection the client is still sending on resets it, and the reset can discard the
+ * answer before the client reads it (2 of 8 answers to 100 MiB uploads were lost that way),
+ * while answering early on a kept-alive connection leaves Bun's graceful stop waiting on it.
+ * A client that does not stop within {@link DISCARD_LIMIT_MS} gets its answer and a closed
+ * connection.
+ */
+
+/** How long a refused body is read and dropped before the connection is closed instead. */
+const DISCARD_LIMIT_MS = 5000;
+
+function readerOf(body: ReadableStream<Uint8Array>) {
+  return body.getReader();
+}
+
+/** A request body, read at most once, front to back. */
+export class BodyReader {
+  private readonly reader: ReturnType<typeof readerOf> | null;
+  private ended: boolean;
+  /** A chunk read to look at (by {@link hasContent}) and not consumed yet. */
+  private pending: Uint8Array | null = null;
+
+  constructor(body: ReadableStream<Uint8Array> | null) {
+    this.reader = body ? readerOf(body) : null;
+    this.ended = body === null;
+  }
+
+  private async next(): Promise<Uint8Array | null> {
+    if (this.pending) {
+      const chunk = this.pending;
+      this.pending = null;
+      return chunk;
+    }
+    if (this.ended || !this.reader) return null;
+    const { done, value } = await this.reader.read();
+    if (done) {
+      this.ended = true;
+      return null;
+    }
+    return value;
+  }
+
+  /** Whether the body has at least one byte; reads no further than its first non-empty chunk. */
+  async hasContent(): Promise<boolean> {
+    for (;;) {
+      const chunk = await this.next();
+      if (chunk === null) return false;
+      if (chunk.byteLength > 0) {
+        this.pending = chunk;
+        return true;
+      }
+    }
+  }
+
+  /**
+   * The whole body, or null (having kept no more than `limitBytes`) when it is larger. A stream
+   * that fails (the client went away) rejects.
+   */
+  async readCapped(limitBytes: number): Promise<Uint8Array | null> {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const chunk = await this.next();
+      if (chunk === null) return Buffer.concat(chunks);
+      size += chunk.byteLength;
+      if (size > limitBytes) return null;
+      chunks.push(chunk);
+    }
+  }
+
+  /**
+   * Reads what is left and drops it, for at most `limitMs`. True when the body was read to its
+   * end; false when time ran out or the stream failed (the reading is then cancelled).
+   */
+  async discardRest(limitMs: number = DISCARD_LIMIT_MS): Promise<boolean> {
+    this.pending = null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeUp = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), limitMs);
+    });
+    const drained = (async () => {
+      while ((await this.next()) !== null);
+      return true;
+    })().catch(() => false);
+    const ended = await Promise.race([drained, timeUp]);
+    clearTimeout(timer);
+    if (!ended) this.reader?.cancel().catch(() => {});
+    return ended;
+  }
+}
+
+/**
+ * Reads `body` to its end, or stops once more than `limitBytes` have arrived: for a route that
+ * reads its own body (a source plugin's). True in `tooLarge` when the body was refused.
+ */
+export async function readCappedBody(
+  body: ReadableStream<Uint8Array> | null,
+  limitBytes: number,
+): Promise<{ tooLarge: false; bytes: Uint8Array } | { tooLarge: true }> {
+  const reader = new BodyReader(body);
+  const bytes = await reader.readCapped(limitBytes);
+  if (bytes) return { tooLarge: false, bytes };
+  await reader.discardRest();
+  return { tooLarge: true };
+}
