@@ -12,7 +12,7 @@ export interface paths {
         };
         /**
          * Health check
-         * @description Answers 200 when the server and its database work, 503 otherwise.
+         * @description Answers 200 when the server works and its database can be written, 503 otherwise (with `dbError` saying why, e.g. another process holding the database's write lock).
          */
         get: operations["getHealth"];
         put?: never;
@@ -142,7 +142,7 @@ export interface paths {
         put?: never;
         /**
          * Import webhook
-         * @description Creates a new webhook (new id) from a document of `GET /webhooks/{id}/export`, validated exactly as `PUT /webhooks`. The document's `secret` is kept if present, otherwise one is generated. Masked credentials ("********") cannot be recovered: they are a 400 naming the field until the real values are filled in.
+         * @description Creates a new webhook (new id) from a document of `GET /webhooks/{id}/export`, validated exactly as `PUT /webhooks`. The document's `secret` is kept if present, otherwise one is generated. Masked credentials ("********") cannot be recovered: they are a 400 naming the field until the real values are filled in. The document may also be uploaded as a file: `multipart/form-data` with one part, the file `webhook` (`curl -F webhook=@webhook.json`), limited like any body to 1 MiB.
          */
         post: operations["postWebhooksImport"];
         delete?: never;
@@ -162,7 +162,7 @@ export interface paths {
         put?: never;
         /**
          * Import into an existing webhook
-         * @description Updates the webhook from a document of `GET /webhooks/{id}/export`, validated exactly as `PUT /webhooks`: fields missing from the document keep their values, and masked credentials ("********") keep the stored ones.
+         * @description Updates the webhook from a document of `GET /webhooks/{id}/export`, validated exactly as `PUT /webhooks`: fields missing from the document keep their values, and masked credentials ("********") keep the stored ones. The document may also be uploaded as a file: `multipart/form-data` with one part, the file `webhook` (`curl -F webhook=@webhook.json`), limited like any body to 1 MiB.
          */
         post: operations["postWebhooksByIdImport"];
         delete?: never;
@@ -288,7 +288,7 @@ export interface paths {
         };
         /**
          * Retrieve webhook delivery log
-         * @description Returns the delivery log of a webhook, paginated and ordered newest-first. Supports optional filters: `status` (process status), `eventType`, `contentType`, `from`/`to` (insert date range, ISO-8601, inclusive) and `statusCodeFrom`/`statusCodeTo` (response status code range, inclusive). `pageSize` is capped at 100. Page with `page`, or pass the answer's `nextCursor` as `cursor` for stable keyset paging (not both). The log of a deleted webhook stays readable.
+         * @description Returns the delivery log of a webhook, paginated and ordered newest-first. Supports optional filters, combined with AND: `status` (process status), `state` (pending, processing, retrying, success, failed, exhausted), `eventType`, `contentType`, `from`/`to` (insert date range, ISO-8601, inclusive) and `statusCodeFrom`/`statusCodeTo` (response status code range, inclusive). `pageSize` above 100 counts as 100. Page with `page`, or pass the answer's `nextCursor` as `cursor` for stable keyset paging (not both). The log of a deleted webhook stays readable.
          */
         get: operations["getWebhooksByIdEvents"];
         put?: never;
@@ -350,7 +350,7 @@ export interface paths {
         put?: never;
         /**
          * Retry webhook delivery
-         * @description Re-enqueues an existing delivery for processing. A new delivery record is created in `Waiting` status using the original payload snapshot (its `retryOf` names the original); the original entry is left untouched for audit. 404 if the webhook no longer exists.
+         * @description Re-enqueues an existing delivery for processing. A new delivery record is created in `Waiting` status using the original payload snapshot (its `retryOf` names the original); the original entry is left untouched for audit. It sends the original's body byte for byte with the original's `webhook-id`, so the receiver can tell it is the same message. 404 if the webhook no longer exists.
          */
         post: operations["postWebhooksByIdEventsByEventIdRetry"];
         delete?: never;
@@ -370,7 +370,7 @@ export interface paths {
         put?: never;
         /**
          * Replay deliveries of a time window
-         * @description Re-enqueues every event that has a delivery of this webhook inserted between `since` and `until` (inclusive; `until` defaults to now): one new `Waiting` delivery per event, built from that event's latest delivery. At most 10,000 events per call; a larger window is refused with 400 and nothing is enqueued.
+         * @description Re-enqueues every event that has a delivery of this webhook inserted between `since` and `until` (inclusive; `until` defaults to now): one new `Waiting` delivery per event, resending that event's latest delivery (its bytes and `webhook-id`, like a retry). At most 10,000 events per call; a larger window is refused with 400 and nothing is enqueued.
          */
         post: operations["postWebhooksByIdReplay"];
         delete?: never;
@@ -491,10 +491,10 @@ export interface components {
             id: string;
             name: string;
             endpoint: string;
-            /** @description Signing secret: `wh_` + 32 random characters */
+            /** @description Signing secret: `wh_` + 32 random characters unless one was sent */
             secret: string;
             /**
-             * @description Content-type key → event types that trigger the webhook; the key "*" matches every content type
+             * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
              * @example {
              *       "article": [
              *         0,
@@ -514,7 +514,7 @@ export interface components {
             enabled: boolean;
             headers: {
                 key: string;
-                /** @description Header value. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
+                /** @description Header value: 1–2,000 printable ASCII characters (spaces and tabs inside, not at either end; no control characters), so every request can carry it. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
                 value: string;
             }[];
             timeoutSeconds: number;
@@ -828,8 +828,16 @@ export interface operations {
                         /** @example 0.1.0 */
                         version: string;
                         uptimeSeconds: number;
-                        /** @enum {string} */
+                        /**
+                         * @description `ok` when the database can be written, `error` otherwise
+                         * @enum {string}
+                         */
                         db: "ok" | "error";
+                        /**
+                         * @description Why the database cannot be written, when it cannot
+                         * @example database is locked
+                         */
+                        dbError?: string;
                     };
                 };
             };
@@ -845,8 +853,16 @@ export interface operations {
                         /** @example 0.1.0 */
                         version: string;
                         uptimeSeconds: number;
-                        /** @enum {string} */
+                        /**
+                         * @description `ok` when the database can be written, `error` otherwise
+                         * @enum {string}
+                         */
                         db: "ok" | "error";
+                        /**
+                         * @description Why the database cannot be written, when it cannot
+                         * @example database is locked
+                         */
+                        dbError?: string;
                     };
                 };
             };
@@ -855,7 +871,7 @@ export interface operations {
     getWebhooks: {
         parameters: {
             query?: {
-                ordering?: "created" | "-created" | "name" | "-name";
+                ordering?: "created" | "-created" | "modified" | "-modified" | "name" | "-name";
             };
             header?: never;
             path?: never;
@@ -930,10 +946,10 @@ export interface operations {
                     endpoint: string;
                     /** @description Display name; defaults to the endpoint's host on create */
                     name?: string;
-                    /** @description Signing secret. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
+                    /** @description Signing secret: 8–256 printable ASCII characters without spaces, used as given, or `whsec_` + a base64 key of at least 24 bytes (the Standard Webhooks / Svix form), whose decoded key signs `webhook-signature`. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
                     secret?: string;
                     /**
-                     * @description Content-type key → event types that trigger the webhook; the key "*" matches every content type
+                     * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                      * @example {
                      *       "article": [
                      *         0,
@@ -947,7 +963,7 @@ export interface operations {
                     };
                     /** @description If true, the body is rendered from `customPayload` */
                     useCustomPayload?: boolean;
-                    /** @description JSON template used when `useCustomPayload` is true */
+                    /** @description JSON template used when `useCustomPayload` is true; at most 64 KiB as JSON. Keys are kept as written, `__proto__` and `constructor` included */
                     customPayload?: unknown;
                     /** @description Template engine rendering `customPayload` (default `json`) */
                     templateEngine?: string;
@@ -955,10 +971,10 @@ export interface operations {
                     errorEmailTo?: string | null;
                     /** @description Disabled webhooks do not fire */
                     enabled?: boolean;
-                    /** @description Extra request headers (at most 10); not content-length, content-type, host or a signature header */
+                    /** @description Extra request headers (at most 10); not content-length, content-type, host, a signature header or request-id, traceparent, request-context (reserved by seed 001) */
                     headers?: {
                         key: string;
-                        /** @description Header value. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
+                        /** @description Header value: 1–2,000 printable ASCII characters (spaces and tabs inside, not at either end; no control characters), so every request can carry it. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
                         value: string;
                     }[];
                     /** @description Per-attempt timeout (default 15) */
@@ -1026,10 +1042,10 @@ export interface operations {
                     endpoint: string;
                     /** @description Display name; defaults to the endpoint's host on create */
                     name?: string;
-                    /** @description Signing secret. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
+                    /** @description Signing secret: 8–256 printable ASCII characters without spaces, used as given, or `whsec_` + a base64 key of at least 24 bytes (the Standard Webhooks / Svix form), whose decoded key signs `webhook-signature`. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
                     secret?: string;
                     /**
-                     * @description Content-type key → event types that trigger the webhook; the key "*" matches every content type
+                     * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                      * @example {
                      *       "article": [
                      *         0,
@@ -1043,7 +1059,7 @@ export interface operations {
                     };
                     /** @description If true, the body is rendered from `customPayload` */
                     useCustomPayload?: boolean;
-                    /** @description JSON template used when `useCustomPayload` is true */
+                    /** @description JSON template used when `useCustomPayload` is true; at most 64 KiB as JSON. Keys are kept as written, `__proto__` and `constructor` included */
                     customPayload?: unknown;
                     /** @description Template engine rendering `customPayload` (default `json`) */
                     templateEngine?: string;
@@ -1051,10 +1067,10 @@ export interface operations {
                     errorEmailTo?: string | null;
                     /** @description Disabled webhooks do not fire */
                     enabled?: boolean;
-                    /** @description Extra request headers (at most 10); not content-length, content-type, host or a signature header */
+                    /** @description Extra request headers (at most 10); not content-length, content-type, host, a signature header or request-id, traceparent, request-context (reserved by seed 001) */
                     headers?: {
                         key: string;
-                        /** @description Header value. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
+                        /** @description Header value: 1–2,000 printable ASCII characters (spaces and tabs inside, not at either end; no control characters), so every request can carry it. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
                         value: string;
                     }[];
                     /** @description Per-attempt timeout (default 15) */
@@ -1122,10 +1138,10 @@ export interface operations {
                     endpoint: string;
                     /** @description Display name; defaults to the endpoint's host on create */
                     name?: string;
-                    /** @description Signing secret. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
+                    /** @description Signing secret: 8–256 printable ASCII characters without spaces, used as given, or `whsec_` + a base64 key of at least 24 bytes (the Standard Webhooks / Svix form), whose decoded key signs `webhook-signature`. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
                     secret?: string;
                     /**
-                     * @description Content-type key → event types that trigger the webhook; the key "*" matches every content type
+                     * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                      * @example {
                      *       "article": [
                      *         0,
@@ -1139,7 +1155,7 @@ export interface operations {
                     };
                     /** @description If true, the body is rendered from `customPayload` */
                     useCustomPayload?: boolean;
-                    /** @description JSON template used when `useCustomPayload` is true */
+                    /** @description JSON template used when `useCustomPayload` is true; at most 64 KiB as JSON. Keys are kept as written, `__proto__` and `constructor` included */
                     customPayload?: unknown;
                     /** @description Template engine rendering `customPayload` (default `json`) */
                     templateEngine?: string;
@@ -1147,10 +1163,10 @@ export interface operations {
                     errorEmailTo?: string | null;
                     /** @description Disabled webhooks do not fire */
                     enabled?: boolean;
-                    /** @description Extra request headers (at most 10); not content-length, content-type, host or a signature header */
+                    /** @description Extra request headers (at most 10); not content-length, content-type, host, a signature header or request-id, traceparent, request-context (reserved by seed 001) */
                     headers?: {
                         key: string;
-                        /** @description Header value. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
+                        /** @description Header value: 1–2,000 printable ASCII characters (spaces and tabs inside, not at either end; no control characters), so every request can carry it. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
                         value: string;
                     }[];
                     /** @description Per-attempt timeout (default 15) */
@@ -1522,10 +1538,10 @@ export interface operations {
                         webhook: {
                             name: string;
                             endpoint: string;
-                            /** @description Signing secret: `wh_` + 32 random characters */
+                            /** @description Signing secret: `wh_` + 32 random characters unless one was sent */
                             secret: string;
                             /**
-                             * @description Content-type key → event types that trigger the webhook; the key "*" matches every content type
+                             * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                              * @example {
                              *       "article": [
                              *         0,
@@ -1545,7 +1561,7 @@ export interface operations {
                             enabled: boolean;
                             headers: {
                                 key: string;
-                                /** @description Header value. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
+                                /** @description Header value: 1–2,000 printable ASCII characters (spaces and tabs inside, not at either end; no control characters), so every request can carry it. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
                                 value: string;
                             }[];
                             timeoutSeconds: number;
@@ -1667,10 +1683,10 @@ export interface operations {
                         endpoint: string;
                         /** @description Display name; defaults to the endpoint's host on create */
                         name?: string;
-                        /** @description Signing secret. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
+                        /** @description Signing secret: 8–256 printable ASCII characters without spaces, used as given, or `whsec_` + a base64 key of at least 24 bytes (the Standard Webhooks / Svix form), whose decoded key signs `webhook-signature`. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
                         secret?: string;
                         /**
-                         * @description Content-type key → event types that trigger the webhook; the key "*" matches every content type
+                         * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                          * @example {
                          *       "article": [
                          *         0,
@@ -1684,7 +1700,7 @@ export interface operations {
                         };
                         /** @description If true, the body is rendered from `customPayload` */
                         useCustomPayload?: boolean;
-                        /** @description JSON template used when `useCustomPayload` is true */
+                        /** @description JSON template used when `useCustomPayload` is true; at most 64 KiB as JSON. Keys are kept as written, `__proto__` and `constructor` included */
                         customPayload?: unknown;
                         /** @description Template engine rendering `customPayload` (default `json`) */
                         templateEngine?: string;
@@ -1692,10 +1708,10 @@ export interface operations {
                         errorEmailTo?: string | null;
                         /** @description Disabled webhooks do not fire */
                         enabled?: boolean;
-                        /** @description Extra request headers (at most 10); not content-length, content-type, host or a signature header */
+                        /** @description Extra request headers (at most 10); not content-length, content-type, host, a signature header or request-id, traceparent, request-context (reserved by seed 001) */
                         headers?: {
                             key: string;
-                            /** @description Header value. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
+                            /** @description Header value: 1–2,000 printable ASCII characters (spaces and tabs inside, not at either end; no control characters), so every request can carry it. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
                             value: string;
                         }[];
                         /** @description Per-attempt timeout (default 15) */
@@ -1769,10 +1785,10 @@ export interface operations {
                         endpoint: string;
                         /** @description Display name; defaults to the endpoint's host on create */
                         name?: string;
-                        /** @description Signing secret. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
+                        /** @description Signing secret: 8–256 printable ASCII characters without spaces, used as given, or `whsec_` + a base64 key of at least 24 bytes (the Standard Webhooks / Svix form), whose decoded key signs `webhook-signature`. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
                         secret?: string;
                         /**
-                         * @description Content-type key → event types that trigger the webhook; the key "*" matches every content type
+                         * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                          * @example {
                          *       "article": [
                          *         0,
@@ -1786,7 +1802,7 @@ export interface operations {
                         };
                         /** @description If true, the body is rendered from `customPayload` */
                         useCustomPayload?: boolean;
-                        /** @description JSON template used when `useCustomPayload` is true */
+                        /** @description JSON template used when `useCustomPayload` is true; at most 64 KiB as JSON. Keys are kept as written, `__proto__` and `constructor` included */
                         customPayload?: unknown;
                         /** @description Template engine rendering `customPayload` (default `json`) */
                         templateEngine?: string;
@@ -1794,10 +1810,10 @@ export interface operations {
                         errorEmailTo?: string | null;
                         /** @description Disabled webhooks do not fire */
                         enabled?: boolean;
-                        /** @description Extra request headers (at most 10); not content-length, content-type, host or a signature header */
+                        /** @description Extra request headers (at most 10); not content-length, content-type, host, a signature header or request-id, traceparent, request-context (reserved by seed 001) */
                         headers?: {
                             key: string;
-                            /** @description Header value. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
+                            /** @description Header value: 1–2,000 printable ASCII characters (spaces and tabs inside, not at either end; no control characters), so every request can carry it. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
                             value: string;
                         }[];
                         /** @description Per-attempt timeout (default 15) */
@@ -1871,10 +1887,10 @@ export interface operations {
                         endpoint: string;
                         /** @description Display name; defaults to the endpoint's host on create */
                         name?: string;
-                        /** @description Signing secret. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
+                        /** @description Signing secret: 8–256 printable ASCII characters without spaces, used as given, or `whsec_` + a base64 key of at least 24 bytes (the Standard Webhooks / Svix form), whose decoded key signs `webhook-signature`. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
                         secret?: string;
                         /**
-                         * @description Content-type key → event types that trigger the webhook; the key "*" matches every content type
+                         * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                          * @example {
                          *       "article": [
                          *         0,
@@ -1888,7 +1904,7 @@ export interface operations {
                         };
                         /** @description If true, the body is rendered from `customPayload` */
                         useCustomPayload?: boolean;
-                        /** @description JSON template used when `useCustomPayload` is true */
+                        /** @description JSON template used when `useCustomPayload` is true; at most 64 KiB as JSON. Keys are kept as written, `__proto__` and `constructor` included */
                         customPayload?: unknown;
                         /** @description Template engine rendering `customPayload` (default `json`) */
                         templateEngine?: string;
@@ -1896,10 +1912,10 @@ export interface operations {
                         errorEmailTo?: string | null;
                         /** @description Disabled webhooks do not fire */
                         enabled?: boolean;
-                        /** @description Extra request headers (at most 10); not content-length, content-type, host or a signature header */
+                        /** @description Extra request headers (at most 10); not content-length, content-type, host, a signature header or request-id, traceparent, request-context (reserved by seed 001) */
                         headers?: {
                             key: string;
-                            /** @description Header value. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
+                            /** @description Header value: 1–2,000 printable ASCII characters (spaces and tabs inside, not at either end; no control characters), so every request can carry it. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
                             value: string;
                         }[];
                         /** @description Per-attempt timeout (default 15) */
@@ -2039,10 +2055,10 @@ export interface operations {
                         endpoint: string;
                         /** @description Display name; defaults to the endpoint's host on create */
                         name?: string;
-                        /** @description Signing secret. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
+                        /** @description Signing secret: 8–256 printable ASCII characters without spaces, used as given, or `whsec_` + a base64 key of at least 24 bytes (the Standard Webhooks / Svix form), whose decoded key signs `webhook-signature`. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
                         secret?: string;
                         /**
-                         * @description Content-type key → event types that trigger the webhook; the key "*" matches every content type
+                         * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                          * @example {
                          *       "article": [
                          *         0,
@@ -2056,7 +2072,7 @@ export interface operations {
                         };
                         /** @description If true, the body is rendered from `customPayload` */
                         useCustomPayload?: boolean;
-                        /** @description JSON template used when `useCustomPayload` is true */
+                        /** @description JSON template used when `useCustomPayload` is true; at most 64 KiB as JSON. Keys are kept as written, `__proto__` and `constructor` included */
                         customPayload?: unknown;
                         /** @description Template engine rendering `customPayload` (default `json`) */
                         templateEngine?: string;
@@ -2064,10 +2080,10 @@ export interface operations {
                         errorEmailTo?: string | null;
                         /** @description Disabled webhooks do not fire */
                         enabled?: boolean;
-                        /** @description Extra request headers (at most 10); not content-length, content-type, host or a signature header */
+                        /** @description Extra request headers (at most 10); not content-length, content-type, host, a signature header or request-id, traceparent, request-context (reserved by seed 001) */
                         headers?: {
                             key: string;
-                            /** @description Header value. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
+                            /** @description Header value: 1–2,000 printable ASCII characters (spaces and tabs inside, not at either end; no control characters), so every request can carry it. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
                             value: string;
                         }[];
                         /** @description Per-attempt timeout (default 15) */
@@ -2141,10 +2157,10 @@ export interface operations {
                         endpoint: string;
                         /** @description Display name; defaults to the endpoint's host on create */
                         name?: string;
-                        /** @description Signing secret. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
+                        /** @description Signing secret: 8–256 printable ASCII characters without spaces, used as given, or `whsec_` + a base64 key of at least 24 bytes (the Standard Webhooks / Svix form), whose decoded key signs `webhook-signature`. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
                         secret?: string;
                         /**
-                         * @description Content-type key → event types that trigger the webhook; the key "*" matches every content type
+                         * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                          * @example {
                          *       "article": [
                          *         0,
@@ -2158,7 +2174,7 @@ export interface operations {
                         };
                         /** @description If true, the body is rendered from `customPayload` */
                         useCustomPayload?: boolean;
-                        /** @description JSON template used when `useCustomPayload` is true */
+                        /** @description JSON template used when `useCustomPayload` is true; at most 64 KiB as JSON. Keys are kept as written, `__proto__` and `constructor` included */
                         customPayload?: unknown;
                         /** @description Template engine rendering `customPayload` (default `json`) */
                         templateEngine?: string;
@@ -2166,10 +2182,10 @@ export interface operations {
                         errorEmailTo?: string | null;
                         /** @description Disabled webhooks do not fire */
                         enabled?: boolean;
-                        /** @description Extra request headers (at most 10); not content-length, content-type, host or a signature header */
+                        /** @description Extra request headers (at most 10); not content-length, content-type, host, a signature header or request-id, traceparent, request-context (reserved by seed 001) */
                         headers?: {
                             key: string;
-                            /** @description Header value. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
+                            /** @description Header value: 1–2,000 printable ASCII characters (spaces and tabs inside, not at either end; no control characters), so every request can carry it. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
                             value: string;
                         }[];
                         /** @description Per-attempt timeout (default 15) */
@@ -2243,10 +2259,10 @@ export interface operations {
                         endpoint: string;
                         /** @description Display name; defaults to the endpoint's host on create */
                         name?: string;
-                        /** @description Signing secret. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
+                        /** @description Signing secret: 8–256 printable ASCII characters without spaces, used as given, or `whsec_` + a base64 key of at least 24 bytes (the Standard Webhooks / Svix form), whose decoded key signs `webhook-signature`. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
                         secret?: string;
                         /**
-                         * @description Content-type key → event types that trigger the webhook; the key "*" matches every content type
+                         * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                          * @example {
                          *       "article": [
                          *         0,
@@ -2260,7 +2276,7 @@ export interface operations {
                         };
                         /** @description If true, the body is rendered from `customPayload` */
                         useCustomPayload?: boolean;
-                        /** @description JSON template used when `useCustomPayload` is true */
+                        /** @description JSON template used when `useCustomPayload` is true; at most 64 KiB as JSON. Keys are kept as written, `__proto__` and `constructor` included */
                         customPayload?: unknown;
                         /** @description Template engine rendering `customPayload` (default `json`) */
                         templateEngine?: string;
@@ -2268,10 +2284,10 @@ export interface operations {
                         errorEmailTo?: string | null;
                         /** @description Disabled webhooks do not fire */
                         enabled?: boolean;
-                        /** @description Extra request headers (at most 10); not content-length, content-type, host or a signature header */
+                        /** @description Extra request headers (at most 10); not content-length, content-type, host, a signature header or request-id, traceparent, request-context (reserved by seed 001) */
                         headers?: {
                             key: string;
-                            /** @description Header value. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
+                            /** @description Header value: 1–2,000 printable ASCII characters (spaces and tabs inside, not at either end; no control characters), so every request can carry it. Values of credential-looking headers (name containing authorization, token, secret, password, api-key, cookie or credential) are shown as "********"; send "********" back on update to keep the stored value. */
                             value: string;
                         }[];
                         /** @description Per-attempt timeout (default 15) */
@@ -2994,8 +3010,9 @@ export interface operations {
             query?: {
                 page?: string;
                 pageSize?: string;
-                status?: string;
-                eventType?: string;
+                status?: "-1" | "0" | "1" | "2";
+                state?: "pending" | "processing" | "retrying" | "success" | "failed" | "exhausted";
+                eventType?: "0" | "1" | "2" | "3" | "4";
                 contentType?: string;
                 from?: string;
                 to?: string;
