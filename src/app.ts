@@ -67,8 +67,11 @@ const IDLE_TIMEOUT_SECONDS = 30;
 /** An SMTP server that stays down is retried at least this often. */
 const MAIL_MAX_RETRY_DELAY_MS = 15 * 60_000;
 
+/** The routes that also take their JSON body as a file in a form (seed 002's import). */
+const FORM_UPLOADS = [WEBHOOK_IMPORT_UPLOAD];
+
 function buildHttp(services: Services, store: Store, startedAt: number, inFlight: () => number) {
-  return createHttpServer(services.log)
+  return createHttpServer(services.log, FORM_UPLOADS)
     .use(healthRoutes(store.sqlite, startedAt))
     .use(
       webhookRoutes(store.db, services.auth, {
@@ -193,7 +196,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const http = buildHttp(services, store, startedAt, () => scheduler.inFlight);
   const handle = screenBodies((request) => http.handle(request), {
     rawBodyPaths: [SOURCES_PATH_PREFIX],
-    formUploads: [WEBHOOK_IMPORT_UPLOAD],
+    formUploads: FORM_UPLOADS,
   });
   const memory = new MemoryGuard();
   let server: ReturnType<typeof Bun.serve> | undefined;

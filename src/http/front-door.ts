@@ -10,6 +10,7 @@
  */
 
 import type { FieldProblem } from "../errors.ts";
+import { MAX_BODY_BYTES } from "./body-limit.ts";
 import { BodyReader } from "./capped-body.ts";
 import { errorEnvelope } from "./envelope.ts";
 import { type FormUpload, formUploadFor, uploadedText } from "./form-upload.ts";
@@ -21,7 +22,6 @@ import {
   parseMediaType,
 } from "./media-type.ts";
 import { requestIdOf } from "./request-id.ts";
-import { MAX_BODY_BYTES } from "./server.ts";
 
 /** What the HTTP server calls for each request. */
 export type Handler = (request: Request) => Promise<Response>;
@@ -58,8 +58,10 @@ const unreadable: Refusal = {
   details: {},
 };
 
-const JSON_MEDIA_TYPE = "application/json";
-const FORM_MEDIA_TYPE = "multipart/form-data";
+/** The media type of every request body, besides a route's form upload. */
+export const JSON_MEDIA_TYPE = "application/json";
+/** The media type of a form upload (`FormUpload`). */
+export const FORM_MEDIA_TYPE = "multipart/form-data";
 
 /**
  * The refusal as the error envelope. `connectionClean`: the body was read to its end, so the

@@ -11,6 +11,8 @@ import { openapi } from "@elysiajs/openapi";
 import { KindGuard } from "@sinclair/typebox";
 import { Elysia, type InternalRoute } from "elysia";
 import { VERSION } from "../version.ts";
+import type { FormUpload } from "./form-upload.ts";
+import { FORM_MEDIA_TYPE, JSON_MEDIA_TYPE } from "./front-door.ts";
 import { SWAGGER_BUNDLE_URL, SWAGGER_STYLESHEET_URL } from "./swagger-assets.ts";
 
 /** Where Swagger UI is served. */
@@ -152,11 +154,41 @@ function setContentSchemas(content: Json | undefined, schema: Json): void {
 }
 
 /**
+ * The media types a body is accepted in, as the front door decides: JSON, and for a route with
+ * a form upload the file in its field too. The plugin would list urlencoded and multipart forms
+ * for every route, which the front door answers with 415.
+ */
+function requestBodyContent(body: Json, upload: FormUpload | undefined): JsonObject {
+  const content: JsonObject = { [JSON_MEDIA_TYPE]: { schema: body } };
+  if (upload) {
+    content[FORM_MEDIA_TYPE] = {
+      schema: {
+        type: "object",
+        required: [upload.field],
+        properties: {
+          [upload.field]: {
+            type: "string",
+            format: "binary",
+            description: "The JSON document as a file",
+          },
+        },
+        additionalProperties: false,
+      },
+    };
+  }
+  return content;
+}
+
+/**
  * The routes' own schemas put back in place of the plugin's copies: the plugin rewrites each
  * union of literals as a bare `{type: "string", enum}`, dropping its description (what
  * `eventType: 0` means) and examples. Changes `document`, a fresh copy.
  */
-function restoreRouteSchemas(document: JsonObject, routes: readonly InternalRoute[]): void {
+function restoreRouteSchemas(
+  document: JsonObject,
+  routes: readonly InternalRoute[],
+  formUploads: readonly FormUpload[],
+): void {
   const paths = isObject(document.paths) ? document.paths : {};
   for (const route of routes) {
     const item = paths[route.path.replace(/:([^/?]+)/g, "{$1}")];
@@ -165,7 +197,11 @@ function restoreRouteSchemas(document: JsonObject, routes: readonly InternalRout
     const { body, params, query, response } = route.hooks;
     const bodySchema = jsonSchemaOf(body);
     if (bodySchema !== undefined && isObject(operation.requestBody)) {
-      setContentSchemas(operation.requestBody.content, bodySchema);
+      const upload = formUploads.find(
+        ({ method, paths: uploadPaths }) =>
+          method === route.method && uploadPaths.includes(route.path),
+      );
+      operation.requestBody.content = requestBodyContent(bodySchema, upload);
     }
     const parameterSources: Record<string, Json | undefined> = {
       path: jsonSchemaOf(params),
@@ -213,9 +249,12 @@ export function conformDocument(document: JsonObject): JsonObject {
 /**
  * `/swagger` (Swagger UI, with the assets of `swaggerAssets`) and `/swagger/json` (the
  * document, conformed once per set of routes). `routes` gives every route of the app, whose
- * schemas the document shows.
+ * schemas the document shows; `formUploads`, the routes that also take a form upload.
  */
-export function apiDocumentation(routes: () => readonly InternalRoute[]) {
+export function apiDocumentation(
+  routes: () => readonly InternalRoute[],
+  formUploads: readonly FormUpload[],
+) {
   const conformed = new WeakMap<object, JsonObject>();
   // Unnamed, like the auth plugin: a name would let Elysia dedupe two apps' documentation.
   return new Elysia()
@@ -226,7 +265,7 @@ export function apiDocumentation(routes: () => readonly InternalRoute[]) {
       if (!document) {
         // Through JSON: the plugin's copies still carry TypeBox's symbol keys.
         const copy: JsonObject = JSON.parse(JSON.stringify(generated));
-        restoreRouteSchemas(copy, routes());
+        restoreRouteSchemas(copy, routes(), formUploads);
         document = conformDocument(copy);
         conformed.set(generated, document);
       }

@@ -11,13 +11,11 @@ import { Elysia, ValidationError } from "elysia";
 import { DomainError, type FieldProblem } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { ErrorEnvelope, errorEnvelope } from "./envelope.ts";
+import type { FormUpload } from "./form-upload.ts";
 import { apiDocumentation } from "./openapi.ts";
 import { requestIdOf } from "./request-id.ts";
 import { allowedMethods } from "./route-paths.ts";
 import { swaggerAssets } from "./swagger-assets.ts";
-
-/** Largest request body accepted; webhook configurations and CMS events fit easily. */
-export const MAX_BODY_BYTES = 1024 * 1024;
 
 function expectedOneOf(issue: ValueError, path: string, values: unknown[]): ValueError {
   return { ...issue, path, message: `expected one of ${values.map(String).join(", ")}` };
@@ -111,7 +109,11 @@ function isValueError(issue: unknown): issue is ValueError {
   );
 }
 
-export function createHttpServer(log: Logger) {
+/**
+ * The root application. `formUploads`: the routes that also take their body as a form upload
+ * (the front door accepts them), so the document can say so.
+ */
+export function createHttpServer(log: Logger, formUploads: readonly FormUpload[]) {
   // normalize: false — Elysia would otherwise strip unknown body properties before validation,
   // so a misspelt field would be silently ignored instead of answered with a 400.
   // standardHostname: false — by default the router finds the path by skipping 11 characters
@@ -177,5 +179,5 @@ export function createHttpServer(log: Logger) {
       }
     })
     .use(swaggerAssets());
-  return server.use(apiDocumentation(() => server.routes));
+  return server.use(apiDocumentation(() => server.routes, formUploads));
 }

@@ -6,7 +6,7 @@
  * the first piece that does not fit, instead of rendering everything and measuring after.
  */
 
-import { MAX_BODY_BYTES } from "../http/server.ts";
+import { MAX_BODY_BYTES } from "../http/body-limit.ts";
 
 /** A rendered body would pass {@link MAX_BODY_BYTES}: the delivery fails with this message. */
 export class BodyTooLarge extends Error {

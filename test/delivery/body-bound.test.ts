@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildDelivery } from "../../src/deliveries/build.ts";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
 import type { IngestWebhook } from "../../src/events/enabled-webhooks.ts";
-import { MAX_BODY_BYTES } from "../../src/http/server.ts";
+import { MAX_BODY_BYTES } from "../../src/http/body-limit.ts";
 import { TemplaterRegistry } from "../../src/plugin-host/templaters.ts";
 import { deliveryRow } from "../deliveries/helpers.ts";
 import { type Receiver, startReceiver, waitFor } from "../helpers/receiver.ts";

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { MAX_BODY_BYTES } from "../../src/http/server.ts";
+import { MAX_BODY_BYTES } from "../../src/http/body-limit.ts";
 import { startServerProcess } from "../helpers/process-server.ts";
 import { expectErrorEnvelope, freshBody } from "../helpers/scenarios.ts";
 import { chunked, repeatedBytes, sendStreamed } from "../helpers/streamed-upload.ts";

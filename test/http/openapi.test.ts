@@ -154,6 +154,26 @@ describe("the OpenAPI document", () => {
     });
   });
 
+  test("offers the media types the front door accepts: JSON, and the import's form upload", () => {
+    const document = JSON.parse(documentJson) as OpenApiDocument;
+    const mediaTypes = (path: string, method: string) =>
+      Object.keys(document.paths[path]?.[method]?.requestBody?.content ?? {}).sort();
+    for (const [path, method] of [
+      ["/webhooks", "put"],
+      ["/events", "post"],
+      ["/content-types/{key}", "put"],
+      ["/webhooks/{id}/replay", "post"],
+    ] as const) {
+      expect(mediaTypes(path, method)).toEqual(["application/json"]);
+    }
+    for (const path of ["/webhooks/import", "/webhooks/{id}/import"]) {
+      expect(mediaTypes(path, "post")).toEqual(["application/json", "multipart/form-data"]);
+      expect(
+        document.paths[path]?.post?.requestBody?.content?.["multipart/form-data"]?.schema,
+      ).toMatchObject({ required: ["webhook"] });
+    }
+  });
+
   test("the committed client types are generated from it (else run `npm run openapi:types`)", async () => {
     const committed = await Bun.file(API_TYPES_PATH).text();
     const current = await generateApiTypes(documentJson);

@@ -4,7 +4,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { MAX_BODY_BYTES } from "../../src/http/server.ts";
+import { MAX_BODY_BYTES } from "../../src/http/body-limit.ts";
 import { VERSION } from "../../src/version.ts";
 import { repeatedBytes, sendStreamed } from "../helpers/streamed-upload.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";

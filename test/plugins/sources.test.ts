@@ -7,7 +7,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
-import { MAX_BODY_BYTES } from "../../src/http/server.ts";
+import { MAX_BODY_BYTES } from "../../src/http/body-limit.ts";
 import { type Receiver, startReceiver } from "../helpers/receiver.ts";
 import { createWebhook, expectErrorEnvelope, freshBody } from "../helpers/scenarios.ts";
 import type { TestApp, TestResponse } from "../helpers/test-app.ts";

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import type { ContentEnvelope } from "../../src/deliveries/envelope.ts";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
-import { MAX_BODY_BYTES } from "../../src/http/server.ts";
+import { MAX_BODY_BYTES } from "../../src/http/body-limit.ts";
 import { RenderError, TemplaterRegistry } from "../../src/plugin-host/templaters.ts";
 import { type Receiver, startReceiver } from "../helpers/receiver.ts";
 import { createWebhook, freshBody } from "../helpers/scenarios.ts";

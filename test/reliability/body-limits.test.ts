@@ -5,7 +5,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { MAX_BODY_BYTES } from "../../src/http/server.ts";
+import { MAX_BODY_BYTES } from "../../src/http/body-limit.ts";
 import { expectErrorEnvelope } from "../helpers/scenarios.ts";
 import { createTestApp, readResponse, type TestApp } from "../helpers/test-app.ts";
 

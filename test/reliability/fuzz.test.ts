@@ -9,7 +9,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
-import { MAX_BODY_BYTES } from "../../src/http/server.ts";
+import { MAX_BODY_BYTES } from "../../src/http/body-limit.ts";
 import { startReceiver, waitFor } from "../helpers/receiver.ts";
 import {
   type FuzzKey,

@@ -6,7 +6,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { MAX_BODY_BYTES } from "../../src/http/server.ts";
+import { MAX_BODY_BYTES } from "../../src/http/body-limit.ts";
 import {
   createWebhook,
   expectErrorEnvelope,
