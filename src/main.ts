@@ -4,6 +4,8 @@
  * (default), `migrate`, `keys create|list|revoke` — or print help or the version.
  */
 
+// First: it must run before Elysia loads (see the module).
+import "./elysia-production.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "./api-keys/service.ts";
 import { createApp } from "./app.ts";
 import { parseArgs, UsageError } from "./cli/args.ts";
