@@ -64,3 +64,9 @@ export class PayloadTooLarge extends DomainError {
   readonly status = 413;
   readonly code = "payload_too_large";
 }
+
+/** The request body's media type is not one the route reads; `details` names those it does. */
+export class UnsupportedMediaType extends DomainError {
+  readonly status = 415;
+  readonly code = "unsupported_media_type";
+}

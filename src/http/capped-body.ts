@@ -95,16 +95,11 @@ export class BodyReader {
 }
 
 /**
- * Reads `body` to its end, or stops once more than `limitBytes` have arrived: for a route that
- * reads its own body (a source plugin's). True in `tooLarge` when the body was refused.
+ * Whether `request` carries at least one byte of body, read from `body` (its reader) no further
+ * than needed: a declared length is taken at its word.
  */
-export async function readCappedBody(
-  body: ReadableStream<Uint8Array> | null,
-  limitBytes: number,
-): Promise<{ tooLarge: false; bytes: Uint8Array } | { tooLarge: true }> {
-  const reader = new BodyReader(body);
-  const bytes = await reader.readCapped(limitBytes);
-  if (bytes) return { tooLarge: false, bytes };
-  await reader.discardRest();
-  return { tooLarge: true };
+export function hasContent(request: Request, body: BodyReader): Promise<boolean> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null) return Promise.resolve(Number(declared) > 0);
+  return body.hasContent();
 }

@@ -9,17 +9,18 @@
  * (which value counts would otherwise depend on the parser).
  */
 
-import type { FieldProblem } from "../errors.ts";
+import { type DomainError, type FieldProblem, UnsupportedMediaType } from "../errors.ts";
 import { MAX_BODY_BYTES } from "./body-limit.ts";
-import { BodyReader } from "./capped-body.ts";
+import { BodyReader, hasContent } from "./capped-body.ts";
 import { errorEnvelope } from "./envelope.ts";
 import { type FormUpload, formUploadFor, uploadedText } from "./form-upload.ts";
 import { MAX_JSON_DEPTH, textNestingExceeds } from "./json-depth.ts";
 import {
   declaresOtherCharsetThanUtf8,
   isJsonMediaType,
-  type MediaType,
+  JSON_MEDIA_TYPE,
   parseMediaType,
+  unsupportedMediaType,
 } from "./media-type.ts";
 import { requestIdOf } from "./request-id.ts";
 
@@ -58,8 +59,6 @@ const unreadable: Refusal = {
   details: {},
 };
 
-/** The media type of every request body, besides a route's form upload. */
-export const JSON_MEDIA_TYPE = "application/json";
 /** The media type of a form upload (`FormUpload`). */
 export const FORM_MEDIA_TYPE = "multipart/form-data";
 
@@ -89,30 +88,18 @@ function invalidInput(on: "body" | "query", fields: FieldProblem[]): Refusal {
   };
 }
 
-function unsupportedMediaType(
-  mediaType: MediaType | null,
-  contentType: string | null,
-  accepted: string[],
-): Refusal {
-  const wanted = accepted.join(" or ");
-  return {
-    status: 415,
-    code: "unsupported_media_type",
-    message:
-      contentType === null
-        ? `a request body needs Content-Type: ${wanted}`
-        : `Content-Type ${mediaType?.essence ?? contentType} is not accepted here: send ${wanted}`,
-    details: { contentType, accepted },
-  };
+/** A domain error the front door answers itself (the router never sees the request). */
+function refusalOf(error: DomainError): Refusal {
+  return { status: error.status, code: error.code, message: error.message, details: error.details };
 }
 
 function notUtf8(contentType: string | null): Refusal {
-  return {
-    status: 415,
-    code: "unsupported_media_type",
-    message: `JSON is read as UTF-8: Content-Type ${contentType} is not accepted`,
-    details: { contentType, accepted: [`${JSON_MEDIA_TYPE}; charset=utf-8`] },
-  };
+  return refusalOf(
+    new UnsupportedMediaType(`JSON is read as UTF-8: Content-Type ${contentType} is not accepted`, {
+      contentType,
+      accepted: [`${JSON_MEDIA_TYPE}; charset=utf-8`],
+    }),
+  );
 }
 
 function repeatedParameters(query: URLSearchParams): FieldProblem[] {
@@ -126,13 +113,6 @@ function repeatedParameters(query: URLSearchParams): FieldProblem[] {
 function contentLengthTooLarge(request: Request): boolean {
   const declared = request.headers.get("content-length");
   return declared !== null && Number(declared) > MAX_BODY_BYTES;
-}
-
-/** Whether the request carries at least one byte of body (read no further than needed). */
-function hasContent(request: Request, body: BodyReader): Promise<boolean> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null) return Promise.resolve(Number(declared) > 0);
-  return body.hasContent();
 }
 
 /** The request without its (empty) body, so that nothing tries to parse it. */
@@ -205,7 +185,7 @@ async function screenedBody(
   if (!mediaType || !(isJsonMediaType(mediaType) || isForm)) {
     if (!(await hasContent(request, body))) return { text: null };
     const accepted = upload ? [JSON_MEDIA_TYPE, FORM_MEDIA_TYPE] : [JSON_MEDIA_TYPE];
-    return { refusal: unsupportedMediaType(mediaType, contentType, accepted) };
+    return { refusal: refusalOf(unsupportedMediaType(contentType, accepted)) };
   }
   if (!isForm && declaresOtherCharsetThanUtf8(mediaType)) {
     if (!(await hasContent(request, body))) return { text: null };

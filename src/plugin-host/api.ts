@@ -183,6 +183,17 @@ export interface SourceAdapter {
    * answers 400 with the error's message; so does returning an invalid event.
    */
   handle?(request: Request, context: SourceContext): IncomingEvent[] | Promise<IncomingEvent[]>;
+  /**
+   * The media types (`type/subtype`) `handle` reads; default `["application/json"]`. A request
+   * whose body has another Content-Type, or none, is answered 415 (`unsupported_media_type`,
+   * naming these) before its body is read and before `handle` runs; a request without a body
+   * passes. Compared by type and subtype, case-insensitively: parameters such as `charset` are
+   * ignored, so decode the body as it says. No wildcards; `application/json` does not cover
+   * `+json` types (list each one).
+   *
+   * @example `mediaTypes: ["application/json", "application/x-www-form-urlencoded"]`
+   */
+  mediaTypes?: readonly string[];
   poll?: Poller;
 }
 

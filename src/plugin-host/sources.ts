@@ -10,7 +10,8 @@ import { type FieldProblem, Invalid, NotFound, PayloadTooLarge } from "../errors
 import { IncomingEvent, type IngestResult } from "../events/model.ts";
 import { type IngestContext, ingestEvent } from "../events/service.ts";
 import { MAX_BODY_BYTES } from "../http/body-limit.ts";
-import { readCappedBody } from "../http/capped-body.ts";
+import { BodyReader, hasContent } from "../http/capped-body.ts";
+import { JSON_MEDIA_TYPE, parseMediaType, unsupportedMediaType } from "../http/media-type.ts";
 import type { Logger } from "../log.ts";
 import { pluginLogger } from "./plugin-logger.ts";
 import type { PluginRegistry } from "./registry.ts";
@@ -64,15 +65,40 @@ export async function ingestSourceEvents(
   return results;
 }
 
+/** What the `handle` of a source that declares no `mediaTypes` reads. */
+const DEFAULT_SOURCE_MEDIA_TYPES: readonly string[] = [JSON_MEDIA_TYPE];
+
+/**
+ * Refuses a body of a media type the adapter does not declare (compared by essence, whatever
+ * its parameters) before a byte of it is read; it is then read to its end and dropped (see
+ * `capped-body.ts`). An empty body passes, whatever its Content-Type, as at the front door.
+ *
+ * @throws UnsupportedMediaType (415) naming the types the adapter reads
+ */
+async function checkMediaType(
+  request: Request,
+  body: BodyReader,
+  declared: readonly string[],
+): Promise<void> {
+  const contentType = request.headers.get("content-type");
+  const essence = parseMediaType(contentType)?.essence;
+  const accepted = declared.map((mediaType) => mediaType.toLowerCase());
+  if (essence !== undefined && accepted.includes(essence)) return;
+  if (!(await hasContent(request, body))) return;
+  await body.discardRest();
+  throw unsupportedMediaType(contentType, accepted);
+}
+
 /** The body, read to the end but never past {@link MAX_BODY_BYTES}. */
-async function readBody(request: Request): Promise<Uint8Array> {
-  const read = await readCappedBody(request.body, MAX_BODY_BYTES);
-  if (read.tooLarge) {
+async function readBody(body: BodyReader): Promise<Uint8Array> {
+  const bytes = await body.readCapped(MAX_BODY_BYTES);
+  if (bytes === null) {
+    await body.discardRest();
     throw new PayloadTooLarge(`request body exceeds ${MAX_BODY_BYTES} bytes`, {
       limitBytes: MAX_BODY_BYTES,
     });
   }
-  return read.bytes;
+  return bytes;
 }
 
 /** The request as the adapter sees it: the same, minus Hookpost's own API key. */
@@ -92,7 +118,8 @@ export interface SourceRequest {
  * `POST /sources/{name}`: the adapter turns the request into events, which are ingested.
  *
  * @throws NotFound for an unknown source or one that only polls; Invalid (400) when the
- * adapter throws or returns invalid events; PayloadTooLarge past the body limit
+ * adapter throws or returns invalid events; UnsupportedMediaType for a body of a media type the
+ * adapter does not declare; PayloadTooLarge past the body limit
  */
 export async function receiveFromSource(
   plugins: PluginRegistry,
@@ -106,7 +133,9 @@ export async function receiveFromSource(
   if (!adapter.handle) {
     throw new NotFound(`source ${name} does not accept requests: it only polls`, { source: name });
   }
-  const body = await readBody(request);
+  const reader = new BodyReader(request.body);
+  await checkMediaType(request, reader, adapter.mediaTypes ?? DEFAULT_SOURCE_MEDIA_TYPES);
+  const body = await readBody(reader);
   let events: unknown;
   try {
     events = await adapter.handle(forAdapter(request, body), {

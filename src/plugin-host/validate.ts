@@ -8,6 +8,7 @@
 import { Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { ContentTypeInput, ContentTypeKeyParams } from "../content-types/model.ts";
+import { isMediaTypeEssence } from "../http/media-type.ts";
 import type { ContentType, Plugin } from "./api.ts";
 import { BUILT_IN_ENGINE } from "./templaters.ts";
 
@@ -97,6 +98,23 @@ function checkPoll(poll: unknown, where: string, out: string[]): void {
   checkFunction(poll, "run", `${where}.`, out, true);
 }
 
+/** A source's `mediaTypes`: absent, or a non-empty array of bare `type/subtype`s. */
+function checkMediaTypes(mediaTypes: unknown, where: string, out: string[]): void {
+  if (mediaTypes === undefined) return;
+  if (!Array.isArray(mediaTypes) || mediaTypes.length === 0) {
+    const got = Array.isArray(mediaTypes) ? "[]" : show(mediaTypes);
+    out.push(`${where} must be a non-empty array of media types ("type/subtype"), got ${got}`);
+    return;
+  }
+  mediaTypes.forEach((mediaType: unknown, index) => {
+    if (typeof mediaType !== "string" || !isMediaTypeEssence(mediaType)) {
+      out.push(
+        `${where}[${index}] must be a media type "type/subtype" without parameters, got ${show(mediaType)}`,
+      );
+    }
+  });
+}
+
 /**
  * Whether `exported` (a plugin file's default export) is a valid {@link Plugin}; if not, every
  * problem found, each naming the property (`templaters.upper.render must be a function`).
@@ -125,9 +143,10 @@ export function checkPlugin(exported: unknown): PluginCheck {
   }
   for (const [name, source] of namedObjects(exported.sources, "sources", out)) {
     const where = `sources.${name}`;
-    checkKnownKeys(source, ["contentTypes", "handle", "poll"], `${where}.`, out);
+    checkKnownKeys(source, ["contentTypes", "handle", "mediaTypes", "poll"], `${where}.`, out);
     checkFunction(source, "contentTypes", `${where}.`, out);
     checkFunction(source, "handle", `${where}.`, out);
+    checkMediaTypes(source.mediaTypes, `${where}.mediaTypes`, out);
     checkPoll(source.poll, `${where}.poll`, out);
     if (source.handle === undefined && source.poll === undefined) {
       out.push(`${where} needs handle(request), poll, or both`);

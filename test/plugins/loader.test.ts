@@ -183,6 +183,39 @@ const BROKEN: { name: string; source: string; reason: string }[] = [
     reason: 'sources.cms.poll.workspace must be 1–64 letters, digits, _ or -, got "a b"',
   },
   {
+    name: "mediaTypes that is not an array",
+    source: plugin(
+      '{ name: "x", sources: { cms: { handle: () => [], mediaTypes: "application/json" } } }',
+    ),
+    reason:
+      'sources.cms.mediaTypes must be a non-empty array of media types ("type/subtype"), got "application/json"',
+  },
+  {
+    name: "mediaTypes that is empty",
+    source: plugin('{ name: "x", sources: { cms: { handle: () => [], mediaTypes: [] } } }'),
+    reason: "sources.cms.mediaTypes must be a non-empty array of media types",
+  },
+  {
+    name: "a media type that is not type/subtype",
+    source: plugin(
+      '{ name: "x", sources: { cms: { handle: () => [], mediaTypes: ["application/json", "json"] } } }',
+    ),
+    reason:
+      'sources.cms.mediaTypes[1] must be a media type "type/subtype" without parameters, got "json"',
+  },
+  {
+    name: "a media type with parameters",
+    source: plugin(
+      '{ name: "x", sources: { cms: { handle: () => [], mediaTypes: ["text/plain; charset=utf-8"] } } }',
+    ),
+    reason: 'sources.cms.mediaTypes[0] must be a media type "type/subtype" without parameters',
+  },
+  {
+    name: "a media type that is not a string",
+    source: plugin('{ name: "x", sources: { cms: { handle: () => [], mediaTypes: [42] } } }'),
+    reason: "sources.cms.mediaTypes[0] must be a media type",
+  },
+  {
     name: "a hook that is not a function",
     source: plugin('{ name: "x", hooks: { beforeDelivery: "yes" } }'),
     reason: 'hooks.beforeDelivery must be a function, got "yes"',

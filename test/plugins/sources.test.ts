@@ -23,7 +23,10 @@ const SEEN_KEY = "__hookpostSourcesTest";
 const seen: Seen[] = [];
 (globalThis as Record<string, unknown>)[SEEN_KEY] = seen;
 
-/** A source whose request body says what to return: `{events}` or `{reject}`. */
+/**
+ * `cms`: a JSON source (the default) whose request body says what to return: `{events}` or
+ * `{reject}`. `form`: a source of urlencoded forms, `id=…&title=…` being one event.
+ */
 const CMS_PLUGIN = `
 import { definePlugin } from "hookpost/plugin";
 export default definePlugin({
@@ -40,6 +43,20 @@ export default definePlugin({
         const body = await request.json();
         if (body.reject) throw new Error(body.reject);
         return body.events;
+      },
+    },
+    form: {
+      mediaTypes: ["application/x-www-form-urlencoded"],
+      async handle(request, context) {
+        globalThis.${SEEN_KEY}.push({
+          apiKey: request.headers.get("x-api-key"),
+          signature: request.headers.get("x-cms-signature"),
+          workspace: context.workspace,
+        });
+        const form = new URLSearchParams(await request.text());
+        const id = form.get("id");
+        if (!id) return [];
+        return [{ id, eventType: 0, contentType: "post", contentId: \`p_\${id}\`, fields: { title: form.get("title") } }];
       },
     },
     feed: { poll: { intervalMs: 3600000, run: () => [] } },
@@ -73,7 +90,7 @@ async function eventsFromSource(): Promise<number> {
   const row = await app.app.store.db
     .selectFrom("events")
     .select((eb) => eb.fn.countAll<number>().as("count"))
-    .where("source", "=", "source:cms")
+    .where("source", "in", ["source:cms", "source:form"])
     .executeTakeFirstOrThrow();
   return Number(row.count);
 }
@@ -190,6 +207,92 @@ const SCENARIOS: SourceScenario[] = [
     expectedNewEvents: 0,
   },
   {
+    name: "a text/plain body to a JSON source is 415, unread: the adapter never runs",
+    rawBody: JSON.stringify({ events: [post("t1")] }),
+    headers: { "content-type": "text/plain;charset=UTF-8" },
+    expectedStatus: 415,
+    expectedContent: {
+      error: {
+        code: "unsupported_media_type",
+        message: "Content-Type text/plain is not accepted here: send application/json",
+        details: { contentType: "text/plain;charset=UTF-8", accepted: ["application/json"] },
+      },
+    },
+    expectedNewEvents: 0,
+  },
+  {
+    name: "a multipart form to a JSON source is 415: the adapter never runs",
+    rawBody: `--b\r\ncontent-disposition: form-data; name="events"\r\n\r\n[]\r\n--b--\r\n`,
+    headers: { "content-type": "multipart/form-data; boundary=b" },
+    expectedStatus: 415,
+    expectedContent: {
+      error: {
+        code: "unsupported_media_type",
+        details: { contentType: "multipart/form-data; boundary=b", accepted: ["application/json"] },
+      },
+    },
+    expectedNewEvents: 0,
+  },
+  {
+    name: "JSON to a source that declares only urlencoded forms is 415 naming what it takes",
+    url: "/sources/form",
+    json: { events: [post("t2")] },
+    expectedStatus: 415,
+    expectedContent: {
+      error: {
+        message:
+          "Content-Type application/json is not accepted here: send application/x-www-form-urlencoded",
+        details: { accepted: ["application/x-www-form-urlencoded"] },
+      },
+    },
+    expectedNewEvents: 0,
+  },
+  {
+    name: "the media type a source declares reaches its adapter: a urlencoded form becomes an event",
+    url: "/sources/form",
+    rawBody: "id=u1&title=From+a+form",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    expectedStatus: 202,
+    expectedContent: { events: [{ eventId: expect.stringMatching(/^evt_/) }] },
+    expectedNewEvents: 1,
+    after: async () => {
+      const row = await app.app.store.db
+        .selectFrom("events")
+        .select(["content_id", "fields", "source"])
+        .where("idempotency_key", "=", "u1")
+        .executeTakeFirstOrThrow();
+      expect(row).toEqual({
+        content_id: "p_u1",
+        fields: JSON.stringify({ title: "From a form" }),
+        source: "source:form",
+      });
+    },
+  },
+  {
+    name: "parameters and case do not matter: a form with a charset is read",
+    url: "/sources/form",
+    rawBody: "id=u2&title=Charset",
+    headers: { "content-type": "Application/X-WWW-Form-Urlencoded; charset=ISO-8859-1" },
+    expectedStatus: 202,
+    expectedNewEvents: 1,
+  },
+  {
+    name: "parameters do not matter to a JSON source either",
+    json: { events: [post("u3")] },
+    headers: { "content-type": "application/json; charset=utf-8" },
+    expectedStatus: 202,
+    expectedNewEvents: 1,
+  },
+  {
+    name: "a request without a body reaches the adapter whatever its Content-Type",
+    url: "/sources/form",
+    rawBody: "",
+    headers: { "content-type": "text/plain" },
+    expectedStatus: 202,
+    expectedContent: { events: [] },
+    expectedNewEvents: 0,
+  },
+  {
     name: "an unknown source is 404",
     url: "/sources/contentful",
     json: { events: [post("e1")] },
@@ -262,12 +365,46 @@ describe("POST /sources/{name}", () => {
         expect(freshBody(response)).toMatchObject(scenario.expectedContent as object);
       }
       expect(await eventsFromSource()).toBe(before + scenario.expectedNewEvents);
-      if ([401, 403, 404, 413].includes(scenario.expectedStatus)) {
+      if ([401, 403, 404, 413, 415].includes(scenario.expectedStatus)) {
         expect(seen.length).toBe(handled);
       }
       await scenario.after?.(response);
     });
   }
+
+  test("a body without a Content-Type is 415 naming the type to send; the adapter never runs", async () => {
+    const handled = seen.length;
+    // A Blob body: Request adds no Content-Type of its own (a string would be text/plain).
+    const response = await app.app.handle(
+      new Request("http://localhost/sources/cms", {
+        method: "POST",
+        headers: { "x-api-key": app.keys.write },
+        body: new Blob([JSON.stringify({ events: [post("v1")] })]),
+      }),
+    );
+    expect(response.status).toBe(415);
+    expect(await response.json()).toMatchObject({
+      error: {
+        code: "unsupported_media_type",
+        message: "a request body needs Content-Type: application/json",
+        details: { contentType: null, accepted: ["application/json"] },
+      },
+    });
+    expect(seen.length).toBe(handled);
+  });
+
+  test("a streamed body of a refused type (no Content-Length to go by) is 415 too", async () => {
+    const handled = seen.length;
+    const response = await app.app.handle(
+      new Request("http://localhost/sources/cms", {
+        method: "POST",
+        headers: { "x-api-key": app.keys.write, "content-type": "text/plain" },
+        body: new Blob(["a", "b"]).stream(),
+      }),
+    );
+    expect(response.status).toBe(415);
+    expect(seen.length).toBe(handled);
+  });
 
   test("a repeated event id answers the first event id and adds no delivery", async () => {
     const first = await app.request("POST", "/sources/cms", {
