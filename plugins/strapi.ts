@@ -129,6 +129,8 @@ export default definePlugin({
   name: "strapi",
   sources: {
     strapi: {
+      // Strapi's webhooks are JSON (`Content-Type: application/json`); this is also the default.
+      mediaTypes: ["application/json"],
       async handle(request) {
         let body: unknown;
         try {

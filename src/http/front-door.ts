@@ -31,7 +31,8 @@ export type Handler = (request: Request) => Promise<Response>;
 export interface FrontDoorRoutes {
   /**
    * Path prefixes whose requests reach their route as sent, whatever their media type: source
-   * plugins read the CMS's body themselves, within the same limit.
+   * plugins read the CMS's body themselves, within the same limit, and the route refuses (415,
+   * as here) a media type its plugin does not declare.
    */
   rawBodyPaths: readonly string[];
   /** Routes that also take their JSON body as a file of a `multipart/form-data` form. */

@@ -12,7 +12,10 @@ import type { Services } from "../services.ts";
 import { PluginSummary, SourceIngestResult, SourceParams } from "./model.ts";
 import { receiveFromSource } from "./sources.ts";
 
-/** Where CMSs post their own webhooks; the body reaches the source plugin unread. */
+/**
+ * Where CMSs post their own webhooks; the body reaches the source plugin unread, once its media
+ * type is one the plugin declares (`SourceAdapter.mediaTypes`).
+ */
 export const SOURCES_PATH_PREFIX = "/sources/";
 
 export function pluginRoutes(services: Services) {

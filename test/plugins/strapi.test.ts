@@ -204,11 +204,26 @@ describe("Strapi webhooks through POST /sources/strapi", () => {
     });
   });
 
-  test("a body that is not a Strapi webhook is 400 with the plugin's reason", async () => {
+  test("a form is 415 and never reaches the plugin: Strapi sends JSON", async () => {
     const response = await app.request("POST", "/sources/strapi", {
       key: app.keys.write,
       rawBody: "event=entry.publish",
       headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(response.status).toBe(415);
+    expect(freshBody(response)).toMatchObject({
+      error: {
+        code: "unsupported_media_type",
+        details: { accepted: ["application/json"] },
+      },
+    });
+  });
+
+  test("a body that is not a Strapi webhook is 400 with the plugin's reason", async () => {
+    const response = await app.request("POST", "/sources/strapi", {
+      key: app.keys.write,
+      rawBody: "event=entry.publish",
+      headers: { "content-type": "application/json" },
     });
     expect(response.status).toBe(400);
     expect(freshBody(response)).toMatchObject({
