@@ -77,6 +77,7 @@ function buildHttp(services: Services, store: Store, startedAt: number, inFlight
       webhookRoutes(store.db, services.auth, {
         isTemplateEngine: (name) => services.templaters.has(name),
         endpointRefusal: (url) => services.guard.literalRefusal(url),
+        maxWebhooks: services.config.maxWebhooks,
       }),
     )
     .use(pingRoutes(services))

@@ -21,6 +21,7 @@ export interface Config {
   allowPrivateTargets: boolean;
   allowedCidrs: string[];
   maxAttempts: number;
+  maxWebhooks: number;
   retryBaseMs: number;
   retryMaxDelayMs: number;
   tickMs: number;
@@ -206,6 +207,13 @@ export const SETTINGS = [
     defaultValue: "10",
     help: "default attempts per delivery (a webhook can override)",
     parse: integer(1, 100),
+  }),
+  setting({
+    key: "maxWebhooks",
+    env: "HOOKPOST_MAX_WEBHOOKS",
+    defaultValue: "100",
+    help: "webhooks per workspace at most (an event is stored once for each one it matches)",
+    parse: integer(1, 10_000),
   }),
   setting({
     key: "retryBaseMs",

@@ -7,7 +7,7 @@ import { Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import type { Executor } from "../db/database.ts";
 import type { AuthPlugin } from "../http/auth.ts";
-import { ResourceErrors } from "../http/envelope.ts";
+import { ErrorEnvelope, ResourceErrors } from "../http/envelope.ts";
 import type { FormUpload } from "../http/form-upload.ts";
 import {
   DeletedWebhook,
@@ -64,13 +64,14 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
       auth: "write",
       type: "json",
       body: WebhookInput,
-      response: { 200: Webhook, ...ResourceErrors },
+      response: { 200: Webhook, ...ResourceErrors, 409: ErrorEnvelope },
       detail: {
         tags,
         summary: "Create or update webhook",
         description:
           "Creates a new webhook (no or empty `id`) or updates an existing one (matched by `id`; " +
-          "an id not in this workspace is 404). `endpoint` is required. On create, `id` and " +
+          "an id not in this workspace is 404). `endpoint` is required. A workspace holds at " +
+          "most `HOOKPOST_MAX_WEBHOOKS` webhooks (100 by default): one more is 409. On create, `id` and " +
           "`secret` (`wh_` + 32 random characters) are generated and returned: capture the " +
           "secret, it signs every delivery. A non-empty `secret` overrides the generated one. " +
           "On update, omitted fields (including `secret`) keep their current values. " +
@@ -162,7 +163,7 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
       auth: "write",
       type: "json",
       body: WebhookImport,
-      response: { 200: WebhookImportResult, ...ResourceErrors },
+      response: { 200: WebhookImportResult, ...ResourceErrors, 409: ErrorEnvelope },
       detail: {
         tags,
         summary: "Import webhook",

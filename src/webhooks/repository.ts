@@ -8,6 +8,16 @@ export async function insertWebhook(db: Executor, row: NewWebhookRow): Promise<v
   await db.insertInto("webhooks").values(row).execute();
 }
 
+/** How many webhooks the workspace has, enabled or not. */
+export async function countWebhooks(db: Executor, workspace: string): Promise<number> {
+  const row = await db
+    .selectFrom("webhooks")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("workspace", "=", workspace)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
 export async function findWebhook(
   db: Executor,
   workspace: string,

@@ -6,7 +6,7 @@
 import type { Updateable } from "kysely";
 import type { Executor, WebhookRow, WebhookTable } from "../db/database.ts";
 import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
-import { type FieldProblem, Invalid, NotFound } from "../errors.ts";
+import { Conflict, type FieldProblem, Invalid, NotFound } from "../errors.ts";
 import { newId, newWebhookSecret } from "../ids.ts";
 import { failWaitingOfWebhook } from "../scheduler/repository.ts";
 import {
@@ -24,6 +24,7 @@ import {
   type WebhookOrdering,
 } from "./model.ts";
 import {
+  countWebhooks,
   deleteWebhookRow,
   findWebhook,
   insertWebhook,
@@ -51,6 +52,11 @@ export interface WebhookRules {
    * address (SPEC §6.3), or null. Names are resolved at delivery time, not here.
    */
   endpointRefusal(url: URL): string | null;
+  /**
+   * How many webhooks a workspace may have (`HOOKPOST_MAX_WEBHOOKS`). Every event is stored
+   * once per matching webhook, so this bounds what one event can make one key write.
+   */
+  maxWebhooks: number;
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 15;
@@ -323,6 +329,13 @@ export async function saveWebhook(
     if (current) {
       await updateWebhookRow(trx, workspace, current.id, { ...columns, last_modified: now });
       return toWebhook(await getWebhookRow(trx, workspace, current.id));
+    }
+    // Counted inside the write transaction: two creates at once cannot both pass the limit.
+    if ((await countWebhooks(trx, workspace)) >= rules.maxWebhooks) {
+      throw new Conflict(
+        `the workspace has ${rules.maxWebhooks} webhooks, the most allowed (HOOKPOST_MAX_WEBHOOKS); delete one first`,
+        { limit: rules.maxWebhooks },
+      );
     }
     const newWebhookId = newId("wh", now);
     await insertWebhook(trx, {

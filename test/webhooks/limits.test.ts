@@ -6,8 +6,8 @@
 
 import { describe, expect, test } from "bun:test";
 import { checkHeaders } from "../../src/webhooks/validation.ts";
-import { createWebhook, runScenarios, type Scenario } from "../helpers/scenarios.ts";
-import type { TestApp } from "../helpers/test-app.ts";
+import { createWebhook, freshBody, runScenarios, type Scenario } from "../helpers/scenarios.ts";
+import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 const STORED = {
   endpoint: "https://example.com/hooks",
@@ -188,5 +188,40 @@ describe("header values a request can carry", () => {
     }
     // The 94 visible ASCII characters anywhere; space and tab only inside.
     expect(accepted).toBe(94 + 96 + 94 + 94);
+  });
+});
+
+describe("webhooks per workspace", () => {
+  test("past HOOKPOST_MAX_WEBHOOKS a create is 409 and stores nothing; updates and other workspaces go on", async () => {
+    const app = await createTestApp({ HOOKPOST_MAX_WEBHOOKS: "2" });
+    try {
+      const first = await createWebhook(app, STORED);
+      await createWebhook(app, STORED);
+      const refused = await app.request("PUT", "/webhooks", { key: app.keys.write, json: STORED });
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatchObject({ error: { code: "conflict", details: { limit: 2 } } });
+      const document = await app.request("GET", `/webhooks/${first.id}/export`, {
+        key: app.keys.read,
+      });
+      const imported = await app.request("POST", "/webhooks/import", {
+        key: app.keys.write,
+        json: freshBody(document),
+      });
+      expect(imported.status).toBe(409);
+      const listed = await app.request("GET", "/webhooks", { key: app.keys.read });
+      expect(listed.body).toHaveLength(2);
+      const updated = await app.request("PUT", "/webhooks", {
+        key: app.keys.write,
+        json: { id: first.id, endpoint: STORED.endpoint, name: "renamed" },
+      });
+      expect(updated.status).toBe(200);
+      const elsewhere = await app.request("PUT", "/webhooks", {
+        key: app.keys.other,
+        json: STORED,
+      });
+      expect(elsewhere.status).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 });
