@@ -41,6 +41,26 @@ export class Invalid extends DomainError {
   }
 }
 
+/**
+ * The request's body or query is not what its schema allows: the schema's own errors
+ * (`http/server.ts`), the front door's screening, or a service that checks a query itself.
+ * `details`: `{on, fields}`, as every such 400 answers.
+ */
+export class ValidationFailed extends DomainError {
+  readonly status = 400;
+  readonly code = "validation_failed";
+
+  /** One error naming every problem of `on` (`body`, `query`, `params`); its message leads with the first. */
+  static of(on: string, fields: FieldProblem[]): ValidationFailed {
+    const first = fields[0];
+    const where = `request ${on}`;
+    const message = first
+      ? `invalid ${where}: ${first.field}: ${first.message}`
+      : `invalid ${where}`;
+    return new ValidationFailed(message, { on, fields });
+  }
+}
+
 /** The request clashes with the current state (a duplicate, a concurrent change). */
 export class Conflict extends DomainError {
   readonly status = 409;

@@ -9,7 +9,7 @@ import type { Insertable } from "kysely";
 import { findContentType, type PluginContentTypes } from "../content-types/service.ts";
 import type { DeliveryTable, Executor, WebhookRow } from "../db/database.ts";
 import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
-import { type FieldProblem, Invalid, NotFound } from "../errors.ts";
+import { type FieldProblem, Invalid, NotFound, ValidationFailed } from "../errors.ts";
 import { insertEvent } from "../events/repository.ts";
 import { newId, randomString } from "../ids.ts";
 import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
@@ -277,7 +277,7 @@ export function parseLogQuery(query: DeliveryLogQuery): LogRequest {
       start = { after };
     }
   }
-  if (problems.length > 0) throw Invalid.fields(problems);
+  if (problems.length > 0) throw ValidationFailed.of("query", problems);
   return { filter, pageSize, start };
 }
 

@@ -9,7 +9,12 @@
  * (which value counts would otherwise depend on the parser).
  */
 
-import { type DomainError, type FieldProblem, UnsupportedMediaType } from "../errors.ts";
+import {
+  type DomainError,
+  type FieldProblem,
+  UnsupportedMediaType,
+  ValidationFailed,
+} from "../errors.ts";
 import { MAX_BODY_BYTES } from "./body-limit.ts";
 import { BodyReader, hasContent } from "./capped-body.ts";
 import { errorEnvelope } from "./envelope.ts";
@@ -79,14 +84,7 @@ function refuse(request: Request, refusal: Refusal, connectionClean = true): Res
 
 /** A 400 naming fields, in the shape of a failed validation (`on`: body or query). */
 function invalidInput(on: "body" | "query", fields: FieldProblem[]): Refusal {
-  const first = fields[0];
-  const where = on === "body" ? "request body" : "request query";
-  return {
-    status: 400,
-    code: "validation_failed",
-    message: first ? `invalid ${where}: ${first.field}: ${first.message}` : `invalid ${where}`,
-    details: { on, fields },
-  };
+  return refusalOf(ValidationFailed.of(on, fields));
 }
 
 /** A domain error the front door answers itself (the router never sees the request). */

@@ -11,6 +11,7 @@ import { openapi } from "@elysiajs/openapi";
 import { KindGuard } from "@sinclair/typebox";
 import { Elysia, type InternalRoute } from "elysia";
 import { VERSION } from "../version.ts";
+import { ErrorEnvelope } from "./envelope.ts";
 import type { FormUpload } from "./form-upload.ts";
 import { FORM_MEDIA_TYPE } from "./front-door.ts";
 import { JSON_MEDIA_TYPE } from "./media-type.ts";
@@ -180,6 +181,12 @@ function requestBodyContent(body: Json, upload: FormUpload | undefined): JsonObj
   return content;
 }
 
+/** What the front door answers any route that takes a body, before the route is reached. */
+const BODY_REFUSALS: Record<string, string> = {
+  "413": "The body is over 1 MiB",
+  "415": "The body is not of a media type the route accepts",
+};
+
 /**
  * The routes' own schemas put back in place of the plugin's copies: the plugin rewrites each
  * union of literals as a bare `{type: "string", enum}`, dropping its description (what
@@ -190,6 +197,7 @@ function restoreRouteSchemas(
   routes: readonly InternalRoute[],
   formUploads: readonly FormUpload[],
 ): void {
+  const errorSchema = jsonSchemaOf(ErrorEnvelope) ?? {};
   const paths = isObject(document.paths) ? document.paths : {};
   for (const route of routes) {
     const item = paths[route.path.replace(/:([^/?]+)/g, "{$1}")];
@@ -222,6 +230,15 @@ function restoreRouteSchemas(
     for (const [status, schema] of responseSchemasOf(response)) {
       const answer = answers[status];
       if (isObject(answer)) setContentSchemas(answer.content, schema);
+    }
+    if (isObject(operation.requestBody)) {
+      for (const [status, description] of Object.entries(BODY_REFUSALS)) {
+        answers[status] ??= {
+          description,
+          content: { [JSON_MEDIA_TYPE]: { schema: errorSchema } },
+        };
+      }
+      operation.responses = answers;
     }
   }
 }

@@ -8,7 +8,7 @@
 
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { Elysia, ValidationError } from "elysia";
-import { DomainError, type FieldProblem } from "../errors.ts";
+import { DomainError, type FieldProblem, ValidationFailed } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { ErrorEnvelope, errorEnvelope } from "./envelope.ts";
 import type { FormUpload } from "./form-upload.ts";
@@ -163,14 +163,9 @@ export function createHttpServer(log: Logger, formUploads: readonly FormUpload[]
         return errorEnvelope(error.code, error.message, error.details, requestId);
       }
       if (error instanceof ValidationError) {
-        set.status = 400;
-        const fields = describeValidationError(error);
-        const where = error.type === "body" ? "request body" : `request ${error.type}`;
-        const first = fields[0];
-        const message = first
-          ? `invalid ${where}: ${first.field}: ${first.message}`
-          : `invalid ${where}`;
-        return errorEnvelope("validation_failed", message, { on: error.type, fields }, requestId);
+        const failure = ValidationFailed.of(error.type, describeValidationError(error));
+        set.status = failure.status;
+        return errorEnvelope(failure.code, failure.message, failure.details, requestId);
       }
       switch (code) {
         case "PARSE":

@@ -512,8 +512,10 @@ describe("the state filter (seed 004)", () => {
     expectErrorEnvelope(response);
     expect(freshBody(response)).toMatchObject({
       error: {
-        message: "state: expected one of pending, processing, retrying, success, failed, exhausted",
-        details: { fields: [{ field: "state" }] },
+        code: "validation_failed",
+        message:
+          "invalid request query: state: expected one of pending, processing, retrying, success, failed, exhausted",
+        details: { on: "query", fields: [{ field: "state" }] },
       },
     });
   });

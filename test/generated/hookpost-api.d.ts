@@ -37,7 +37,7 @@ export interface paths {
         get: operations["getWebhooks"];
         /**
          * Create or update webhook
-         * @description Creates a new webhook (no or empty `id`) or updates an existing one (matched by `id`; an id not in this workspace is 404). `endpoint` is required. On create, `id` and `secret` (`wh_` + 32 random characters) are generated and returned: capture the secret, it signs every delivery. A non-empty `secret` overrides the generated one. On update, omitted fields (including `secret`) keep their current values. Credentials (`auth` secrets, credential-looking header values) are answered as "********"; sending "********" back on update keeps the stored value (for `auth`, only while its `type` is unchanged).
+         * @description Creates a new webhook (no or empty `id`) or updates an existing one (matched by `id`; an id not in this workspace is 404). `endpoint` is required. A workspace holds at most `HOOKPOST_MAX_WEBHOOKS` webhooks (100 by default): one more is 409. On create, `id` and `secret` (`wh_` + 32 random characters) are generated and returned: capture the secret, it signs every delivery. A non-empty `secret` overrides the generated one. On update, omitted fields (including `secret`) keep their current values. Credentials (`auth` secrets, credential-looking header values) are answered as "********"; sending "********" back on update keeps the stored value (for `auth`, only while its `type` is unchanged).
          */
         put: operations["putWebhooks"];
         post?: never;
@@ -1080,6 +1080,33 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Response for status 409 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of a media type the route accepts */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getWebhooksById: {
@@ -1637,6 +1664,33 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Response for status 409 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of a media type the route accepts */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     postWebhooksByIdImport: {
@@ -1805,6 +1859,24 @@ export interface operations {
             };
             /** @description Response for status 404 */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of a media type the route accepts */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2026,6 +2098,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The body is not of a media type the route accepts */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     "getContent-types": {
@@ -2222,6 +2303,24 @@ export interface operations {
             };
             /** @description Response for status 409 */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of a media type the route accepts */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2639,6 +2738,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of a media type the route accepts */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     "postWebhooksByIdGenerate-sampleByContentTypeId": {
@@ -2812,6 +2929,15 @@ export interface operations {
             };
             /** @description Response for status 413 */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of a media type the route accepts */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

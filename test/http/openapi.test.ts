@@ -172,6 +172,19 @@ describe("the OpenAPI document", () => {
         document.paths[path]?.post?.requestBody?.content?.["multipart/form-data"]?.schema,
       ).toMatchObject({ required: ["webhook"] });
     }
+    // Every route that takes a body says what the front door answers a body it refuses.
+    const errorEnvelope = { $ref: "#/components/schemas/ErrorEnvelope" };
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        if (!operation.requestBody) continue;
+        for (const status of ["413", "415"]) {
+          expect(
+            operation.responses[status]?.content?.["application/json"]?.schema,
+            `${method} ${path} ${status}`,
+          ).toEqual(errorEnvelope);
+        }
+      }
+    }
   });
 
   test("the committed client types are generated from it (else run `npm run openapi:types`)", async () => {
