@@ -26,9 +26,12 @@ import { ProcessStatus } from "../deliveries/status.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import type { ReceiverAuthenticator, ReceiverCredentials } from "../outbound/receiver-auth.ts";
+import { type AttemptResult, isSuccessStatus, noResponse } from "../outbound/sender.ts";
+import { requestHeaders, signatureHeaders } from "../outbound/signing.ts";
 import type { DeliveryContext, DeliveryResult } from "../plugin-host/api.ts";
 import { type DeliveryHookChain, unsignedHeaders } from "../plugin-host/hooks.ts";
-import type { ReceiverAuth } from "../webhooks/model.ts";
+import { USER_AGENT } from "../version.ts";
 import {
   type ClaimedDelivery,
   claimDueNow,
@@ -43,14 +46,11 @@ import {
   updateWebhookHealthNow,
 } from "./fast-queries.ts";
 import { type Decision, decideOutcome, maskHeaders } from "./outcome.ts";
-import type { ReceiverAuthenticator } from "./receiver-auth.ts";
 import {
   deleteFinishedBefore,
   deleteMailedNoticesBefore,
   deleteOrphanEventsBefore,
 } from "./repository.ts";
-import { type AttemptResult, isSuccessStatus, noResponse } from "./sender.ts";
-import { requestHeaders, signatureHeaders } from "./signing.ts";
 
 export type SchedulerConfig = Pick<
   Config,
@@ -388,7 +388,7 @@ export class Scheduler {
       // Adds the receiver's Authorization (fetching an OAuth2 token first when needed).
       sent = await this.options.authenticator.send(
         webhook.id,
-        readJsonColumn<ReceiverAuth>(webhook.auth),
+        readJsonColumn<ReceiverCredentials>(webhook.auth),
         {
           endpoint: webhook.endpoint,
           body: prepared.body,
@@ -435,7 +435,7 @@ export class Scheduler {
     const timestamp = Math.floor(startedAt / 1000);
     // A retry or replay is signed as the message it resends: receivers drop the duplicate.
     const messageId = messageIdOf(delivery);
-    const signed = requestHeaders(webhook, messageId, delivery.body, timestamp);
+    const signed = requestHeaders(webhook, messageId, delivery.body, timestamp, USER_AGENT);
     const hooks = this.options.hooks;
     if (!hooks?.hasBeforeDelivery) {
       return { kind: "ready", body: delivery.body, ...signed };
