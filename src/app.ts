@@ -26,15 +26,16 @@ import { recordFailureNotice } from "./mail/notices.ts";
 import { MemoryGuard } from "./memory-guard.ts";
 import { metricsRoutes } from "./metrics/index.ts";
 import { Metrics } from "./metrics/metrics.ts";
+import { OutboundGuard, type Resolver } from "./outbound/outbound-guard.ts";
+import { ReceiverAuthenticator } from "./outbound/receiver-auth.ts";
 import { DeliveryHookChain } from "./plugin-host/hooks.ts";
 import { loadPlugins } from "./plugin-host/loader.ts";
 import { PollerRunner } from "./plugin-host/pollers.ts";
 import { pluginRoutes, SOURCES_PATH_PREFIX } from "./plugin-host/routes.ts";
 import { ingestSourceEvents } from "./plugin-host/sources.ts";
-import { OutboundGuard, type Resolver } from "./scheduler/outbound-guard.ts";
-import { ReceiverAuthenticator } from "./scheduler/receiver-auth.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import type { Services } from "./services.ts";
+import { USER_AGENT } from "./version.ts";
 import { WEBHOOK_IMPORT_UPLOAD, webhookRoutes } from "./webhooks/index.ts";
 import { pingRoutes } from "./webhooks/ping.ts";
 
@@ -146,7 +147,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   );
   const { templaters } = plugins;
   const metrics = new Metrics();
-  const authenticator = new ReceiverAuthenticator(guard);
+  const authenticator = new ReceiverAuthenticator(guard, USER_AGENT);
   const mailer = new Mailer({
     db: store.db,
     log,

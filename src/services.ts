@@ -13,10 +13,10 @@ import type { EnabledWebhooks } from "./events/enabled-webhooks.ts";
 import type { AuthPlugin } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics/metrics.ts";
+import type { OutboundGuard } from "./outbound/outbound-guard.ts";
+import type { ReceiverAuthenticator } from "./outbound/receiver-auth.ts";
 import type { PluginRegistry } from "./plugin-host/registry.ts";
 import type { TemplaterRegistry } from "./plugin-host/templaters.ts";
-import type { OutboundGuard } from "./scheduler/outbound-guard.ts";
-import type { ReceiverAuthenticator } from "./scheduler/receiver-auth.ts";
 
 export interface Services {
   config: Config;

@@ -9,7 +9,7 @@
 import nodemailer from "nodemailer";
 import type { Executor } from "../db/database.ts";
 import type { Logger } from "../log.ts";
-import { type BackoffPolicy, backoffDelay } from "../scheduler/backoff.ts";
+import { type BackoffPolicy, backoffDelay } from "../outbound/backoff.ts";
 import { parseAddressList } from "./address-list.ts";
 import { composeDigest, type FailureNotice } from "./digest.ts";
 import {

@@ -19,7 +19,7 @@ import type {
 export const BEFORE_DELIVERY_BUDGET_MS = 10_000;
 
 /**
- * Headers hooks cannot set: the signatures (`src/scheduler/signing.ts`) are computed after
+ * Headers hooks cannot set: the signatures (`src/outbound/signing.ts`) are computed after
  * the hooks, over the final body, and the sender sets the framing ones itself.
  */
 export const SIGNATURE_HEADERS = [

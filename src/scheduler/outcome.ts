@@ -5,9 +5,14 @@
  */
 
 import type { FailureReason } from "../deliveries/failure.ts";
+import {
+  type BackoffPolicy,
+  honoursRetryAfter,
+  nextDelay,
+  parseRetryAfter,
+} from "../outbound/backoff.ts";
+import { type AttemptResult, isSuccessStatus } from "../outbound/sender.ts";
 import { isCredentialHeader } from "../webhooks/credentials.ts";
-import { type BackoffPolicy, honoursRetryAfter, nextDelay, parseRetryAfter } from "./backoff.ts";
-import { type AttemptResult, isSuccessStatus } from "./sender.ts";
 
 export type Decision =
   | { kind: "sent" }

@@ -11,103 +11,55 @@
  * Delivery is at-least-once: a claim is a lease in the database, so whatever moment the process
  * dies, the delivery is Waiting again at the next start (or when the lease runs out).
  *
- * One attempt: sign → plugins' `beforeDelivery` hooks (then sign the final body) → send with
- * the receiver's authentication → record → decide → plugins' `afterDelivery` hooks.
+ * This file is the when and the which: timer, wake-ups, fairness, leases and claims. Each
+ * claimed delivery goes to `dispatch.ts` (prepare → sign → send → decide → record), which
+ * reports back what it recorded; the tick also runs `retention.ts`.
  */
 
 import type { Config } from "../config.ts";
-import type { Executor } from "../db/database.ts";
-import { readJsonColumn } from "../db/json-column.ts";
-import type { StatementCache } from "../db/statement-cache.ts";
 import { allWebhooksGeneration, WebhookDerived } from "../db/webhook-generation.ts";
-import { messageIdOf } from "../deliveries/build.ts";
-import type { FailureHook } from "../deliveries/failure.ts";
-import { ProcessStatus } from "../deliveries/status.ts";
-import { newId } from "../ids.ts";
-import type { Logger } from "../log.ts";
-import type { Metrics } from "../metrics/metrics.ts";
-import type { DeliveryContext, DeliveryResult } from "../plugin-host/api.ts";
-import { type DeliveryHookChain, unsignedHeaders } from "../plugin-host/hooks.ts";
-import type { ReceiverAuth } from "../webhooks/model.ts";
+import { Dispatcher, type DispatchOptions, type RecordedListener } from "./dispatch.ts";
 import {
   type ClaimedDelivery,
   claimDueNow,
   type DispatchableWebhook,
   dispatchableWebhooks,
-  insertAttemptNow,
   nextDueNow,
-  releaseDeliveryNow,
   releaseExpiredLeasesNow,
   resetAllProcessingNow,
-  updateDeliveryOutcomeNow,
-  updateWebhookHealthNow,
 } from "./fast-queries.ts";
-import { type Decision, decideOutcome, maskHeaders } from "./outcome.ts";
-import type { ReceiverAuthenticator } from "./receiver-auth.ts";
-import {
-  deleteFinishedBefore,
-  deleteMailedNoticesBefore,
-  deleteOrphanEventsBefore,
-} from "./repository.ts";
-import { type AttemptResult, isSuccessStatus, noResponse } from "./sender.ts";
-import { requestHeaders, signatureHeaders } from "./signing.ts";
+import { applyRetention, RETENTION_EVERY_MS } from "./retention.ts";
 
 export type SchedulerConfig = Pick<
   Config,
   "tickMs" | "concurrency" | "retryBaseMs" | "retryMaxDelayMs" | "retentionDays"
 >;
 
-export interface SchedulerOptions {
-  db: Executor;
+export interface SchedulerOptions extends DispatchOptions {
   config: SchedulerConfig;
-  log: Logger;
-  /** Prepared statements for the per-tick and per-attempt hot paths. */
-  statements: StatementCache;
-  /** Sends with the webhook's receiver authentication, through the outbound guard. */
-  authenticator: ReceiverAuthenticator;
-  metrics: Metrics;
-  onDeliveryFailed?: FailureHook;
   /**
    * Run on every timer tick, in order, not awaited: the failure mailer, the plugins' pollers.
    * Each should not throw; one that does is logged and the others still run.
    */
   timerTasks?: readonly (() => void)[];
-  /** The plugins' `beforeDelivery` and `afterDelivery` hooks. */
-  hooks?: DeliveryHookChain;
   /** How long shutdown waits for attempts in flight before aborting them (10 s). */
   shutdownGraceMs?: number;
 }
 
 /** A lease outlives the attempt's own timeout by this much. */
 const LEASE_MARGIN_MS = 60_000;
-const RETENTION_EVERY_MS = 60_000;
 /** How often expired leases are looked for (they expire a minute after the timeout anyway). */
 const LEASE_CHECK_EVERY_MS = 1_000;
-const RETENTION_BATCH = 1000;
-const RETENTION_BATCHES_PER_RUN = 20;
-const DAY_MS = 86_400_000;
 /** How often the scheduler forgets what it learnt about webhooks' next due times. */
 const FULL_LOOK_EVERY_MS = 30_000;
 
 /** Failed attempts in a row after which a webhook is held to the failing limit. */
 const FAILING_AFTER = 3;
 
-/** Thrown inside the recording transaction to roll it back when the lease was lost. */
-class LeaseLost extends Error {}
-
-/** Thrown by the fast recording path: the webhook is gone, the failure path must run. */
-class WebhookGone extends Error {}
-
 interface InFlight {
   controller: AbortController;
   done: Promise<void>;
 }
-
-/** The request of one attempt, ready to send, or why it cannot be sent. */
-type PreparedRequest =
-  | { kind: "ready"; body: string; headers: Record<string, string>; signature: string }
-  | { kind: "failed"; error: string; headers: Record<string, string>; signature: string }
-  | { kind: "aborted" };
 
 export class Scheduler {
   private readonly options: SchedulerOptions;
@@ -142,9 +94,24 @@ export class Scheduler {
   private readonly dispatchable: WebhookDerived<"enabled", DispatchableWebhook[]>;
   private lastFullLookAt = 0;
   private lastLeaseCheckAt = 0;
+  private readonly dispatcher: Dispatcher;
+  /**
+   * What a recorded attempt tells the claims: a retry may make the webhook due sooner than
+   * known, and its failures in a row set its limit.
+   */
+  private readonly recorded: RecordedListener = (webhookId, decision, failCount) => {
+    if (decision.kind === "retry") {
+      const known = this.nextDueAt.get(webhookId);
+      if (known !== undefined && decision.nextAttemptAt < known) {
+        this.nextDueAt.set(webhookId, decision.nextAttemptAt);
+      }
+    }
+    if (failCount !== null) this.failuresInARow.set(webhookId, failCount);
+  };
 
   constructor(options: SchedulerOptions) {
     this.options = options;
+    this.dispatcher = new Dispatcher(options, this.recorded);
     this.dispatchable = new WebhookDerived(allWebhooksGeneration(options.statements), () => {
       this.failuresInARow.clear();
       return dispatchableWebhooks(options.statements);
@@ -259,7 +226,7 @@ export class Scheduler {
     }
     if (now - this.lastRetentionAt >= RETENTION_EVERY_MS) {
       this.lastRetentionAt = now;
-      await this.applyRetention(now);
+      await applyRetention(this.options, now, () => this.stopping);
     }
     // One synchronous unit, committed with whatever else is queued: expired leases back to
     // Waiting (at most once a second), then the claims, webhook by webhook.
@@ -340,7 +307,8 @@ export class Scheduler {
     const controller = new AbortController();
     const key = this.nextKey++;
     this.inFlightByWebhook.set(webhook.id, (this.inFlightByWebhook.get(webhook.id) ?? 0) + 1);
-    const done = this.attempt(webhook, delivery, controller.signal)
+    const done = this.dispatcher
+      .run(webhook, delivery, controller.signal)
       .catch((error: unknown) => {
         // The lease brings the delivery back if recording failed; say why.
         this.options.log.error("delivery attempt could not be recorded", {
@@ -356,309 +324,5 @@ export class Scheduler {
         this.kick();
       });
     this.running.set(key, { controller, done });
-  }
-
-  private async attempt(
-    webhook: DispatchableWebhook,
-    delivery: ClaimedDelivery,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const startedAt = Date.now();
-    const context: DeliveryContext = {
-      deliveryId: delivery.id,
-      webhookId: webhook.id,
-      workspace: delivery.workspace,
-      attempt: delivery.attempts + 1,
-      maxAttempts: delivery.max_attempts,
-    };
-    const prepared = await this.prepare(webhook, delivery, startedAt, context, signal);
-    if (prepared.kind === "aborted") {
-      await this.options.statements.exclusive(() =>
-        releaseDeliveryNow(this.options.statements, delivery.id),
-      );
-      return;
-    }
-    let sent: { result: AttemptResult; headers: Record<string, string> };
-    if (prepared.kind === "failed") {
-      sent = {
-        result: noResponse(prepared.error, Date.now() - startedAt),
-        headers: prepared.headers,
-      };
-    } else {
-      // Adds the receiver's Authorization (fetching an OAuth2 token first when needed).
-      sent = await this.options.authenticator.send(
-        webhook.id,
-        readJsonColumn<ReceiverAuth>(webhook.auth),
-        {
-          endpoint: webhook.endpoint,
-          body: prepared.body,
-          headers: prepared.headers,
-          timeoutMs: webhook.timeout_seconds * 1000,
-          signal,
-        },
-      );
-    }
-    const { result, headers } = sent;
-    if (result.aborted) {
-      await this.options.statements.exclusive(() =>
-        releaseDeliveryNow(this.options.statements, delivery.id),
-      );
-      return;
-    }
-    const { decision, error } = await this.record(webhook, delivery, {
-      result,
-      startedAt,
-      headers,
-      signature: prepared.signature,
-    });
-    const outcome: DeliveryResult = {
-      statusCode: result.statusCode,
-      error,
-      durationMs: result.durationMs,
-      outcome: decision.kind,
-      nextAttemptAt: decision.kind === "retry" ? new Date(decision.nextAttemptAt) : null,
-    };
-    this.options.hooks?.afterDelivery(outcome, context);
-  }
-
-  /**
-   * The signed request. With `beforeDelivery` hooks, they get the unsigned request first and
-   * the signatures are computed over the body they leave (with the same timestamp).
-   */
-  private async prepare(
-    webhook: DispatchableWebhook,
-    delivery: ClaimedDelivery,
-    startedAt: number,
-    context: DeliveryContext,
-    signal: AbortSignal,
-  ): Promise<PreparedRequest> {
-    const timestamp = Math.floor(startedAt / 1000);
-    // A retry or replay is signed as the message it resends: receivers drop the duplicate.
-    const messageId = messageIdOf(delivery);
-    const signed = requestHeaders(webhook, messageId, delivery.body, timestamp);
-    const hooks = this.options.hooks;
-    if (!hooks?.hasBeforeDelivery) {
-      return { kind: "ready", body: delivery.body, ...signed };
-    }
-    const hooked = await hooks.beforeDelivery(
-      { url: webhook.endpoint, headers: unsignedHeaders(signed.headers), body: delivery.body },
-      context,
-      signal,
-    );
-    if (hooked.kind === "aborted") return hooked;
-    // The attempt record shows the headers the hooks were given.
-    if (hooked.kind === "failed") return { ...hooked, ...signed };
-    const signature = signatureHeaders(webhook.secret, messageId, hooked.body, timestamp);
-    return {
-      kind: "ready",
-      body: hooked.body,
-      headers: { ...hooked.headers, ...signature },
-      signature: signature["contit-signature"],
-    };
-  }
-
-  private async record(
-    webhook: DispatchableWebhook,
-    delivery: ClaimedDelivery,
-    attempt: {
-      result: AttemptResult;
-      startedAt: number;
-      headers: Record<string, string>;
-      signature: string;
-    },
-  ): Promise<{ decision: Decision; error: string | null }> {
-    const { db, config, metrics } = this.options;
-    const { result } = attempt;
-    const now = Date.now();
-    const number = delivery.attempts + 1;
-    const success = isSuccessStatus(result.statusCode);
-    let decision: Decision = decideOutcome({
-      result,
-      attemptNumber: number,
-      maxAttempts: delivery.max_attempts,
-      now,
-      policy: { baseMs: config.retryBaseMs, maxDelayMs: config.retryMaxDelayMs },
-    });
-    let error = result.error;
-    let failCount: number | null = null;
-    const outcome = { result, startedAt: attempt.startedAt, headers: attempt.headers };
-    const written = (failuresAllowed: boolean) => () => {
-      const kept = this.writeOutcome(webhook, delivery, outcome, attempt.signature, {
-        decision,
-        number,
-        now,
-        failuresAllowed,
-      });
-      decision = kept.decision;
-      error = kept.error;
-      failCount = kept.failCount;
-      return true;
-    };
-    const lostLease = (failure: unknown) => {
-      if (failure instanceof LeaseLost) return false;
-      throw failure;
-    };
-    // Sent and retry outcomes go through the group-committed batches; a failure (or a retry
-    // whose webhook is gone, which becomes one) also writes the failure hook's outbox row, in
-    // a Kysely transaction so the hook can use it.
-    let recorded: boolean | "failure" = "failure";
-    if (decision.kind !== "failed") {
-      recorded = await this.options.statements
-        .exclusive(written(false))
-        .catch((failure: unknown) =>
-          failure instanceof WebhookGone ? "failure" : lostLease(failure),
-        );
-    }
-    if (recorded === "failure") {
-      recorded = await db
-        .transaction()
-        .execute(async (trx) => {
-          // Prepared statements on the same connection run inside this open transaction.
-          written(true)();
-          if (decision.kind === "failed" && this.options.onDeliveryFailed) {
-            await this.options.onDeliveryFailed(trx, {
-              workspace: delivery.workspace,
-              webhookId: webhook.id,
-              deliveryId: delivery.id,
-              reason: decision.reason,
-              attempts: number,
-              statusCode: result.statusCode,
-              error,
-              at: now,
-            });
-          }
-          return true;
-        })
-        .catch(lostLease);
-    }
-    if (!recorded) {
-      this.options.log.warn("attempt outlived its lease; its outcome is not recorded", {
-        deliveryId: delivery.id,
-        webhookId: webhook.id,
-      });
-      return { decision, error };
-    }
-    if (decision.kind === "retry") {
-      const known = this.nextDueAt.get(webhook.id);
-      if (known !== undefined && decision.nextAttemptAt < known) {
-        this.nextDueAt.set(webhook.id, decision.nextAttemptAt);
-      }
-    }
-    if (failCount !== null) this.failuresInARow.set(webhook.id, failCount);
-    metrics.recordAttempt(success ? "success" : "failure", result.durationMs);
-    if (decision.kind === "sent") metrics.recordDelivery("sent", now - delivery.created_at);
-    if (decision.kind === "failed") {
-      metrics.recordDelivery("error", now - delivery.created_at);
-      this.options.log.warn("delivery failed", {
-        deliveryId: delivery.id,
-        webhookId: webhook.id,
-        reason: decision.reason,
-        attempts: number,
-        statusCode: result.statusCode,
-        error,
-      });
-      if (decision.reason === "gone") {
-        this.options.log.warn("webhook disabled: the receiver answered 410 Gone", {
-          webhookId: webhook.id,
-        });
-      }
-    }
-    return { decision, error };
-  }
-
-  /**
-   * Writes an attempt's outcome with prepared statements (synchronous; the caller supplies the
-   * transaction): the webhook's health, the delivery's new state — only while its lease is still
-   * ours, else {@link LeaseLost} — and the attempt record. A retry whose webhook was deleted
-   * meanwhile becomes a failure; when `failuresAllowed` is false that throws
-   * {@link WebhookGone} instead, so the caller can rerun it where the failure hook can write.
-   */
-  private writeOutcome(
-    webhook: DispatchableWebhook,
-    delivery: ClaimedDelivery,
-    attempt: { result: AttemptResult; startedAt: number; headers: Record<string, string> },
-    signature: string,
-    state: { decision: Decision; number: number; now: number; failuresAllowed: boolean },
-  ): { decision: Decision; error: string | null; failCount: number | null } {
-    const { statements } = this.options;
-    const { result } = attempt;
-    const { number, now } = state;
-    let { decision } = state;
-    let error = result.error;
-    const failCount = updateWebhookHealthNow(statements, webhook.id, {
-      success: decision.kind === "sent",
-      disable: decision.kind === "failed" && decision.reason === "gone",
-      now,
-    });
-    if (failCount === null && decision.kind === "retry") {
-      if (!state.failuresAllowed) throw new WebhookGone();
-      // The webhook was deleted during the attempt: nothing will ever claim a retry.
-      error = `${result.error}; webhook deleted, no further attempts`;
-      decision = { kind: "failed", reason: "exhausted" };
-    }
-    const updated = updateDeliveryOutcomeNow(statements, {
-      id: delivery.id,
-      processStatus:
-        decision.kind === "sent"
-          ? ProcessStatus.Sent
-          : decision.kind === "retry"
-            ? ProcessStatus.Waiting
-            : ProcessStatus.Error,
-      attempts: number,
-      nextAttemptAt: decision.kind === "retry" ? decision.nextAttemptAt : now,
-      leaseUntil: delivery.lease_until,
-      statusCode: result.statusCode,
-      responseMessage: result.responseBody || result.statusText || result.error,
-      lastError: error,
-      durationMs: result.durationMs,
-      signature,
-      now,
-    });
-    // The lease ran out while this attempt ran and the delivery went back to the queue: its
-    // next claim records the outcome; this one must not (the rollback undoes the health too).
-    if (!updated) throw new LeaseLost();
-    insertAttemptNow(statements, {
-      id: newId("att", now),
-      deliveryId: delivery.id,
-      number,
-      startedAt: attempt.startedAt,
-      durationMs: result.durationMs,
-      statusCode: result.statusCode,
-      error: result.error,
-      responseBody: result.responseBody,
-      requestHeaders: JSON.stringify(maskHeaders(attempt.headers)),
-    });
-    return { decision, error, failCount };
-  }
-
-  private async applyRetention(now: number): Promise<void> {
-    const cutoff = now - this.options.config.retentionDays * DAY_MS;
-    const deliveries = await this.inBatches((db) =>
-      deleteFinishedBefore(db, cutoff, RETENTION_BATCH),
-    );
-    const events = await this.inBatches((db) =>
-      deleteOrphanEventsBefore(db, cutoff, RETENTION_BATCH),
-    );
-    const notices = await this.inBatches((db) =>
-      deleteMailedNoticesBefore(db, cutoff, RETENTION_BATCH),
-    );
-    if (deliveries + events + notices > 0) {
-      this.options.log.info("retention removed old deliveries, events and mailed notices", {
-        deliveries,
-        events,
-        notices,
-      });
-    }
-  }
-
-  /** Runs a batched delete until a batch comes back short (or the run's budget is spent). */
-  private async inBatches(deleteBatch: (db: Executor) => Promise<number>): Promise<number> {
-    let total = 0;
-    for (let batch = 0; batch < RETENTION_BATCHES_PER_RUN && !this.stopping; batch++) {
-      const removed = await deleteBatch(this.options.db);
-      total += removed;
-      if (removed < RETENTION_BATCH) break;
-    }
-    return total;
   }
 }

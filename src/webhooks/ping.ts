@@ -8,9 +8,10 @@ import { type Static, Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import { ErrorEnvelope } from "../http/envelope.ts";
 import { newId } from "../ids.ts";
-import { isSuccessStatus } from "../scheduler/sender.ts";
-import { requestHeaders } from "../scheduler/signing.ts";
+import { isSuccessStatus } from "../outbound/sender.ts";
+import { requestHeaders } from "../outbound/signing.ts";
 import type { Services } from "../services.ts";
+import { USER_AGENT } from "../version.ts";
 import { WebhookIdParams } from "./model.ts";
 import { getWebhookRow, receiverAuthOf } from "./service.ts";
 
@@ -52,7 +53,7 @@ export async function pingWebhook(
     timestamp: new Date(now).toISOString(),
     message: "Test ping from Hookpost",
   });
-  const { headers } = requestHeaders(webhook, messageId, body, Math.floor(now / 1000));
+  const { headers } = requestHeaders(webhook, messageId, body, Math.floor(now / 1000), USER_AGENT);
   const { result } = await services.authenticator.send(webhook.id, receiverAuthOf(webhook), {
     endpoint: webhook.endpoint,
     body,

@@ -5,7 +5,7 @@
 
 import type { FieldProblem } from "../errors.ts";
 import { parseAddressList } from "../mail/address-list.ts";
-import { STANDARD_SECRET_PREFIX } from "../scheduler/signing.ts";
+import { STANDARD_SECRET_PREFIX } from "../outbound/signing.ts";
 import { MAX_CONTENT_TYPE_KEY_LENGTH } from "./model.ts";
 
 /**

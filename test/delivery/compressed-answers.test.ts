@@ -8,7 +8,7 @@
 
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { RESPONSE_STORE_LIMIT } from "../../src/scheduler/sender.ts";
+import { RESPONSE_STORE_LIMIT } from "../../src/outbound/sender.ts";
 
 const MB = 1024 * 1024;
 

@@ -18,11 +18,11 @@ import {
   Histogram,
   Metrics,
 } from "../../src/metrics/metrics.ts";
+import { OutboundGuard } from "../../src/outbound/outbound-guard.ts";
+import { ReceiverAuthenticator } from "../../src/outbound/receiver-auth.ts";
 import { TemplaterRegistry } from "../../src/plugin-host/templaters.ts";
-import { OutboundGuard } from "../../src/scheduler/outbound-guard.ts";
-import { ReceiverAuthenticator } from "../../src/scheduler/receiver-auth.ts";
 import type { Services } from "../../src/services.ts";
-import { VERSION } from "../../src/version.ts";
+import { USER_AGENT, VERSION } from "../../src/version.ts";
 import { queryPlan, recordingKysely } from "../helpers/query-plans.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
@@ -97,7 +97,7 @@ function servicesOf(testApp: TestApp, metrics: Metrics): Services {
     plugins: testApp.app.services.plugins,
     templaters: new TemplaterRegistry(),
     guard,
-    authenticator: new ReceiverAuthenticator(guard),
+    authenticator: new ReceiverAuthenticator(guard, USER_AGENT),
     wake: () => undefined,
     onDeliveryFailed: async () => undefined,
     metrics,

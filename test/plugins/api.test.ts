@@ -16,13 +16,10 @@ import {
 } from "../../src/plugin-host/api.ts";
 import { loadPlugins } from "../../src/plugin-host/loader.ts";
 import { WebhookEventType } from "../../src/webhooks/model.ts";
+import type { Same } from "../helpers/types.ts";
 import { pluginFolder, removePluginFolders } from "./helpers.ts";
 
 afterAll(removePluginFolders);
-
-/** True only when A and B are the same type (not merely assignable). */
-type Same<A, B> =
-  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
 // A change to the ingest schema or the envelope that the public types do not follow fails
 // type-checking here.

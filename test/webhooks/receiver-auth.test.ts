@@ -8,8 +8,9 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
-import { OutboundGuard } from "../../src/scheduler/outbound-guard.ts";
-import { ReceiverAuthenticator, TOKEN_ERROR_PREFIX } from "../../src/scheduler/receiver-auth.ts";
+import { OutboundGuard } from "../../src/outbound/outbound-guard.ts";
+import { ReceiverAuthenticator, TOKEN_ERROR_PREFIX } from "../../src/outbound/receiver-auth.ts";
+import { USER_AGENT } from "../../src/version.ts";
 import type { ReceiverAuth } from "../../src/webhooks/model.ts";
 import { type Receiver, startReceiver, waitFor } from "../helpers/receiver.ts";
 import { createWebhook, freshBody, runScenarios } from "../helpers/scenarios.ts";
@@ -684,7 +685,7 @@ describe("the OAuth2 token cache", () => {
 
   function setup() {
     let now = 1_000_000;
-    const authenticator = new ReceiverAuthenticator(guard, () => now);
+    const authenticator = new ReceiverAuthenticator(guard, USER_AGENT, () => now);
     const auth = (secret = "s3cret"): ReceiverAuth => ({
       type: "oauth2",
       tokenUrl: `${tokens.url}/token`,

@@ -7,7 +7,7 @@ import {
   ResolveError,
   type Resolver,
   systemResolver,
-} from "../../src/scheduler/outbound-guard.ts";
+} from "../../src/outbound/outbound-guard.ts";
 
 const DEFAULT_POLICY: OutboundPolicy = { allowPrivateTargets: false, allowedCidrs: [] };
 

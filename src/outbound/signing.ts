@@ -5,8 +5,6 @@
  */
 
 import { createHmac } from "node:crypto";
-import { readJsonColumn } from "../db/json-column.ts";
-import { VERSION } from "../version.ts";
 
 export interface SignatureHeaders {
   "contit-signature": string;
@@ -57,27 +55,33 @@ export function signatureHeaders(
 /** What of a webhook row the request headers depend on. */
 export interface HeaderSource {
   secret: string;
-  /** The `headers` column: JSON text of `[{key, value}]`. */
+  /**
+   * The webhook's own headers: JSON text of `[{key, value}]`, as the `headers` column holds
+   * it (written by Hookpost from validated input, so it parses to that shape).
+   */
   headers: string;
 }
 
 /**
  * Every header of an outbound request: the webhook's own headers, then the fixed ones, then
  * the signatures (a webhook cannot override those: `PUT /webhooks` refuses the names).
+ * @param userAgent the `User-Agent` value (the app's name and version, which this folder
+ *   does not import)
  */
 export function requestHeaders(
   webhook: HeaderSource,
   messageId: string,
   body: string,
   timestamp: number,
+  userAgent: string,
 ): { headers: Record<string, string>; signature: string } {
   const signature = signatureHeaders(webhook.secret, messageId, body, timestamp);
-  const custom = readJsonColumn<{ key: string; value: string }[]>(webhook.headers);
+  const custom = JSON.parse(webhook.headers) as { key: string; value: string }[];
   return {
     headers: {
       ...Object.fromEntries(custom.map((entry) => [entry.key.toLowerCase(), entry.value])),
       "content-type": "application/json",
-      "user-agent": `Hookpost/${VERSION}`,
+      "user-agent": userAgent,
       ...signature,
     },
     signature: signature["contit-signature"],

@@ -9,8 +9,6 @@
  */
 
 import { createHash } from "node:crypto";
-import { VERSION } from "../version.ts";
-import type { ReceiverAuth } from "../webhooks/model.ts";
 import type { OutboundGuard } from "./outbound-guard.ts";
 import {
   type AttemptResult,
@@ -33,7 +31,17 @@ export const TOKEN_TIMEOUT_MS = 10_000;
 /** Prefix of every error about getting a token, as the delivery log shows it. */
 export const TOKEN_ERROR_PREFIX = "oauth2 token request failed";
 
-type OAuth2Auth = Extract<ReceiverAuth, { type: "oauth2" }>;
+/**
+ * How to authenticate to a receiver, as sending reads it: the shape of a webhook's `auth`
+ * (seed 002), whose schema `webhooks/model.ts` owns; a test keeps the two the same.
+ */
+export type ReceiverCredentials =
+  | { type: "none" }
+  | { type: "basic"; username: string; password: string }
+  | { type: "bearer"; token: string }
+  | { type: "oauth2"; tokenUrl: string; clientId: string; clientSecret: string; scope?: string };
+
+type OAuth2Auth = Extract<ReceiverCredentials, { type: "oauth2" }>;
 
 interface Token {
   value: string;
@@ -121,7 +129,9 @@ function readTokenAnswer(
 }
 
 /** The header value for the credentials that need no round trip. */
-function fixedAuthorization(auth: Exclude<ReceiverAuth, { type: "none" | "oauth2" }>): string {
+function fixedAuthorization(
+  auth: Exclude<ReceiverCredentials, { type: "none" | "oauth2" }>,
+): string {
   return auth.type === "basic"
     ? `Basic ${base64(`${auth.username}:${auth.password}`)}`
     : `Bearer ${auth.token}`;
@@ -134,8 +144,10 @@ function fixedAuthorization(auth: Exclude<ReceiverAuth, { type: "none" | "oauth2
 export class ReceiverAuthenticator {
   private readonly tokens = new Map<string, CacheEntry>();
 
+  /** @param userAgent the token requests' `User-Agent` (deliveries carry their own headers) */
   constructor(
     private readonly guard: OutboundGuard,
+    private readonly userAgent: string,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -145,7 +157,7 @@ export class ReceiverAuthenticator {
    */
   async send(
     webhookId: string,
-    auth: ReceiverAuth,
+    auth: ReceiverCredentials,
     request: OutboundRequest,
   ): Promise<AuthenticatedSend> {
     if (auth.type === "none") {
@@ -228,7 +240,7 @@ export class ReceiverAuthenticator {
       headers: {
         "content-type": "application/x-www-form-urlencoded",
         accept: "application/json",
-        "user-agent": `Hookpost/${VERSION}`,
+        "user-agent": this.userAgent,
       },
       timeoutMs: Math.min(request.timeoutMs, TOKEN_TIMEOUT_MS),
       signal: request.signal,

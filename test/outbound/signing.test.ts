@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
-import { signatureHeaders } from "../../src/scheduler/signing.ts";
+import { signatureHeaders } from "../../src/outbound/signing.ts";
 import { checkSecret } from "../../src/webhooks/validation.ts";
 
 /** The vector of the standardwebhooks and svix libraries' own tests. */
