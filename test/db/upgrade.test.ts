@@ -491,11 +491,9 @@ test("down of 0012, 0011 and 0010, then up again, leaves the schema of the first
     await migrateFileTo(path, BEFORE_UPGRADE);
     expect(schemaOf(path)).not.toEqual(upgraded);
     const again = openStore(path);
-    expect(await migrateToLatest(again.db)).toEqual([
-      "0010_webhook_generation_by_workspace",
-      "0011_delivery_message_id",
-      "0012_delivery_log_by_state",
-    ]);
+    expect(await migrateToLatest(again.db)).toEqual(
+      Object.keys(migrations).filter((name) => name > BEFORE_UPGRADE),
+    );
     await again.close();
     expect(schemaOf(path)).toEqual(upgraded);
   } finally {
