@@ -9,10 +9,16 @@ import { type Static, Type as T } from "@sinclair/typebox";
 /** Content-type and field keys share one alphabet: safe in a URL path and in a JSON key. */
 const KEY_PATTERN = "^[A-Za-z0-9_.-]+$";
 
+/**
+ * The longest content-type key: of a content type, of an event's `contentType`, and of a key of
+ * a webhook's `eventTypes` (a longer one could never match an event).
+ */
+export const MAX_CONTENT_TYPE_KEY_LENGTH = 100;
+
 /** `*` is outside the key alphabet on purpose: it is the wildcard of webhooks' `eventTypes`. */
 const ContentTypeKey = T.String({
   minLength: 1,
-  maxLength: 100,
+  maxLength: MAX_CONTENT_TYPE_KEY_LENGTH,
   pattern: KEY_PATTERN,
   description:
     "Content-type key: 1–100 characters of `A-Z a-z 0-9 _ . -`. `*` is reserved (the wildcard of a webhook's `eventTypes`).",

@@ -1,6 +1,7 @@
 /** Schemas of event ingestion (`POST /events`, SPEC §5). */
 
 import { type Static, Type as T } from "@sinclair/typebox";
+import { MAX_CONTENT_TYPE_KEY_LENGTH } from "../content-types/model.ts";
 import { WebhookEventType } from "../webhooks/model.ts";
 
 export const IncomingEvent = T.Object(
@@ -14,7 +15,11 @@ export const IncomingEvent = T.Object(
       }),
     ),
     eventType: WebhookEventType,
-    contentType: T.String({ minLength: 1, maxLength: 100, examples: ["article"] }),
+    contentType: T.String({
+      minLength: 1,
+      maxLength: MAX_CONTENT_TYPE_KEY_LENGTH,
+      examples: ["article"],
+    }),
     contentId: T.String({ minLength: 1, maxLength: 200, examples: ["c_d4f6e9c2"] }),
     fields: T.Optional(T.Record(T.String(), T.Unknown(), { examples: [{ title: "Hello world" }] })),
     translations: T.Optional(

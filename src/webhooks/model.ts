@@ -6,6 +6,7 @@
  */
 
 import { type Static, Type as T } from "@sinclair/typebox";
+import { MAX_CONTENT_TYPE_KEY_LENGTH } from "../content-types/model.ts";
 
 // Literal unions are spelled out (not mapped from an array) so the compiler keeps each value.
 export const WebhookEventType = T.Union(
@@ -20,9 +21,6 @@ export type WebhookEventTypeValue = Static<typeof WebhookEventType>;
 
 /** Content types one webhook may name: bounds what every event's matching holds in memory. */
 export const MAX_EVENT_TYPE_KEYS = 1000;
-
-/** The longest content-type key `eventTypes` takes (checked in `checkEventTypes`). */
-export const MAX_CONTENT_TYPE_KEY_LENGTH = 200;
 
 export const EventTypesMap = T.Record(
   T.String(),

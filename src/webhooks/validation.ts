@@ -3,10 +3,10 @@
  * pure function returning the problems it found, so one 400 can name every offending field.
  */
 
+import { MAX_CONTENT_TYPE_KEY_LENGTH } from "../content-types/model.ts";
 import type { FieldProblem } from "../errors.ts";
 import { parseAddressList } from "../mail/address-list.ts";
 import { STANDARD_SECRET_PREFIX } from "../outbound/signing.ts";
-import { MAX_CONTENT_TYPE_KEY_LENGTH } from "./model.ts";
 
 /**
  * Headers Hookpost sets itself, and those seed 001 reserves for tracing (`request-id`,
@@ -175,7 +175,7 @@ export function checkSecret(secret: string): FieldProblem[] {
 }
 
 /**
- * Content-type keys of `eventTypes` are 1–200 characters. A schema cannot say so (a record's
+ * Content-type keys of `eventTypes` are 1–`MAX_CONTENT_TYPE_KEY_LENGTH` (100) characters, as every content-type key. A schema cannot say so (a record's
  * key schema is a pattern), hence the check; the key count and the arrays are bounded by it.
  */
 export function checkEventTypes(eventTypes: Readonly<Record<string, unknown>>): FieldProblem[] {

@@ -494,7 +494,7 @@ export interface components {
             /** @description Signing secret: `wh_` + 32 random characters unless one was sent */
             secret: string;
             /**
-             * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
+             * @description Content-type key (1–100 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
              * @example {
              *       "article": [
              *         0,
@@ -949,7 +949,7 @@ export interface operations {
                     /** @description Signing secret: 8–256 printable ASCII characters without spaces, used as given, or `whsec_` + a base64 key of at least 24 bytes (the Standard Webhooks / Svix form), whose decoded key signs `webhook-signature`. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
                     secret?: string;
                     /**
-                     * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
+                     * @description Content-type key (1–100 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                      * @example {
                      *       "article": [
                      *         0,
@@ -1376,7 +1376,7 @@ export interface operations {
                             /** @description Signing secret: `wh_` + 32 random characters unless one was sent */
                             secret: string;
                             /**
-                             * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
+                             * @description Content-type key (1–100 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                              * @example {
                              *       "article": [
                              *         0,
@@ -1521,7 +1521,7 @@ export interface operations {
                         /** @description Signing secret: 8–256 printable ASCII characters without spaces, used as given, or `whsec_` + a base64 key of at least 24 bytes (the Standard Webhooks / Svix form), whose decoded key signs `webhook-signature`. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
                         secret?: string;
                         /**
-                         * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
+                         * @description Content-type key (1–100 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                          * @example {
                          *       "article": [
                          *         0,
@@ -1723,7 +1723,7 @@ export interface operations {
                         /** @description Signing secret: 8–256 printable ASCII characters without spaces, used as given, or `whsec_` + a base64 key of at least 24 bytes (the Standard Webhooks / Svix form), whose decoded key signs `webhook-signature`. Generated on create if omitted (returned in the response). On update, omit or send an empty value to keep the current one. */
                         secret?: string;
                         /**
-                         * @description Content-type key (1–200 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
+                         * @description Content-type key (1–100 characters) → event types that trigger the webhook, each at most once; the key "*" matches every content type. At most 1000 keys.
                          * @example {
                          *       "article": [
                          *         0,
