@@ -175,8 +175,9 @@ export function checkSecret(secret: string): FieldProblem[] {
 }
 
 /**
- * Content-type keys of `eventTypes` are 1–`MAX_CONTENT_TYPE_KEY_LENGTH` (100) characters, as every content-type key. A schema cannot say so (a record's
- * key schema is a pattern), hence the check; the key count and the arrays are bounded by it.
+ * Content-type keys of `eventTypes` are 1–`MAX_CONTENT_TYPE_KEY_LENGTH` (100) characters, as
+ * every content-type key. A schema cannot say so (a record's key schema is a pattern), hence
+ * the check; the key count and the arrays are bounded by it.
  */
 export function checkEventTypes(eventTypes: Readonly<Record<string, unknown>>): FieldProblem[] {
   const problems: FieldProblem[] = [];
