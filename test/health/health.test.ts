@@ -64,6 +64,18 @@ describe("GET /health", () => {
     expect(write.status).toBe(200);
   }, 30_000);
 
+  test("waits out a lock another process holds briefly: 200, not a flap to 503", async () => {
+    other.exec("BEGIN IMMEDIATE");
+    const release = setTimeout(() => other.exec("ROLLBACK"), 20);
+    try {
+      const health = await t.request("GET", "/health");
+      expect(health.status).toBe(200);
+    } finally {
+      clearTimeout(release);
+      if (other.inTransaction) other.exec("ROLLBACK");
+    }
+  });
+
   test("is 503 while another connection holds an exclusive lock with a write pending", async () => {
     other.exec("BEGIN EXCLUSIVE");
     try {
