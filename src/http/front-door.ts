@@ -22,6 +22,7 @@ import { type FormUpload, formUploadFor, uploadedText } from "./form-upload.ts";
 import { MAX_JSON_DEPTH, textNestingExceeds } from "./json-depth.ts";
 import {
   declaresOtherCharsetThanUtf8,
+  FORM_MEDIA_TYPE,
   isJsonMediaType,
   JSON_MEDIA_TYPE,
   parseMediaType,
@@ -64,9 +65,6 @@ const unreadable: Refusal = {
   message: "the request body could not be read",
   details: {},
 };
-
-/** The media type of a form upload (`FormUpload`). */
-export const FORM_MEDIA_TYPE = "multipart/form-data";
 
 /**
  * The refusal as the error envelope. `connectionClean`: the body was read to its end, so the

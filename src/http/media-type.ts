@@ -10,6 +10,9 @@ import { UnsupportedMediaType } from "../errors.ts";
 /** The media type of every request body, besides a route's form upload. */
 export const JSON_MEDIA_TYPE = "application/json";
 
+/** The media type of a form upload (`FormUpload`). */
+export const FORM_MEDIA_TYPE = "multipart/form-data";
+
 /** `type/subtype` in lower case, without parameters (RFC 9110 §8.3.1's tokens). */
 const ESSENCE_PATTERN = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/;
 

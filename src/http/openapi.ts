@@ -13,8 +13,7 @@ import { Elysia, type InternalRoute } from "elysia";
 import { VERSION } from "../version.ts";
 import { ErrorEnvelope } from "./envelope.ts";
 import type { FormUpload } from "./form-upload.ts";
-import { FORM_MEDIA_TYPE } from "./front-door.ts";
-import { JSON_MEDIA_TYPE } from "./media-type.ts";
+import { FORM_MEDIA_TYPE, JSON_MEDIA_TYPE } from "./media-type.ts";
 import { SWAGGER_BUNDLE_URL, SWAGGER_STYLESHEET_URL } from "./swagger-assets.ts";
 
 /** Where Swagger UI is served. */

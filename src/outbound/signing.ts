@@ -13,6 +13,14 @@ export interface SignatureHeaders {
   "webhook-signature": string;
 }
 
+/** The names of {@link SignatureHeaders}: headers only signing may set. */
+export const SIGNATURE_HEADERS = [
+  "contit-signature",
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
+] as const satisfies readonly (keyof SignatureHeaders)[];
+
 /** The prefix of a Standard Webhooks / Svix secret: `whsec_` + the key in base64. */
 export const STANDARD_SECRET_PREFIX = "whsec_";
 

@@ -6,6 +6,7 @@
  */
 
 import type { Logger } from "../log.ts";
+import { SIGNATURE_HEADERS } from "../outbound/signing.ts";
 import type {
   AfterDeliveryHook,
   BeforeDeliveryHook,
@@ -22,12 +23,6 @@ export const BEFORE_DELIVERY_BUDGET_MS = 10_000;
  * Headers hooks cannot set: the signatures (`src/outbound/signing.ts`) are computed after
  * the hooks, over the final body, and the sender sets the framing ones itself.
  */
-export const SIGNATURE_HEADERS = [
-  "contit-signature",
-  "webhook-id",
-  "webhook-timestamp",
-  "webhook-signature",
-] as const;
 const RESERVED_HEADERS = new Set<string>([...SIGNATURE_HEADERS, "host", "content-length"]);
 
 /** RFC 9110 token characters. */

@@ -6,7 +6,7 @@
 import { MAX_CONTENT_TYPE_KEY_LENGTH } from "../content-types/model.ts";
 import type { FieldProblem } from "../errors.ts";
 import { parseAddressList } from "../mail/address-list.ts";
-import { STANDARD_SECRET_PREFIX } from "../outbound/signing.ts";
+import { SIGNATURE_HEADERS, STANDARD_SECRET_PREFIX } from "../outbound/signing.ts";
 
 /**
  * Headers Hookpost sets itself, and those seed 001 reserves for tracing (`request-id`,
@@ -19,11 +19,8 @@ const RESERVED_HEADERS = new Set([
   "transfer-encoding",
   "connection",
   "user-agent",
-  "contit-signature",
+  ...SIGNATURE_HEADERS,
   "contit-test",
-  "webhook-id",
-  "webhook-timestamp",
-  "webhook-signature",
   "request-id",
   "traceparent",
   "request-context",
