@@ -38,6 +38,7 @@ import type { Services } from "./services.ts";
 import { USER_AGENT } from "./version.ts";
 import { WEBHOOK_IMPORT_UPLOAD, webhookRoutes } from "./webhooks/index.ts";
 import { pingRoutes } from "./webhooks/ping.ts";
+import { webhooksWithUnusableSecrets } from "./webhooks/service.ts";
 
 export interface AppOptions {
   log?: Logger;
@@ -134,6 +135,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     } else if (outcome.kind === "env-key-revoked") {
       log.warn("HOOKPOST_API_KEY is a revoked key and will not authenticate", {
         keyId: outcome.keyId,
+      });
+    }
+    for (const unusable of await webhooksWithUnusableSecrets(store.db)) {
+      log.warn("a webhook's stored secret cannot be verified by receiver libraries; rotate it", {
+        webhookId: unusable.id,
+        workspace: unusable.workspace,
+        problem: unusable.problem,
       });
     }
   } catch (error) {

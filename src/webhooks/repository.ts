@@ -8,6 +8,13 @@ export async function insertWebhook(db: Executor, row: NewWebhookRow): Promise<v
   await db.insertInto("webhooks").values(row).execute();
 }
 
+/** Every webhook's id, workspace and secret, across workspaces (the startup check of secrets). */
+export async function listWebhookSecrets(
+  db: Executor,
+): Promise<Pick<WebhookRow, "id" | "workspace" | "secret">[]> {
+  return db.selectFrom("webhooks").select(["id", "workspace", "secret"]).orderBy("id").execute();
+}
+
 /** How many webhooks the workspace has, enabled or not. */
 export async function countWebhooks(db: Executor, workspace: string): Promise<number> {
   const row = await db

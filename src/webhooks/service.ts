@@ -29,6 +29,7 @@ import {
   findWebhook,
   insertWebhook,
   listWebhookRows,
+  listWebhookSecrets,
   updateWebhookRow,
 } from "./repository.ts";
 import {
@@ -177,6 +178,18 @@ function columnsFrom(input: WebhookInput): Updateable<WebhookTable> {
   if (input.slot !== undefined) columns.slot = input.slot;
   if (input.languages !== undefined) columns.languages = JSON.stringify(input.languages);
   return columns;
+}
+
+/**
+ * The webhooks whose stored secret today's rules refuse (stored before they existed): they still
+ * sign, but no receiver library can verify them. Said once at startup, by id, never the secret.
+ */
+export async function webhooksWithUnusableSecrets(
+  db: Executor,
+): Promise<{ id: string; workspace: string; problem: string }[]> {
+  return (await listWebhookSecrets(db)).flatMap(({ id, workspace, secret }) =>
+    checkSecret(secret).map((problem) => ({ id, workspace, problem: problem.message })),
+  );
 }
 
 export async function listWebhooks(

@@ -122,3 +122,36 @@ describe("webhook secrets", () => {
     },
   );
 });
+
+describe("secrets stored before the rules", () => {
+  test("are named at startup by webhook id, never quoted", async () => {
+    const first = await createTestApp();
+    let reopened: TestApp | undefined;
+    try {
+      const created = await first.request("PUT", "/webhooks", {
+        key: first.keys.write,
+        json: { endpoint: "https://example.com/old" },
+      });
+      const { id } = created.body as Saved;
+      // What an older version let through: the rules now refuse it at PUT.
+      first.app.store.sqlite
+        .query("update webhooks set secret = ? where id = ?")
+        .run("sécret-ключ-🔑", id);
+      await first.app.stop();
+      reopened = await createTestApp({ HOOKPOST_DB_PATH: first.app.config.dbPath });
+      const warnings = reopened.logLines.filter((line) =>
+        line.includes("stored secret cannot be verified"),
+      );
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0] ?? "{}")).toMatchObject({
+        level: "warn",
+        webhookId: id,
+        workspace: "default",
+      });
+      expect(reopened.logLines.join("\n")).not.toContain("ключ");
+    } finally {
+      await reopened?.close();
+      await first.close();
+    }
+  });
+});
