@@ -213,7 +213,7 @@ async function template(target: Target) {
     const page = (await log.json()) as LogPage;
     const entry = page.items[0];
     if (entry && entry.state !== "pending" && entry.state !== "processing") {
-      outcome = `${entry.state}${entry.lastError ? ` (${entry.lastError.slice(0, 60)})` : ""}`;
+      outcome = `${entry.state}${entry.lastError ? ` (${entry.lastError.slice(0, 120)})` : ""}`;
       break;
     }
     await Bun.sleep(50);

@@ -34,7 +34,6 @@ function peakRss(): number {
 }
 
 // 64 MiB of zeros: 64 KB on the wire.
-// 64 MiB of zeros: 64 KB on the wire.
 const bomb = await gzipBomb(64);
 const plain = "x".repeat(64 * 1024);
 const target = startReceiver((request) =>
