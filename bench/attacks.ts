@@ -5,7 +5,9 @@
  * - `multipart`: a 200 KB multipart `PUT /webhooks` whose `customPayload` nests 100,000 deep;
  * - `template`: a 13 KB template of 1,000 × `"{{fields}}"` and one event of 100 KB of fields;
  * - `event-types`: 40 webhooks with 75,000 `eventTypes` keys each in one workspace, a `PUT` in
- *   another workspace, then one `POST /events` in the first.
+ *   another workspace, then one `POST /events` in the first;
+ * - `fan-out`: up to 300 webhooks in one workspace (as many as it may have), then one event of
+ *   1 MB of fields that every one of them matches.
  *
  * For each it prints the answers, how long they took, the longest `GET /health` answer while it
  * ran (a stalled event loop shows there), the server's peak RSS (VmHWM) and the size of the
@@ -284,7 +286,75 @@ async function eventTypes(target: Target) {
   };
 }
 
-const attacks = { multipart, template, "event-types": eventTypes } as const;
+/** As many webhooks as a workspace may have (or 300 where nothing stops it), one ~1 MB event. */
+async function fanOut(target: Target) {
+  const statuses = new Map<number, number>();
+  for (let index = 0; index < 300; index++) {
+    const response = await fetch(
+      `${target.baseUrl}/webhooks`,
+      jsonRequest(target.keys.acme, "PUT", {
+        endpoint: target.receiverUrl,
+        eventTypes: { article: [0] },
+        enabled: false,
+      }),
+    );
+    await response.arrayBuffer();
+    statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+    if (response.status !== 200) break;
+  }
+  const stopWatching = watchHealth(target.baseUrl);
+  const [status, elapsedMs] = await timed(async () => {
+    const response = await fetch(
+      `${target.baseUrl}/events`,
+      jsonRequest(target.keys.acme, "POST", {
+        eventType: 0,
+        contentType: "article",
+        contentId: "c_big",
+        fields: { body: "x".repeat(1_000_000) },
+      }),
+    );
+    await response.arrayBuffer();
+    return response.status;
+  });
+  // The webhooks are disabled: nothing matches. Enable them all, then publish the same again.
+  const list = (await (
+    await fetch(`${target.baseUrl}/webhooks`, { headers: { "x-api-key": target.keys.acme } })
+  ).json()) as { id: string }[];
+  for (const { id } of list) {
+    await fetch(`${target.baseUrl}/webhooks/${id}/enable`, {
+      method: "POST",
+      headers: { "x-api-key": target.keys.acme },
+    });
+  }
+  const [fannedStatus, fannedMs] = await timed(async () => {
+    const response = await fetch(
+      `${target.baseUrl}/events`,
+      jsonRequest(target.keys.acme, "POST", {
+        eventType: 0,
+        contentType: "article",
+        contentId: "c_big_2",
+        fields: { body: "y".repeat(1_000_000) },
+      }),
+    );
+    await response.arrayBuffer();
+    return response.status;
+  });
+  const healthMaxMs = await stopWatching();
+  return {
+    attack: `${list.length} webhooks, one 1 MB event`,
+    answers: `PUTs ${[...statuses].map(([code, count]) => `${count}×${code}`).join(" ")}, POST /events ${fannedStatus}`,
+    elapsedMs: fannedMs,
+    healthMaxMs,
+    note: `time is of the POST /events that fans out (matching none: ${status} in ${elapsedMs} ms)`,
+  };
+}
+
+const attacks = {
+  multipart,
+  template,
+  "event-types": eventTypes,
+  "fan-out": fanOut,
+} as const;
 const only = option("--only");
 console.log(`checkout: ${checkout}`);
 for (const [name, attack] of Object.entries(attacks)) {
