@@ -49,24 +49,29 @@ async function withPeer<T>(
   measure: (url: string) => Promise<T>,
 ): Promise<T> {
   const dir = makeTempDir("peer");
-  const ingest = Worker.spawn<PeerIngestApi>("peer/ingest-server.ts", "peer ingest server");
-  const worker = withWorker ? Worker.spawn<PeerWorkerApi>("peer/worker.ts", "peer worker") : null;
   try {
     const redis = await startRedis(binary, dir);
     try {
-      const { url } = await ingest.call("start", {
-        redisPort: redis.port,
-        apiKey: context.apiKey,
-        webhookId: WEBHOOK_ID,
-      });
-      await worker?.call("start", {
-        redisPort: redis.port,
-        endpoint: `${context.receiverUrl}/peer`,
-        secret: `whsec_${randomBytes(24).toString("base64")}`,
-      });
-      return await measure(url);
+      const ingest = Worker.spawn<PeerIngestApi>("peer/ingest-server.ts", "peer ingest server");
+      const worker = withWorker
+        ? Worker.spawn<PeerWorkerApi>("peer/worker.ts", "peer worker")
+        : null;
+      try {
+        const { url } = await ingest.call("start", {
+          redisPort: redis.port,
+          apiKey: context.apiKey,
+          webhookId: WEBHOOK_ID,
+        });
+        await worker?.call("start", {
+          redisPort: redis.port,
+          endpoint: `${context.receiverUrl}/peer`,
+          secret: `whsec_${randomBytes(24).toString("base64")}`,
+        });
+        return await measure(url);
+      } finally {
+        await Promise.all([ingest.close(), worker?.close()]);
+      }
     } finally {
-      await Promise.all([ingest.close(), worker?.close()]);
       await redis.stop();
     }
   } finally {
