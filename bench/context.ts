@@ -4,8 +4,8 @@
  */
 
 import { join } from "node:path";
-import type { LoadgenApi, LoadResult, Target } from "./loadgen.ts";
-import type { BenchOptions } from "./options.ts";
+import type { LoadgenApi, LoadResult, OpenResult, Target } from "./loadgen.ts";
+import type { BenchOptions, EventSize } from "./options.ts";
 import type { ReceiverApi, ReceiverStats } from "./receiver.ts";
 import type { Report } from "./report.ts";
 import type { Worker } from "./rpc.ts";
@@ -33,7 +33,8 @@ export interface BenchContext {
   receiver: Worker<ReceiverApi>;
   receiverUrl: string;
   apiKey: string;
-  baselines: Baselines | null;
+  /** Measured once per event size, the first time a section needs them. */
+  baselines: Partial<Record<EventSize, Baselines>>;
   /** Figures one section measures and another reports (RSS under the end-to-end load). */
   shared: {
     loadRssMb?: number;
@@ -57,14 +58,23 @@ export function profileDirOf(context: BenchContext, section: string): string | u
   return join(options.outDir, "profiles", `${stamp}-${section}`);
 }
 
-/** `POST /events` on a Hookpost server, with event bodies carrying `fields.sentAt`. */
-export function eventTarget(url: string, apiKey: string): Target {
+/**
+ * `POST /events` on a Hookpost server (or the peer's ingest server, which checks the same
+ * header), with event bodies carrying `fields.sentAt`.
+ */
+export function eventTarget(url: string, apiKey: string, eventSize: EventSize = "1k"): Target {
   return {
     url: `${url}/events`,
     method: "POST",
     headers: { "content-type": "application/json", "x-api-key": apiKey },
     body: "event",
+    eventSize,
   };
+}
+
+/** "1 KB" / "8 KB" for figure names. */
+export function sizeLabel(size: EventSize): string {
+  return `${size.slice(0, -1)} KB`;
 }
 
 export interface Delivered extends ReceiverStats {
@@ -95,6 +105,77 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export const round1 = (value: number) => Math.round(value * 10) / 10;
+
+/** What {@link measureDelivery} found for one dispatcher (Hookpost or the peer). */
+export interface DeliveryRun {
+  /** Closed-loop ingest during the maximum run. */
+  max: LoadResult;
+  maxDelivered: Delivered;
+  /** Unique deliveries / (last arrival − first request): ingest and delivery together. */
+  maxRate: number;
+  /** Deliveries that had arrived when the closed loop stopped, per second of the loop. */
+  duringIngestRate: number;
+  /** Seconds from the end of the loop to the last arrival. */
+  drainSeconds: number;
+  /** The open-loop rate: half of `maxRate`. */
+  halfRate: number;
+  half: OpenResult;
+  halfDelivered: Delivered;
+}
+
+/**
+ * End to end against a dispatcher that delivers to the receiver while it ingests (nothing
+ * parked): a warm-up, drained; the maximum (closed loop for `measureMs`, then every accepted
+ * event drained); then the open loop at half that maximum for event→receiver latency.
+ */
+export async function measureDelivery(context: BenchContext, target: Target): Promise<DeliveryRun> {
+  const { options, loadgen, receiver } = context;
+  const concurrency = options.concurrency;
+  await receiver.call("reset", {});
+  const warm = await loadgen.call("closed", { target, concurrency, durationMs: options.warmupMs });
+  await waitForDeliveries(context, warm.ok, options.drainBoundMs);
+
+  await receiver.call("reset", {});
+  const max = await loadgen.call("closed", { target, concurrency, durationMs: options.measureMs });
+  const atLoopEnd = await receiver.call("stats", {});
+  const maxDelivered = await waitForDeliveries(context, max.ok, options.drainBoundMs);
+  const lastAt = maxDelivered.lastAt ?? max.startedAt;
+  const maxRate =
+    lastAt > max.startedAt ? (maxDelivered.unique / (lastAt - max.startedAt)) * 1000 : 0;
+  const duringIngestRate = max.elapsedMs > 0 ? (atLoopEnd.unique / max.elapsedMs) * 1000 : 0;
+  const drainSeconds = Math.max(0, (lastAt - max.startedAt - max.elapsedMs) / 1000);
+
+  const halfRate = Math.max(1, Math.round(maxRate / 2));
+  await receiver.call("reset", {});
+  const half = await loadgen.call("open", {
+    target,
+    rate: halfRate,
+    durationMs: options.halfRateMs,
+  });
+  const halfDelivered = await waitForDeliveries(context, half.ok, options.drainBoundMs);
+  return {
+    max,
+    maxDelivered,
+    maxRate,
+    duringIngestRate,
+    drainSeconds,
+    halfRate,
+    half,
+    halfDelivered,
+  };
+}
+
+/** The maximum run's detail column: how much arrived, when, and what went wrong. */
+export function deliveryDetail(run: DeliveryRun): string {
+  const { max, maxDelivered } = run;
+  return (
+    `${maxDelivered.unique}/${max.ok} delivered${maxDelivered.complete ? "" : " (INCOMPLETE: time bound)"}` +
+    `, ingest ${Math.round(max.rate)} ev/s for ${(max.elapsedMs / 1000).toFixed(1)} s` +
+    ` with ${Math.round(run.duringIngestRate)} dlv/s arriving meanwhile, backlog drained` +
+    ` ${run.drainSeconds.toFixed(1)} s later; ${maxDelivered.duplicates} duplicates` +
+    (max.failed > 0 ? `; ${max.failed} failed ${JSON.stringify(max.statuses)}` : "")
+  );
+}
 
 /** Several closed-loop runs and the one with the median rate; `rates` lists them all. */
 export interface Rounds {

@@ -8,9 +8,11 @@
  *   hide its stall by slowing the generator down (no coordinated omission).
  * - `walk`: one request after another following the answer's `nextCursor` (the log's cursor).
  *
- * Event bodies carry `fields.sentAt`, the moment the request was due, for the receiver.
+ * Event bodies carry `fields.sentAt`, the moment the request was due, for the receiver, and
+ * enough text in `fields.body` to make the fields JSON about 1 KB or 8 KB (the target's size).
  */
 
+import { type EventSize, FIELDS_BYTES } from "./options.ts";
 import { serveRpc } from "./rpc.ts";
 import { nowMs, Recorder, type Summary } from "./stats.ts";
 
@@ -25,6 +27,8 @@ export interface Target {
   method: "GET" | "POST";
   headers: Record<string, string>;
   body: BodyKind;
+  /** Size of the event's fields for `event` and `envelope` bodies (default 1k). */
+  eventSize?: EventSize;
 }
 
 export interface LoadResult {
@@ -54,11 +58,29 @@ const SIGNATURE_HEX = "5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e
 const SIGNATURE_B64 = "v1,K5Z7lmVKbO5hPkMQa2Lq0Yk9tD2c3VdGyqWn1r8sZxA=";
 const DELIVERY_SUFFIX = "0000000000000000000000";
 
-function eventBody(n: number, sentAt: number): string {
+/** The fields JSON besides `body`, with the widest `n` and `sentAt` a run produces. */
+const FIELDS_OVERHEAD = '{"title":"Benchmark article 0000000","body":"","sentAt":1800000000000.123}'
+  .length;
+
+/** Prose that fills `fields.body` up to the size (plain ASCII: no escaping in JSON). */
+function filler(bytes: number): string {
+  const words = "The quick brown fox jumps over the lazy dog while the editors publish. ";
+  return words.repeat(Math.ceil(bytes / words.length)).slice(0, Math.max(0, bytes));
+}
+
+const FILLERS: Record<EventSize, string> = {
+  "1k": filler(FIELDS_BYTES["1k"] - FIELDS_OVERHEAD),
+  "8k": filler(FIELDS_BYTES["8k"] - FIELDS_OVERHEAD),
+};
+
+function fieldsJson(n: number, sentAt: number, size: EventSize): string {
+  return `{"title":"Benchmark article ${n}","body":"${FILLERS[size]}","sentAt":${sentAt}}`;
+}
+
+function eventBody(n: number, sentAt: number, size: EventSize): string {
   return (
     `{"eventType":0,"contentType":"article","contentId":"c_${n}",` +
-    `"fields":{"title":"Benchmark article ${n}","sentAt":${sentAt}},` +
-    `"translations":{"it":"Articolo ${n}"}}`
+    `"fields":${fieldsJson(n, sentAt, size)},"translations":{"it":"Articolo ${n}"}}`
   );
 }
 
@@ -68,10 +90,10 @@ function deliveryId(n: number): string {
 }
 
 /** Hookpost's content envelope for the same event, byte for byte in shape and size. */
-function envelopeBody(n: number, sentAt: number): string {
+function envelopeBody(n: number, sentAt: number, size: EventSize): string {
   return (
     `{"eventType":0,"contentId":"c_${n}","contentType":"article",` +
-    `"fields":{"title":"Benchmark article ${n}","sentAt":${sentAt}},` +
+    `"fields":${fieldsJson(n, sentAt, size)},` +
     `"translations":{"it":"Articolo ${n}"},"webhookId":"${WEBHOOK_ID}",` +
     `"deliveryId":"${deliveryId(n)}","timestamp":"${new Date(sentAt).toISOString()}"}`
   );
@@ -94,14 +116,15 @@ let counter = 0;
 
 function requestInit(target: Target, sentAt: number): RequestInit {
   const n = ++counter;
+  const size = target.eventSize ?? "1k";
   switch (target.body) {
     case "event":
-      return { method: target.method, headers: target.headers, body: eventBody(n, sentAt) };
+      return { method: target.method, headers: target.headers, body: eventBody(n, sentAt, size) };
     case "envelope":
       return {
         method: target.method,
         headers: { ...target.headers, ...envelopeHeaders(n, sentAt) },
-        body: envelopeBody(n, sentAt),
+        body: envelopeBody(n, sentAt, size),
       };
     case "none":
       return { method: target.method, headers: target.headers };

@@ -1,6 +1,6 @@
 /**
- * The run's settings: quick mode (a smoke run, about two minutes) or full mode (the real
- * figures, about ten), plus a few flags. `bun bench/run.ts --help` lists them.
+ * The run's settings: quick mode (a smoke run, about two minutes) or full mode (the real figures,
+ * about ten), plus a few flags. `bun bench/run.ts --help` lists them.
  */
 
 import { join } from "node:path";
@@ -8,10 +8,24 @@ import { join } from "node:path";
 export const SECTIONS = ["ingest", "e2e", "fanout", "memory", "logquery"] as const;
 export type Section = (typeof SECTIONS)[number];
 
+/** Event sizes: the JSON of an event's `fields`, about 1 KB (the default) or 8 KB. */
+export const EVENT_SIZES = ["1k", "8k"] as const;
+export type EventSize = (typeof EVENT_SIZES)[number];
+
+/** Bytes of `fields` JSON each size stands for. */
+export const FIELDS_BYTES: Record<EventSize, number> = { "1k": 1024, "8k": 8192 };
+
+/** The concurrent publishers of every closed-loop figure unless `--concurrency` says otherwise. */
+export const DEFAULT_CONCURRENCY = 64;
+
 export interface BenchOptions {
   mode: "quick" | "full";
-  /** Concurrency of the closed-loop load (Hookpost, the insert baseline, the fetch loop). */
+  /** Concurrency of the closed-loop load (Hookpost, the peer, the insert baseline, the fetch loop). */
   concurrency: number;
+  /** Event sizes the ingest and end-to-end sections run at, each with its own baselines. */
+  eventSizes: EventSize[];
+  /** Run the BullMQ + Redis peer beside Hookpost (skipped anyway when redis-server is missing). */
+  peer: boolean;
   /** HOOKPOST_CONCURRENCY for the server under test; undefined = Hookpost's default (64). */
   hookpostConcurrency: number | undefined;
   /** Closed-loop warm-up before each measured run (ms). */
@@ -51,7 +65,9 @@ export const USAGE = `Usage: bun bench/run.ts [--quick] [options]
 
   --quick                  smoke run (about 2 min): short runs, 100,000-row tables
   --only=a,b               sections to run: ${SECTIONS.join(", ")} (default: all)
-  --concurrency=N          closed-loop concurrency for Hookpost and the baselines (16)
+  --concurrency=N          closed-loop concurrency for Hookpost, the peer and the baselines (64)
+  --event-size=1k|8k|1k,8k event sizes of the ingest and end-to-end sections (both)
+  --no-peer                skip the BullMQ + Redis peer
   --hookpost-concurrency=N HOOKPOST_CONCURRENCY of the server under test (Hookpost's default)
   --rows=N                 rows for the backlog and the log query (quick 100,000; full 1,000,000)
   --profile                CPU profiles of the server under the ingest and end-to-end loads
@@ -78,6 +94,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
     "full",
     "only",
     "concurrency",
+    "event-size",
+    "no-peer",
     "hookpost-concurrency",
     "rows",
     "profile",
@@ -92,6 +110,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
     if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown section ${name}`);
     sections.add(name as Section);
   }
+  const eventSizes: EventSize[] = [];
+  for (const name of (flags.get("event-size") || EVENT_SIZES.join(",")).split(",")) {
+    const size = EVENT_SIZES.find((known) => known === name);
+    if (!size) throw new Error(`unknown event size ${name} (${EVENT_SIZES.join(", ")})`);
+    if (!eventSizes.includes(size)) eventSizes.push(size);
+  }
   const rows = flags.has("rows")
     ? positiveInteger("--rows", flags.get("rows") ?? "")
     : quick
@@ -102,7 +126,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
     mode: quick ? "quick" : "full",
     concurrency: flags.has("concurrency")
       ? positiveInteger("--concurrency", flags.get("concurrency") ?? "")
-      : 16,
+      : DEFAULT_CONCURRENCY,
+    eventSizes,
+    peer: !flags.has("no-peer"),
     hookpostConcurrency: hookpostConcurrency
       ? positiveInteger("--hookpost-concurrency", hookpostConcurrency)
       : undefined,
@@ -123,6 +149,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
     sections,
     profile: flags.has("profile"),
     outDir: flags.get("out") || join(import.meta.dir, "results"),
-    timeLimitMs: quick ? 5 * 60_000 : 15 * 60_000,
+    timeLimitMs: quick ? 8 * 60_000 : 25 * 60_000,
   };
 }

@@ -1,5 +1,6 @@
 /**
- * The run's figures: each one beside its same-run baseline, their ratio and the target,
+ * The run's figures: each one beside its same-run baseline and the BullMQ peer's figure,
+ * their ratios and the targets,
  * printed as one table and written as JSON (`<outDir>/<timestamp>.json` and `latest.json`)
  * with the machine's facts and every raw measurement.
  */
@@ -26,6 +27,10 @@ export interface FigureInput {
   baseline?: number | null;
   baselineName?: string;
   target?: Target;
+  /** The same figure of the BullMQ + Redis peer in the same run (null: not measured). */
+  peer?: number | null;
+  /** What the figure must reach relative to the peer's. */
+  peerTarget?: Extract<Target, { kind: "atLeast" | "atMost" }>;
   detail?: string;
 }
 
@@ -39,7 +44,11 @@ export interface Figure {
   /** value / baseline. */
   ratio: number | null;
   target: Target | null;
-  /** Null when there is no target or the figure could not be measured. */
+  peer: number | null;
+  /** value / peer. */
+  peerRatio: number | null;
+  peerTarget: Extract<Target, { kind: "atLeast" | "atMost" }> | null;
+  /** Every target that could be judged was met; null when none could be. */
   pass: boolean | null;
   detail: string;
 }
@@ -77,6 +86,15 @@ export function formatNumber(value: number | null, unit: string): string {
   return String(value);
 }
 
+/** value / other, to three decimals; null when either is missing or the other is 0. */
+function ratioOf(value: number | null, other: number | null): number | null {
+  return value !== null && other !== null && other > 0
+    ? Math.round((value / other) * 1000) / 1000
+    : null;
+}
+
+const round3 = (value: number | null) => (value === null ? null : Math.round(value * 1000) / 1000);
+
 export class Report {
   readonly figures: Figure[] = [];
   readonly raw: Record<string, unknown> = {};
@@ -87,30 +105,49 @@ export class Report {
 
   constructor(private readonly options: BenchOptions) {}
 
+  /** Things the run could not do (a missing redis-server), printed under the table. */
+  readonly notes: string[] = [];
+
   add(input: FigureInput): void {
     const baseline = input.baseline ?? null;
-    const ratio =
-      input.value !== null && baseline !== null && baseline > 0
-        ? Math.round((input.value / baseline) * 1000) / 1000
-        : null;
+    const ratio = ratioOf(input.value, baseline);
     const target = input.target ?? null;
+    const peer = input.peer ?? null;
+    const peerRatio = ratioOf(input.value, peer);
+    const peerTarget = input.peerTarget ?? null;
+    const verdicts = [
+      judge(input.value, ratio, target),
+      judge(input.value, peerRatio, peerTarget),
+    ].filter((verdict) => verdict !== null);
     this.figures.push({
       section: input.section,
       name: input.name,
       unit: input.unit,
-      value: input.value === null ? null : Math.round(input.value * 1000) / 1000,
-      baseline: baseline === null ? null : Math.round(baseline * 1000) / 1000,
+      value: round3(input.value),
+      baseline: round3(baseline),
       baselineName: input.baselineName ?? "",
       target,
+      peer: round3(peer),
+      peerRatio,
+      peerTarget,
       detail: input.detail ?? "",
       ratio,
-      pass: judge(input.value, ratio, target),
+      pass: verdicts.length === 0 ? null : verdicts.every(Boolean),
     });
   }
 
   /** The table, as printed. */
   table(): string {
-    const header = ["figure", "value", "baseline", "ratio", "target", "result", "detail"];
+    const header = [
+      "figure",
+      "value",
+      "baseline",
+      "ratio",
+      "peer (BullMQ)",
+      "target",
+      "result",
+      "detail",
+    ];
     const rows = this.figures.map((f) => [
       `${f.section}: ${f.name}`,
       `${formatNumber(f.value, f.unit)} ${f.unit}`,
@@ -118,23 +155,32 @@ export class Report {
         ? "—"
         : `${formatNumber(f.baseline, f.unit)} ${f.unit}${f.baselineName ? ` (${f.baselineName})` : ""}`,
       f.ratio === null ? "—" : `${f.ratio.toFixed(2)}×`,
-      targetText(f.target, f.unit) || "—",
-      f.pass === null ? (f.target ? "n/a" : "") : f.pass ? "PASS" : "FAIL",
+      f.peer === null
+        ? "—"
+        : `${formatNumber(f.peer, f.unit)} ${f.unit}${f.peerRatio === null ? "" : ` (${f.peerRatio.toFixed(2)}×)`}`,
+      [targetText(f.target, f.unit), f.peerTarget ? `${targetText(f.peerTarget, f.unit)} peer` : ""]
+        .filter((text) => text !== "")
+        .join(", ") || "—",
+      f.pass === null ? (f.target || f.peerTarget ? "n/a" : "") : f.pass ? "PASS" : "FAIL",
       f.detail,
     ]);
+    const last = header.length - 1;
     const widths = header.map((title, column) =>
-      Math.max(title.length, ...rows.map((row) => (column === 6 ? 0 : (row[column] ?? "").length))),
+      Math.max(
+        title.length,
+        ...rows.map((row) => (column === last ? 0 : (row[column] ?? "").length)),
+      ),
     );
     const line = (cells: string[]) =>
       cells
-        .map((cell, column) => (column === 6 ? cell : cell.padEnd(widths[column] ?? 0)))
+        .map((cell, column) => (column === last ? cell : cell.padEnd(widths[column] ?? 0)))
         .join("  ")
         .trimEnd();
-    const rule = widths.map((width, column) => "-".repeat(column === 6 ? 6 : width)).join("  ");
+    const rule = widths.map((width, column) => "-".repeat(column === last ? 6 : width)).join("  ");
     const passed = this.figures.filter((f) => f.pass === true).length;
     const judged = this.figures.filter((f) => f.pass !== null).length;
     const summary = `${passed} of ${judged} targets met; ${this.errors.length} section error(s)`;
-    const lines = [line(header), rule, ...rows.map(line), "", summary];
+    const lines = [line(header), rule, ...rows.map(line), "", summary, ...this.notes];
     const busy = this.busyWarning();
     if (busy) lines.push(busy);
     return lines.join("\n");
@@ -175,6 +221,7 @@ export class Report {
       },
       settings: { ...this.options, sections: [...this.options.sections] },
       figures: this.figures,
+      notes: this.notes,
       errors: this.errors,
       raw: this.raw,
     };

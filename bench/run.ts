@@ -53,7 +53,7 @@ async function main(): Promise<number> {
       receiver,
       receiverUrl,
       apiKey: newApiKey(),
-      baselines: null,
+      baselines: {},
       shared: {},
     };
     // Memory reports the RSS the e2e section sampled, so it runs after it.

@@ -1,36 +1,44 @@
 /**
- * End to end: events POSTed to Hookpost, delivered to the local receiver.
+ * End to end: events POSTed to Hookpost and delivered to the local receiver while ingest
+ * runs (nothing parked), at each event size, beside the BullMQ peer doing the same.
  *
  * 1. Maximum: closed-loop ingest at the bench's concurrency for the measured duration, then
  *    wait until every accepted event has reached the receiver. Sustained deliveries/s =
  *    delivered / (last arrival − first request), against the combined limit of the two
- *    baselines, 1 / (1/insert rate + 1/plain-fetch rate).
+ *    baselines, 1 / (1/insert rate + 1/plain-fetch rate), and against the peer's.
  * 2. Latency: open-loop at half that maximum; event-to-receiver latency (arrival − the
  *    event's `fields.sentAt`) p50/p99, against the plain fetch loop at the same offered rate
- *    measured the same way at the same receiver.
+ *    measured the same way at the same receiver, and the peer at half its own maximum.
  *
- * The server's RSS is sampled every 100 ms through both: the "RSS under load" figure. The
- * server is stopped before the plain fetch loop runs.
+ * The server's RSS is sampled every 100 ms through both: the "RSS under load" figure (of the
+ * 1 KB run, the size the target is set for). The server is stopped before the plain fetch
+ * loop runs.
  */
 
 import {
   type BenchContext,
+  deliveryDetail,
   eventTarget,
   hookpostEnv,
+  measureDelivery,
   profileDirOf,
   round1,
+  sizeLabel,
   waitForDeliveries,
 } from "../context.ts";
 import { dbPathIn, HookpostApi, startHookpost } from "../hookpost.ts";
+import type { EventSize } from "../options.ts";
 import { makeTempDir, removeTempDir } from "../processes.ts";
 import { peakRssMb, RssSampler } from "../rss.ts";
 import { baselines } from "./baselines.ts";
+import { peerDelivery } from "./peer.ts";
 
-export async function endToEnd(context: BenchContext): Promise<void> {
+async function endToEndAt(context: BenchContext, size: EventSize): Promise<void> {
   const { options, loadgen, receiver, report } = context;
-  const base = await baselines(context);
+  const base = await baselines(context, size);
+  const peer = await peerDelivery(context, size);
   const dir = makeTempDir("e2e");
-  const profileDir = profileDirOf(context, "e2e");
+  const profileDir = profileDirOf(context, `e2e-${size}`);
   const server = await startHookpost({
     dbPath: dbPathIn(dir),
     apiKey: context.apiKey,
@@ -41,51 +49,8 @@ export async function endToEnd(context: BenchContext): Promise<void> {
   try {
     const api = new HookpostApi(server.url, context.apiKey);
     await api.createWebhook(`${context.receiverUrl}/e2e`);
-    const target = eventTarget(server.url, context.apiKey);
-    const c = options.concurrency;
     sampler.start();
-
-    // Warm-up, drained before measuring.
-    await receiver.call("reset", {});
-    const warm = await loadgen.call("closed", {
-      target,
-      concurrency: c,
-      durationMs: options.warmupMs,
-    });
-    await waitForDeliveries(context, warm.ok, options.drainBoundMs);
-
-    // 1. Maximum sustained rate.
-    await receiver.call("reset", {});
-    const max = await loadgen.call("closed", {
-      target,
-      concurrency: c,
-      durationMs: options.measureMs,
-    });
-    const maxDelivered = await waitForDeliveries(context, max.ok, options.drainBoundMs);
-    const lastAt = maxDelivered.lastAt ?? max.startedAt;
-    const maxRate =
-      lastAt > max.startedAt ? (maxDelivered.unique / (lastAt - max.startedAt)) * 1000 : 0;
-    const drainSeconds = Math.max(0, (lastAt - max.startedAt - max.elapsedMs) / 1000);
-    report.raw.e2eMax = { ingest: max, receiver: maxDelivered, deliveriesPerSecond: maxRate };
-    report.add({
-      section: "e2e",
-      name: `deliveries/s, ingest C=${c}`,
-      unit: "dlv/s",
-      value: round1(maxRate),
-      baseline: round1(base.combinedLimit),
-      baselineName: "combined limit",
-      target: { kind: "atLeast", ratio: 0.5 },
-      detail:
-        `${maxDelivered.unique}/${max.ok} delivered${maxDelivered.complete ? "" : " (INCOMPLETE: time bound)"}` +
-        `, ingest ran at ${Math.round(max.rate)} ev/s for ${(max.elapsedMs / 1000).toFixed(1)} s, ` +
-        `backlog drained ${drainSeconds.toFixed(1)} s later; ${maxDelivered.duplicates} duplicates`,
-    });
-
-    // 2. Latency at half the maximum, against the plain fetch loop at the same rate.
-    const rate = Math.max(1, Math.round(maxRate / 2));
-    await receiver.call("reset", {});
-    const half = await loadgen.call("open", { target, rate, durationMs: options.halfRateMs });
-    const halfDelivered = await waitForDeliveries(context, half.ok, options.drainBoundMs);
+    const run = await measureDelivery(context, eventTarget(server.url, context.apiKey, size));
     const { peakMb, samples } = sampler.stop();
     const hwm = peakRssMb(server.pid);
     // The baseline runs as the other baselines do: with no Hookpost process around (an idle
@@ -100,44 +65,62 @@ export async function endToEnd(context: BenchContext): Promise<void> {
         method: "POST",
         headers: {},
         body: "envelope",
+        eventSize: size,
       },
-      rate,
+      rate: run.halfRate,
       durationMs: options.halfRateMs,
     });
     const plainDelivered = await waitForDeliveries(context, plain.ok, options.drainBoundMs);
-    report.raw.e2eHalfRate = {
-      rate,
-      ingest: half,
-      receiver: halfDelivered,
-      plain,
-      plainReceiver: plainDelivered,
-    };
+    report.raw[`e2e-${size}`] = { run, plain, plainReceiver: plainDelivered };
+
+    const label = sizeLabel(size);
+    const { half, halfDelivered, halfRate } = run;
+    report.add({
+      section: "e2e",
+      name: `deliveries/s while ingesting, ${label}, C=${options.concurrency}`,
+      unit: "dlv/s",
+      value: round1(run.maxRate),
+      baseline: round1(base.combinedLimit),
+      baselineName: "combined limit",
+      target: { kind: "atLeast", ratio: 0.5 },
+      peer: peer === null ? null : round1(peer.maxRate),
+      peerTarget: { kind: "atLeast", ratio: 2 },
+      detail: deliveryDetail(run),
+    });
     const achieved = Math.round((half.ok / options.halfRateMs) * 1000);
     report.add({
       section: "e2e",
-      name: `event→receiver p50 at ${rate} ev/s`,
+      name: `event→receiver p50 at ${halfRate} ev/s, ${label}`,
       unit: "ms",
       value: halfDelivered.latency?.p50 ?? null,
       baseline: plainDelivered.latency?.p50 ?? null,
       baselineName: "plain fetch",
-      detail: `offered ${rate}/s (half the max), ${half.ok} accepted (~${achieved}/s), ${halfDelivered.unique} delivered, ${half.skipped} skipped`,
+      peer: peer?.halfDelivered.latency?.p50 ?? null,
+      detail: `offered ${halfRate}/s (half the max), ${half.ok} accepted (~${achieved}/s), ${halfDelivered.unique} delivered, ${half.skipped} skipped; the peer at half its own max (${peer?.halfRate ?? "—"}/s)`,
     });
     report.add({
       section: "e2e",
-      name: `event→receiver p99 at ${rate} ev/s`,
+      name: `event→receiver p99 at ${halfRate} ev/s, ${label}`,
       unit: "ms",
       value: halfDelivered.latency?.p99 ?? null,
       baseline: plainDelivered.latency?.p99 ?? null,
       baselineName: "plain fetch",
       target: { kind: "below", value: 50 },
+      peer: peer?.halfDelivered.latency?.p99 ?? null,
       detail: `max ${halfDelivered.latency?.max} ms; ingest response p50 ${half.latency?.p50} ms, p99 ${half.latency?.p99} ms`,
     });
-    context.shared.loadRssMb = peakMb;
-    context.shared.loadRssDetail = `peak of ${samples} samples (100 ms) through the e2e runs; VmHWM ${hwm} MB`;
+    if (context.shared.loadRssMb === undefined) {
+      context.shared.loadRssMb = peakMb;
+      context.shared.loadRssDetail = `peak of ${samples} samples (100 ms) through the ${label} e2e runs; VmHWM ${hwm} MB`;
+    }
   } finally {
     sampler.stop();
     await server.stop();
     removeTempDir(dir);
-    if (profileDir) report.raw.profileDir = profileDir;
+    if (profileDir) report.raw[`e2eProfileDir-${size}`] = profileDir;
   }
+}
+
+export async function endToEnd(context: BenchContext): Promise<void> {
+  for (const size of context.options.eventSizes) await endToEndAt(context, size);
 }

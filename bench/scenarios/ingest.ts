@@ -1,9 +1,10 @@
 /**
- * Ingest: `POST /events` with one matching webhook, closed-loop at the bench's concurrency,
- * against the bare insert server. Deliveries are parked while it runs — the receiver holds
- * the first requests open, so the scheduler has its per-webhook limit in flight and claims
- * nothing more — so the figure is the cost of accepting an event (transaction, matching,
- * rendering the body, the scheduler's wake-up), not of delivering it (that is end to end).
+ * Ingest alone: `POST /events` with one matching webhook, closed-loop at the bench's
+ * concurrency, at each event size, against the bare insert server and the BullMQ peer's
+ * ingest alone. Deliveries are parked while it runs — the receiver holds the first requests
+ * open, so the scheduler has its per-webhook limit in flight and claims nothing more — so the
+ * figure is the cost of accepting an event (transaction, matching, rendering the body, the
+ * scheduler's wake-up), not of delivering it (end to end measures both together).
  */
 
 import {
@@ -12,17 +13,21 @@ import {
   hookpostEnv,
   measureRounds,
   profileDirOf,
+  sizeLabel,
   spread,
 } from "../context.ts";
 import { dbPathIn, HookpostApi, startHookpost } from "../hookpost.ts";
+import type { EventSize } from "../options.ts";
 import { makeTempDir, removeTempDir } from "../processes.ts";
 import { baselines } from "./baselines.ts";
+import { peerIngest } from "./peer.ts";
 
-export async function ingest(context: BenchContext): Promise<void> {
+async function ingestAt(context: BenchContext, size: EventSize): Promise<void> {
   const { options, receiver, report } = context;
-  const base = await baselines(context);
+  const base = await baselines(context, size);
+  const peer = (await peerIngest(context, size))?.median ?? null;
   const dir = makeTempDir("ingest");
-  const profileDir = profileDirOf(context, "ingest");
+  const profileDir = profileDirOf(context, `ingest-${size}`);
   const server = await startHookpost({
     dbPath: dbPathIn(dir),
     apiKey: context.apiKey,
@@ -33,42 +38,49 @@ export async function ingest(context: BenchContext): Promise<void> {
     const api = new HookpostApi(server.url, context.apiKey);
     await api.createWebhook(`${context.receiverUrl}/ingest`, { timeoutSeconds: 60 });
     await receiver.call("hold", { on: true });
-    const rounds = await measureRounds(context, eventTarget(server.url, context.apiKey));
+    const rounds = await measureRounds(context, eventTarget(server.url, context.apiKey, size));
     const run = rounds.median;
-    report.raw.ingest = { rounds, held: (await receiver.call("stats", {})).held };
-    const c = options.concurrency;
+    report.raw[`ingest-${size}`] = { rounds, held: (await receiver.call("stats", {})).held };
+    const label = `${sizeLabel(size)}, C=${options.concurrency}`;
     const errors = run.failed > 0 ? `; ${run.failed} failed ${JSON.stringify(run.statuses)}` : "";
     report.add({
-      section: "ingest",
-      name: `POST /events, 1 webhook, C=${c}`,
+      section: "ingest alone",
+      name: `POST /events, 1 webhook, ${label}`,
       unit: "ev/s",
       value: run.rate,
       baseline: base.insert.rate,
       baselineName: "insert server",
       target: { kind: "atLeast", ratio: 0.6 },
+      peer: peer?.rate ?? null,
       detail: `${spread(rounds)}, deliveries parked${errors}`,
     });
     report.add({
-      section: "ingest",
-      name: "response time p50",
+      section: "ingest alone",
+      name: `response time p50, ${label}`,
       unit: "ms",
       value: run.latency?.p50 ?? null,
       baseline: base.insert.latency?.p50 ?? null,
       baselineName: "insert server",
+      peer: peer?.latency?.p50 ?? null,
     });
     report.add({
-      section: "ingest",
-      name: "response time p99",
+      section: "ingest alone",
+      name: `response time p99, ${label}`,
       unit: "ms",
       value: run.latency?.p99 ?? null,
       baseline: base.insert.latency?.p99 ?? null,
       baselineName: "insert server",
+      peer: peer?.latency?.p99 ?? null,
       detail: `max ${run.latency?.max} ms`,
     });
   } finally {
     await receiver.call("hold", { on: false });
     await server.stop();
     removeTempDir(dir);
-    if (profileDir) report.raw.ingestProfileDir = profileDir;
+    if (profileDir) report.raw[`ingestProfileDir-${size}`] = profileDir;
   }
+}
+
+export async function ingest(context: BenchContext): Promise<void> {
+  for (const size of context.options.eventSizes) await ingestAt(context, size);
 }
