@@ -196,16 +196,7 @@ async function template(target: Target) {
   const webhook = (await created.json()) as { id?: string };
   const stopWatching = watchHealth(target.baseUrl);
   const started = performance.now();
-  const published = await fetch(
-    `${target.baseUrl}/events`,
-    jsonRequest(target.keys.acme, "POST", {
-      eventType: 0,
-      contentType: "article",
-      contentId: "c_big",
-      fields: { body: "x".repeat(100_000) },
-    }),
-  );
-  await published.arrayBuffer();
+  const [publishedStatus] = await publish(target, "c_big", { body: "x".repeat(100_000) });
   // Until the delivery ends (or 60 s), then 20 s more of watching /health as the issue did.
   let outcome = "still pending after 60 s";
   while (performance.now() - started < 60_000 && webhook.id) {
@@ -225,30 +216,41 @@ async function template(target: Target) {
   const healthMaxMs = await stopWatching();
   return {
     attack: "template 1,000 × {{fields}}, 100 KB event",
-    answers: `PUT ${created.status}, POST /events ${published.status}`,
+    answers: `PUT ${created.status}, POST /events ${publishedStatus}`,
     elapsedMs,
     healthMaxMs,
     note: `delivery ${outcome}`,
   };
 }
 
-async function eventTypes(target: Target) {
-  const eventTypesMap: Record<string, number[]> = {};
-  for (let index = 0; index < 75_000; index++) eventTypesMap[`t${index}`] = [0];
+/**
+ * Creates up to `count` disabled webhooks of workspace acme with `eventTypes`, stopping at the
+ * first refusal; answers how many of each status came back, e.g. `40×400`.
+ */
+async function createDisabledWebhooks(
+  target: Target,
+  count: number,
+  eventTypesMap: Record<string, number[]>,
+): Promise<string> {
   const statuses = new Map<number, number>();
-  for (let index = 0; index < 40; index++) {
+  for (let index = 0; index < count; index++) {
     const response = await fetch(
       `${target.baseUrl}/webhooks`,
       jsonRequest(target.keys.acme, "PUT", {
         endpoint: target.receiverUrl,
-        eventTypes: { ...eventTypesMap, article: [0] },
+        eventTypes: eventTypesMap,
         enabled: false,
       }),
     );
     await response.arrayBuffer();
     statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+    if (response.status !== 200 && response.status !== 400) break;
   }
-  // Enabled only now, so the 40 × 852 KB sit in the ingest cache, as in the report.
+  return [...statuses].map(([code, count]) => `${count}×${code}`).join(" ");
+}
+
+/** Enables every webhook of workspace acme; answers how many there are. */
+async function enableAll(target: Target): Promise<number> {
   const list = (await (
     await fetch(`${target.baseUrl}/webhooks`, { headers: { "x-api-key": target.keys.acme } })
   ).json()) as { id: string }[];
@@ -258,8 +260,33 @@ async function eventTypes(target: Target) {
       headers: { "x-api-key": target.keys.acme },
     });
   }
-  const event = { eventType: 0, contentType: "article", contentId: "c_1", fields: {} };
-  await fetch(`${target.baseUrl}/events`, jsonRequest(target.keys.acme, "POST", event));
+  return list.length;
+}
+
+/** One `POST /events` of an `article` in workspace acme: its status and how long it took. */
+function publish(target: Target, contentId: string, fields: Record<string, unknown>) {
+  return timed(async () => {
+    const response = await fetch(
+      `${target.baseUrl}/events`,
+      jsonRequest(target.keys.acme, "POST", {
+        eventType: 0,
+        contentType: "article",
+        contentId,
+        fields,
+      }),
+    );
+    await response.arrayBuffer();
+    return response.status;
+  });
+}
+
+async function eventTypes(target: Target) {
+  const eventTypesMap: Record<string, number[]> = { article: [0] };
+  for (let index = 0; index < 75_000; index++) eventTypesMap[`t${index}`] = [0];
+  const answers = await createDisabledWebhooks(target, 40, eventTypesMap);
+  // Enabled only now, so the 40 × 852 KB sit in the ingest cache, as in the report.
+  await enableAll(target);
+  await publish(target, "c_1", {});
   await fetch(
     `${target.baseUrl}/webhooks`,
     jsonRequest(target.keys.other, "PUT", {
@@ -268,18 +295,11 @@ async function eventTypes(target: Target) {
     }),
   );
   const stopWatching = watchHealth(target.baseUrl);
-  const [status, elapsedMs] = await timed(async () => {
-    const response = await fetch(
-      `${target.baseUrl}/events`,
-      jsonRequest(target.keys.acme, "POST", event),
-    );
-    await response.arrayBuffer();
-    return response.status;
-  });
+  const [status, elapsedMs] = await publish(target, "c_1", {});
   const healthMaxMs = await stopWatching();
   return {
     attack: "40 × 75,000 eventTypes, PUT elsewhere, POST /events",
-    answers: `PUTs ${[...statuses].map(([code, count]) => `${count}×${code}`).join(" ")}, POST /events ${status}`,
+    answers: `PUTs ${answers}, POST /events ${status}`,
     elapsedMs,
     healthMaxMs,
     note: "time is of the POST /events after the other workspace's PUT",
@@ -288,64 +308,17 @@ async function eventTypes(target: Target) {
 
 /** As many webhooks as a workspace may have (or 300 where nothing stops it), one ~1 MB event. */
 async function fanOut(target: Target) {
-  const statuses = new Map<number, number>();
-  for (let index = 0; index < 300; index++) {
-    const response = await fetch(
-      `${target.baseUrl}/webhooks`,
-      jsonRequest(target.keys.acme, "PUT", {
-        endpoint: target.receiverUrl,
-        eventTypes: { article: [0] },
-        enabled: false,
-      }),
-    );
-    await response.arrayBuffer();
-    statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-    if (response.status !== 200) break;
-  }
+  const answers = await createDisabledWebhooks(target, 300, { article: [0] });
+  const webhooks = await enableAll(target);
   const stopWatching = watchHealth(target.baseUrl);
-  const [status, elapsedMs] = await timed(async () => {
-    const response = await fetch(
-      `${target.baseUrl}/events`,
-      jsonRequest(target.keys.acme, "POST", {
-        eventType: 0,
-        contentType: "article",
-        contentId: "c_big",
-        fields: { body: "x".repeat(1_000_000) },
-      }),
-    );
-    await response.arrayBuffer();
-    return response.status;
-  });
-  // The webhooks are disabled: nothing matches. Enable them all, then publish the same again.
-  const list = (await (
-    await fetch(`${target.baseUrl}/webhooks`, { headers: { "x-api-key": target.keys.acme } })
-  ).json()) as { id: string }[];
-  for (const { id } of list) {
-    await fetch(`${target.baseUrl}/webhooks/${id}/enable`, {
-      method: "POST",
-      headers: { "x-api-key": target.keys.acme },
-    });
-  }
-  const [fannedStatus, fannedMs] = await timed(async () => {
-    const response = await fetch(
-      `${target.baseUrl}/events`,
-      jsonRequest(target.keys.acme, "POST", {
-        eventType: 0,
-        contentType: "article",
-        contentId: "c_big_2",
-        fields: { body: "y".repeat(1_000_000) },
-      }),
-    );
-    await response.arrayBuffer();
-    return response.status;
-  });
+  const [status, elapsedMs] = await publish(target, "c_big", { body: "x".repeat(1_000_000) });
   const healthMaxMs = await stopWatching();
   return {
-    attack: `${list.length} webhooks, one 1 MB event`,
-    answers: `PUTs ${[...statuses].map(([code, count]) => `${count}×${code}`).join(" ")}, POST /events ${fannedStatus}`,
-    elapsedMs: fannedMs,
+    attack: `${webhooks} webhooks, one 1 MB event`,
+    answers: `PUTs ${answers}, POST /events ${status}`,
+    elapsedMs,
     healthMaxMs,
-    note: `time is of the POST /events that fans out (matching none: ${status} in ${elapsedMs} ms)`,
+    note: "time is of the POST /events that fans out",
   };
 }
 

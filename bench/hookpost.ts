@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { randomString } from "../src/ids.ts";
-import { cleanEnv, isRunning, REPO_ROOT, terminate, track } from "./processes.ts";
+import { cleanEnv, isRunning, outputTail, REPO_ROOT, terminate, track } from "./processes.ts";
 
 export interface HookpostOptions {
   dbPath: string;
@@ -34,11 +34,6 @@ export function newApiKey(): string {
 }
 
 const LISTENING = /"msg":"listening","url":"(http:\/\/[^"]+)"/;
-
-async function pump(stream: ReadableStream<Uint8Array>, append: (text: string) => void) {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) append(decoder.decode(chunk, { stream: true }));
-}
 
 export async function startHookpost(options: HookpostOptions): Promise<HookpostServer> {
   const profile = options.cpuProfileDir
@@ -67,25 +62,19 @@ export async function startHookpost(options: HookpostOptions): Promise<HookpostS
     },
   );
   track(proc);
-  let out = "";
-  void pump(proc.stdout, (text) => {
-    out = (out + text).slice(-20_000);
-  });
-  void pump(proc.stderr, (text) => {
-    out = (out + text).slice(-20_000);
-  });
+  const output = outputTail(proc);
   const deadline = Date.now() + 60_000;
   let url: string | undefined;
   for (;;) {
-    if (!isRunning(proc)) throw new Error(`hookpost serve exited (${proc.exitCode}):\n${out}`);
-    url ??= out.match(LISTENING)?.[1];
+    if (!isRunning(proc)) throw new Error(`hookpost serve exited (${proc.exitCode}):\n${output()}`);
+    url ??= output().match(LISTENING)?.[1];
     if (url) {
       const health = await fetch(`${url}/health`).catch(() => null);
       if (health?.status === 200) break;
     }
     if (Date.now() > deadline) {
       await terminate(proc, 1000);
-      throw new Error(`hookpost serve did not answer GET /health within 60 s:\n${out}`);
+      throw new Error(`hookpost serve did not answer GET /health within 60 s:\n${output()}`);
     }
     await Bun.sleep(10);
   }
@@ -95,7 +84,7 @@ export async function startHookpost(options: HookpostOptions): Promise<HookpostS
     pid: proc.pid,
     startupMs: Math.round(performance.now() - began),
     stop: () => terminate(proc),
-    output: () => out,
+    output,
   };
 }
 

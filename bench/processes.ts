@@ -12,6 +12,26 @@ import type { Subprocess } from "bun";
 const children = new Set<Subprocess>();
 const directories = new Set<string>();
 
+/**
+ * The last `limit` characters a child wrote to stdout and stderr, interleaved as they came:
+ * what a start-up error shows.
+ */
+export function outputTail(
+  proc: Subprocess<"ignore", "pipe", "pipe">,
+  limit = 20_000,
+): () => string {
+  let out = "";
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      out = (out + decoder.decode(chunk, { stream: true })).slice(-limit);
+    }
+  };
+  void pump(proc.stdout);
+  void pump(proc.stderr);
+  return () => out;
+}
+
 /** The repository root (the Hookpost server runs from there). */
 export const REPO_ROOT = join(import.meta.dir, "..");
 

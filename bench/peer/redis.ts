@@ -7,7 +7,7 @@
 
 import { createServer } from "node:net";
 import type { Subprocess } from "bun";
-import { cleanEnv, isRunning, terminate, track } from "../processes.ts";
+import { cleanEnv, isRunning, outputTail, terminate, track } from "../processes.ts";
 
 /** Where `redis-server` is, or null when it is not installed (the peer is then skipped). */
 export function redisServerPath(): string | null {
@@ -33,11 +33,6 @@ function freePort(): Promise<number> {
       });
     });
   });
-}
-
-async function pump(stream: ReadableStream<Uint8Array>, append: (text: string) => void) {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) append(decoder.decode(chunk, { stream: true }));
 }
 
 /** Starts Redis with its data in `dir` and resolves once it accepts connections. */
@@ -66,19 +61,13 @@ export async function startRedis(binary: string, dir: string): Promise<RedisServ
     { env: cleanEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe" },
   );
   track(proc);
-  let out = "";
-  void pump(proc.stdout, (text) => {
-    out = (out + text).slice(-20_000);
-  });
-  void pump(proc.stderr, (text) => {
-    out = (out + text).slice(-20_000);
-  });
+  const output = outputTail(proc);
   const deadline = Date.now() + 20_000;
-  while (!out.includes("Ready to accept connections")) {
-    if (!isRunning(proc)) throw new Error(`redis-server exited (${proc.exitCode}):\n${out}`);
+  while (!output().includes("Ready to accept connections")) {
+    if (!isRunning(proc)) throw new Error(`redis-server exited (${proc.exitCode}):\n${output()}`);
     if (Date.now() > deadline) {
       await terminate(proc, 1000);
-      throw new Error(`redis-server was not ready within 20 s:\n${out}`);
+      throw new Error(`redis-server was not ready within 20 s:\n${output()}`);
     }
     await Bun.sleep(10);
   }
