@@ -16,6 +16,7 @@ import { hashApiKey } from "../../src/api-keys/service.ts";
 import { type App, createApp } from "../../src/app.ts";
 import { openStore } from "../../src/db/connect.ts";
 import { migrateToLatest } from "../../src/db/migrator.ts";
+import { deliveryState } from "../../src/deliveries/service.ts";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
 import { newApiKeyValue, newId } from "../../src/ids.ts";
 import { createLogger } from "../../src/log.ts";
@@ -286,20 +287,6 @@ function schemaOf(path: string): unknown[] {
   return rows;
 }
 
-/** Seed 004's state of a delivery row, written independently of the SQL under test. */
-function stateOf(row: { process_status: number; attempts: number; max_attempts: number }): string {
-  switch (row.process_status) {
-    case ProcessStatus.Waiting:
-      return row.attempts > 0 ? "retrying" : "pending";
-    case ProcessStatus.Processing:
-      return "processing";
-    case ProcessStatus.Sent:
-      return "success";
-    default:
-      return row.attempts >= row.max_attempts ? "exhausted" : "failed";
-  }
-}
-
 describe("a database created under 0009 upgrades to the latest migrations", () => {
   const dir = tempDir("hookpost-upgrade-");
   const config = testConfig(dir);
@@ -339,7 +326,7 @@ describe("a database created under 0009 upgrades to the latest migrations", () =
     }[];
     const counts = new Map<string, number>();
     for (const row of rows) {
-      const state = stateOf(row);
+      const state = deliveryState(row);
       if (state !== "retrying" && state !== "exhausted") continue;
       const key = `${row.webhook_id} ${state}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
@@ -451,7 +438,7 @@ describe("a database created under 0009 upgrades to the latest migrations", () =
       const expected = Object.fromEntries(
         states.map((state) => [
           state,
-          rows.filter((row) => row.webhook_id === webhookId && stateOf(row) === state).length,
+          rows.filter((row) => row.webhook_id === webhookId && deliveryState(row) === state).length,
         ]),
       );
       const answered: Record<string, unknown> = {};
