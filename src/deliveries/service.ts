@@ -10,7 +10,12 @@ import { findContentType, type PluginContentTypes } from "../content-types/servi
 import type { DeliveryTable, Executor, WebhookRow } from "../db/database.ts";
 import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
 import { type FieldProblem, Invalid, NotFound, ValidationFailed } from "../errors.ts";
-import { type EventContent, insertEvent, readEventContents } from "../events/repository.ts";
+import {
+  type EventContent,
+  type EventContentOf,
+  insertEvent,
+  readEventContents,
+} from "../events/repository.ts";
 import { newId, randomString } from "../ids.ts";
 import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
 import type { WebhookEventTypeValue } from "../webhooks/model.ts";
@@ -135,17 +140,17 @@ function toAttempt(row: AttemptRow): Attempt {
  * event id (primary-key lookups), which leaves the log query's plan as it is.
  */
 async function toDeliveryLogs(db: Executor, rows: DeliveryRow[]): Promise<DeliveryLogEntry[]> {
-  const contentOf = await readEventContents(
+  const eventContentOf = await readEventContents(
     db,
     rows.map((row) => row.event_id),
   );
-  return rows.map((row) => toDeliveryLog(row, contentOf(row.event_id)));
+  return rows.map((row) => toDeliveryLog(row, eventContentOf(row.event_id)));
 }
 
 /** The API's view of one stored delivery. */
 async function readDeliveryLog(db: Executor, row: DeliveryRow): Promise<DeliveryLogEntry> {
-  const contentOf = await readEventContents(db, [row.event_id]);
-  return toDeliveryLog(row, contentOf(row.event_id));
+  const eventContentOf = await readEventContents(db, [row.event_id]);
+  return toDeliveryLog(row, eventContentOf(row.event_id));
 }
 
 /** An opaque cursor for the position after `row`: base64url of `createdAt:id`. */
@@ -371,9 +376,11 @@ export async function listAttempts(
   return (await listAttemptsOfDelivery(db, delivery.id)).map(toAttempt);
 }
 
+/** How many events' content a replay reads at a time (one query each, bounded memory). */
+const REPLAY_CONTENT_BATCH = 100;
+
 /** The content a stored delivery was rendered from: its event's. */
-async function contentOf(db: Executor, row: DeliveryRow): Promise<DeliveryContent> {
-  const eventContentOf = await readEventContents(db, [row.event_id]);
+function contentOf(row: DeliveryRow, eventContentOf: EventContentOf): DeliveryContent {
   return {
     eventId: row.event_id,
     eventType: row.event_type,
@@ -384,17 +391,20 @@ async function contentOf(db: Executor, row: DeliveryRow): Promise<DeliveryConten
   };
 }
 
-/** A new delivery that sends `original` again (its body and message id). */
-async function resend(
+/**
+ * A new delivery that sends `original` again (its body and message id); `eventContentOf` has
+ * read its event.
+ */
+function resend(
   context: EnqueueContext,
-  trx: Executor,
   webhook: WebhookRow,
   original: DeliveryRow,
+  eventContentOf: EventContentOf,
   now: number,
-): Promise<Insertable<DeliveryTable>> {
+): Insertable<DeliveryTable> {
   return buildDelivery({
     webhook,
-    content: await contentOf(trx, original),
+    content: contentOf(original, eventContentOf),
     templaters: context.templaters,
     defaultMaxAttempts: context.defaultMaxAttempts,
     now,
@@ -422,7 +432,8 @@ export async function retryDelivery(
   const created = await context.db.transaction().execute(async (trx) => {
     const webhook = await getWebhookRow(trx, workspace, webhookId);
     const original = await getDeliveryRow(trx, workspace, webhookId, deliveryId);
-    const row = await resend(context, trx, webhook, original, Date.now());
+    const eventContentOf = await readEventContents(trx, [original.event_id]);
+    const row = resend(context, webhook, original, eventContentOf, Date.now());
     await enqueueDeliveries(trx, [row], context.onDeliveryFailed);
     return readInserted(trx, row.id);
   });
@@ -480,10 +491,18 @@ export async function replayDeliveries(
         { limit: MAX_REPLAY_EVENTS },
       );
     }
-    // One at a time: each event's content is read, used and let go (a window holds up to
-    // MAX_REPLAY_EVENTS of them).
+    // The events' content a batch at a time: a window holds up to MAX_REPLAY_EVENTS of them.
     const created: Insertable<DeliveryTable>[] = [];
-    for (const original of latest) created.push(await resend(context, trx, webhook, original, now));
+    for (let index = 0; index < latest.length; index += REPLAY_CONTENT_BATCH) {
+      const batch = latest.slice(index, index + REPLAY_CONTENT_BATCH);
+      const eventContentOf = await readEventContents(
+        trx,
+        batch.map((original) => original.event_id),
+      );
+      for (const original of batch) {
+        created.push(resend(context, webhook, original, eventContentOf, now));
+      }
+    }
     await enqueueDeliveries(trx, created, context.onDeliveryFailed);
     return created;
   });

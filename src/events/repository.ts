@@ -18,7 +18,7 @@ export interface EventContent {
 export type EventContentOf = (eventId: string) => EventContent;
 
 /**
- * The content of the events `ids` (a log page's, at most a page of them): one query of
+ * The content of the events `ids` (a log page's, or a batch of a replay): one query of
  * primary-key lookups. Every delivery's event exists (retention deletes only events no delivery
  * refers to), so asking for one that is not stored means a broken store, and throws.
  */

@@ -120,4 +120,48 @@ describe("an event's content is stored once, in its event", () => {
     expect(bodies).toHaveLength(webhooks.length);
     for (const { body } of bodies) expect(JSON.parse(body)).toMatchObject(content);
   });
+
+  test("a replay re-renders bodies that failed from each delivery's own event, however many events the window holds", async () => {
+    // A template that fails on every event: the originals are in Error with no body to copy.
+    const { id: webhook } = await createWebhook(app, {
+      eventTypes: { replayed: [0] },
+      useCustomPayload: true,
+      customPayload: Array.from({ length: 1000 }, () => "{{fields}}"),
+    });
+    const since = new Date().toISOString();
+    const count = 150;
+    const events: string[] = [];
+    for (let index = 0; index < count; index++) {
+      const published = await publish(app, {
+        contentType: "replayed",
+        contentId: `c_${index}`,
+        fields: { index, text: "a".repeat(2000) },
+      });
+      events.push(published.eventId);
+    }
+    await app.request("PUT", "/webhooks", {
+      key: app.keys.write,
+      json: {
+        id: webhook,
+        endpoint: "https://example.com/hooks",
+        customPayload: { index: "{{fields.index}}" },
+      },
+    });
+    const replayed = freshBody(
+      await app.request("POST", `/webhooks/${webhook}/replay`, {
+        key: app.keys.write,
+        json: { since },
+      }),
+    ) as { eventIds: string[]; deliveryIds: string[] };
+    expect(replayed.deliveryIds).toHaveLength(count);
+    const rows = await app.app.store.db
+      .selectFrom("deliveries")
+      .select(["event_id", "body"])
+      .where("id", "in", replayed.deliveryIds)
+      .execute();
+    const rendered = Object.fromEntries(rows.map((row) => [row.event_id, JSON.parse(row.body)]));
+    expect(rendered).toEqual(
+      Object.fromEntries(events.map((eventId, index) => [eventId, { index }])),
+    );
+  });
 });
