@@ -11,18 +11,25 @@
  * - `log`: a finished log for one webhook: 82 % Sent, 8 % Error, 10 % Waiting (a retry due in
  *   a day), five content types, five event types, created over the last 30 days.
  *
- * No `events` rows are written: nothing on these paths reads them (no foreign key either).
+ * Each delivery gets its event row, which holds the content (fields, translations) the log
+ * shows: a delivery row keeps no copy of it (src/db/database.ts, DeliveryTable).
  */
 
 import { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
-import type { Selectable } from "kysely";
+import type { Insertable, Selectable } from "kysely";
 import { seededRandom } from "../scripts/lib/prng.ts";
-import type { DeliveryTable } from "../src/db/database.ts";
+import { type DeliveryTable, type EventTable, NO_CONTENT_COPY } from "../src/db/database.ts";
 import { ProcessStatus } from "../src/deliveries/status.ts";
 import { ID_ALPHABET, type IdPrefix, idFloor } from "../src/ids.ts";
 
 type DeliveryValues = Selectable<DeliveryTable>;
+
+/** One seeded delivery and the event it belongs to. */
+interface SeededRow {
+  delivery: DeliveryValues;
+  event: Insertable<EventTable>;
+}
 
 export interface SeedOptions {
   dbPath: string;
@@ -90,7 +97,7 @@ function logOutcome(random: () => number): Outcome {
   return { status: ProcessStatus.Waiting, attempts: 1 + Math.floor(random() * 5), ...failure };
 }
 
-function row(options: SeedOptions, index: number, random: () => number): DeliveryValues {
+function row(options: SeedOptions, index: number, random: () => number): SeededRow {
   const { kind, now, rows } = options;
   // Increasing times (as they are inserted in real life), with a little jitter.
   const span = kind === "log" ? 30 * DAY_MS : 3_600_000;
@@ -115,18 +122,32 @@ function row(options: SeedOptions, index: number, random: () => number): Deliver
   const finished = outcome.status !== ProcessStatus.Waiting;
   const attempted = outcome.attempts > 0;
   const updatedAt = attempted ? createdAt + 200 + Math.floor(random() * 5000) : createdAt;
-  return {
-    id,
+  const eventId = idAt("evt", createdAt, random);
+  const event: Insertable<EventTable> = {
+    id: eventId,
     workspace: options.workspace,
-    webhook_id: options.webhookId,
-    event_id: idAt("evt", createdAt, random),
-    retry_of: null,
-    message_id: null,
+    idempotency_key: null,
     event_type: eventType,
     content_type: contentType,
     content_id: contentId,
     fields,
     translations,
+    source: "api",
+    created_at: createdAt,
+    language: null,
+  };
+  const delivery: DeliveryValues = {
+    id,
+    workspace: options.workspace,
+    webhook_id: options.webhookId,
+    event_id: eventId,
+    retry_of: null,
+    message_id: null,
+    event_type: eventType,
+    content_type: contentType,
+    content_id: contentId,
+    fields: NO_CONTENT_COPY,
+    translations: NO_CONTENT_COPY,
     custom_payload: null,
     body,
     process_status: outcome.status,
@@ -142,9 +163,18 @@ function row(options: SeedOptions, index: number, random: () => number): Deliver
     created_at: createdAt,
     updated_at: updatedAt,
   };
+  return { delivery, event };
 }
 
-/** Inserts `rows` deliveries into the (migrated, not running) database. */
+/** `INSERT INTO table (columns of row) VALUES ($column, …)`, prepared for rows of that shape. */
+function insertOf(db: Database, table: string, row: object) {
+  const columns = Object.keys(row);
+  return db.prepare(
+    `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((c) => `$${c}`).join(", ")})`,
+  );
+}
+
+/** Inserts `rows` deliveries, each with its event, into the (migrated, not running) database. */
 export function seedDeliveries(options: SeedOptions): SeedReport {
   const began = performance.now();
   const random = seededRandom(options.kind === "log" ? 42 : 7);
@@ -154,12 +184,14 @@ export function seedDeliveries(options: SeedOptions): SeedReport {
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA busy_timeout = 5000");
     const first = row(options, 0, random);
-    const columns = Object.keys(first);
-    const insert = db.prepare(
-      `INSERT INTO deliveries (${columns.join(", ")}) VALUES (${columns.map((c) => `$${c}`).join(", ")})`,
-    );
+    const insertDelivery = insertOf(db, "deliveries", first.delivery);
+    const insertEvent = insertOf(db, "events", first.event);
     const insertBatch = db.transaction((from: number, to: number) => {
-      for (let i = from; i < to; i++) insert.run(i === 0 ? first : row(options, i, random));
+      for (let i = from; i < to; i++) {
+        const { delivery, event } = i === 0 ? first : row(options, i, random);
+        insertEvent.run(event);
+        insertDelivery.run(delivery);
+      }
     });
     for (let from = 0; from < options.rows; from += BATCH) {
       insertBatch(from, Math.min(options.rows, from + BATCH));

@@ -97,6 +97,13 @@ export interface DeliveryTable {
   event_type: number;
   content_type: string;
   content_id: string;
+  /**
+   * Unused: an event's content (fields, translations) is stored once, in `events`, and every
+   * reader takes it from there. Rows written before that kept a copy here; new rows write
+   * {@link NO_CONTENT_COPY}. Nothing reads these two columns; they stay (NOT NULL) only because
+   * dropping them or relaxing NOT NULL means rebuilding the whole table, and old copies go with
+   * their rows through retention.
+   */
   fields: string;
   translations: string;
   custom_payload: string | null;
@@ -114,6 +121,9 @@ export interface DeliveryTable {
   created_at: number;
   updated_at: number;
 }
+
+/** What a delivery row stores in its unused `fields`/`translations` columns (see DeliveryTable). */
+export const NO_CONTENT_COPY = "";
 
 export interface AttemptTable {
   id: string;

@@ -8,7 +8,7 @@
  */
 
 import type { Insertable } from "kysely";
-import type { DeliveryTable } from "../db/database.ts";
+import { type DeliveryTable, NO_CONTENT_COPY } from "../db/database.ts";
 import { readNullableJsonColumn } from "../db/json-column.ts";
 import type { IngestWebhook } from "../events/enabled-webhooks.ts";
 import { newId } from "../ids.ts";
@@ -17,7 +17,7 @@ import { RenderError, type TemplaterRegistry } from "../plugin-host/templaters.t
 import type { ContentEnvelope } from "./envelope.ts";
 import { ProcessStatus } from "./status.ts";
 
-/** The content a delivery carries, as accepted with its event. */
+/** The content a delivery is rendered from: its event's, as accepted (stored in `events`). */
 export type DeliveryContent = Pick<
   ContentEnvelope,
   "eventType" | "contentType" | "contentId" | "fields" | "translations"
@@ -121,8 +121,9 @@ export function buildDelivery(options: BuildDeliveryOptions): Insertable<Deliver
     event_type: content.eventType,
     content_type: content.contentType,
     content_id: content.contentId,
-    fields: JSON.stringify(content.fields),
-    translations: JSON.stringify(content.translations),
+    // The content is the event's, stored once in its row: no copy per delivery.
+    fields: NO_CONTENT_COPY,
+    translations: NO_CONTENT_COPY,
     custom_payload: customPayload,
     body,
     process_status: renderError === null ? ProcessStatus.Waiting : ProcessStatus.Error,

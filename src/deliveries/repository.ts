@@ -18,7 +18,38 @@ import type {
 import type { DeliveryState } from "./model.ts";
 import { ProcessStatus, type ProcessStatusValue } from "./status.ts";
 
-export type DeliveryRow = Selectable<DeliveryTable>;
+/**
+ * Every column of a delivery but the unused content copies (`fields`, `translations`: the
+ * content is its event's, see DeliveryTable), so reading a log page does not load them.
+ */
+const DELIVERY_COLUMNS = [
+  "id",
+  "workspace",
+  "webhook_id",
+  "event_id",
+  "retry_of",
+  "message_id",
+  "event_type",
+  "content_type",
+  "content_id",
+  "custom_payload",
+  "body",
+  "process_status",
+  "attempts",
+  "max_attempts",
+  "next_attempt_at",
+  "lease_until",
+  "response_status_code",
+  "response_message",
+  "last_error",
+  "duration_ms",
+  "signature",
+  "created_at",
+  "updated_at",
+] as const;
+
+/** A stored delivery as its readers see it (without the unused content copies). */
+export type DeliveryRow = Omit<Selectable<DeliveryTable>, "fields" | "translations">;
 export type AttemptRow = Selectable<AttemptTable>;
 
 /** Inserts many deliveries in one statement (the ingest hot path). */
@@ -218,7 +249,7 @@ export async function listDeliveryLog(
   const { after } = page;
   let query = db
     .selectFrom("deliveries")
-    .selectAll()
+    .select(DELIVERY_COLUMNS)
     .where((eb) => eb.and(logConditions(eb, webhookId, filter, "page")));
   if (after) {
     // The plain `created_at <=` bound lets the index seek; the OR only breaks ties on id.
@@ -257,7 +288,11 @@ export async function hasDeliveryLog(
 }
 
 export async function findDelivery(db: Executor, id: string): Promise<DeliveryRow | undefined> {
-  return db.selectFrom("deliveries").selectAll().where("id", "=", id).executeTakeFirst();
+  return db
+    .selectFrom("deliveries")
+    .select(DELIVERY_COLUMNS)
+    .where("id", "=", id)
+    .executeTakeFirst();
 }
 
 export async function findDeliveryOfWebhook(
@@ -268,7 +303,7 @@ export async function findDeliveryOfWebhook(
 ): Promise<DeliveryRow | undefined> {
   return db
     .selectFrom("deliveries")
-    .selectAll()
+    .select(DELIVERY_COLUMNS)
     .where("id", "=", deliveryId)
     .where("webhook_id", "=", webhookId)
     .where("workspace", "=", workspace)
@@ -312,7 +347,7 @@ export async function listLatestDeliveryPerEvent(
   const ranked = db
     .selectFrom(eventsInWindow.as("w"))
     .crossJoin("deliveries as d")
-    .selectAll("d")
+    .select(DELIVERY_COLUMNS.map((column) => `d.${column}` as const))
     .select((eb) =>
       eb.fn
         .agg<number>("row_number")

@@ -10,7 +10,12 @@ import { findContentType, type PluginContentTypes } from "../content-types/servi
 import type { DeliveryTable, Executor, WebhookRow } from "../db/database.ts";
 import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
 import { type FieldProblem, Invalid, NotFound, ValidationFailed } from "../errors.ts";
-import { insertEvent } from "../events/repository.ts";
+import {
+  type EventContent,
+  type EventContentOf,
+  insertEvent,
+  readEventContents,
+} from "../events/repository.ts";
 import { newId, randomString } from "../ids.ts";
 import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
 import type { WebhookEventTypeValue } from "../webhooks/model.ts";
@@ -88,8 +93,8 @@ export function deliveryState(row: {
   }
 }
 
-/** The API's view of a stored delivery (WebhookEventLogModel). */
-export function toDeliveryLog(row: DeliveryRow): DeliveryLogEntry {
+/** The API's view of a stored delivery (WebhookEventLogModel), with its event's content. */
+export function toDeliveryLog(row: DeliveryRow, content: EventContent): DeliveryLogEntry {
   return {
     id: row.id,
     webhookId: row.webhook_id,
@@ -100,8 +105,8 @@ export function toDeliveryLog(row: DeliveryRow): DeliveryLogEntry {
     eventType: row.event_type as WebhookEventTypeValue,
     contentId: row.content_id,
     contentType: row.content_type,
-    fields: readJsonColumn<Record<string, unknown>>(row.fields),
-    translations: readJsonColumn<Record<string, unknown>>(row.translations),
+    fields: content.fields,
+    translations: content.translations,
     customPayload: readNullableJsonColumn<unknown>(row.custom_payload),
     processStatus: row.process_status as ProcessStatusValue,
     state: deliveryState(row),
@@ -128,6 +133,24 @@ function toAttempt(row: AttemptRow): Attempt {
     responseBody: row.response_body,
     requestHeaders: readJsonColumn<Record<string, string>>(row.request_headers),
   };
+}
+
+/**
+ * The API's view of stored deliveries: their events' content is read in one more query by
+ * event id (primary-key lookups), which leaves the log query's plan as it is.
+ */
+async function toDeliveryLogs(db: Executor, rows: DeliveryRow[]): Promise<DeliveryLogEntry[]> {
+  const eventContentOf = await readEventContents(
+    db,
+    rows.map((row) => row.event_id),
+  );
+  return rows.map((row) => toDeliveryLog(row, eventContentOf(row.event_id)));
+}
+
+/** The API's view of one stored delivery. */
+async function readDeliveryLog(db: Executor, row: DeliveryRow): Promise<DeliveryLogEntry> {
+  const eventContentOf = await readEventContents(db, [row.event_id]);
+  return toDeliveryLog(row, eventContentOf(row.event_id));
 }
 
 /** An opaque cursor for the position after `row`: base64url of `createdAt:id`. */
@@ -306,7 +329,7 @@ export async function listDeliveryLogPage(
     const items = rows.slice(0, pageSize);
     const last = items.at(-1);
     return {
-      items: items.map(toDeliveryLog),
+      items: await toDeliveryLogs(trx, items),
       page: "page" in start ? start.page : null,
       pageSize,
       total,
@@ -340,7 +363,7 @@ export async function getDelivery(
   webhookId: string,
   deliveryId: string,
 ): Promise<DeliveryLogEntry> {
-  return toDeliveryLog(await getDeliveryRow(db, workspace, webhookId, deliveryId));
+  return readDeliveryLog(db, await getDeliveryRow(db, workspace, webhookId, deliveryId));
 }
 
 export async function listAttempts(
@@ -353,29 +376,35 @@ export async function listAttempts(
   return (await listAttemptsOfDelivery(db, delivery.id)).map(toAttempt);
 }
 
-/** The content a stored delivery carried, to send it again. */
-function contentOf(row: DeliveryRow): DeliveryContent {
+/** How many events' content a replay reads at a time (one query each, bounded memory). */
+const REPLAY_CONTENT_BATCH = 100;
+
+/** The content a stored delivery was rendered from: its event's. */
+function contentOf(row: DeliveryRow, eventContentOf: EventContentOf): DeliveryContent {
   return {
     eventId: row.event_id,
     eventType: row.event_type,
     contentType: row.content_type,
     contentId: row.content_id,
-    fields: readJsonColumn<Record<string, unknown>>(row.fields),
-    translations: readJsonColumn<Record<string, unknown>>(row.translations),
+    ...eventContentOf(row.event_id),
     acceptedAt: row.created_at,
   };
 }
 
-/** A new delivery that sends `original` again (its body and message id). */
+/**
+ * A new delivery that sends `original` again (its body and message id); `eventContentOf` has
+ * read its event.
+ */
 function resend(
   context: EnqueueContext,
   webhook: WebhookRow,
   original: DeliveryRow,
+  eventContentOf: EventContentOf,
   now: number,
 ): Insertable<DeliveryTable> {
   return buildDelivery({
     webhook,
-    content: contentOf(original),
+    content: contentOf(original, eventContentOf),
     templaters: context.templaters,
     defaultMaxAttempts: context.defaultMaxAttempts,
     now,
@@ -386,7 +415,7 @@ function resend(
 async function readInserted(db: Executor, id: string): Promise<DeliveryLogEntry> {
   const row = await findDelivery(db, id);
   if (!row) throw new Error(`delivery ${id} vanished after its insert`);
-  return toDeliveryLog(row);
+  return readDeliveryLog(db, row);
 }
 
 /**
@@ -403,7 +432,8 @@ export async function retryDelivery(
   const created = await context.db.transaction().execute(async (trx) => {
     const webhook = await getWebhookRow(trx, workspace, webhookId);
     const original = await getDeliveryRow(trx, workspace, webhookId, deliveryId);
-    const row = resend(context, webhook, original, Date.now());
+    const eventContentOf = await readEventContents(trx, [original.event_id]);
+    const row = resend(context, webhook, original, eventContentOf, Date.now());
     await enqueueDeliveries(trx, [row], context.onDeliveryFailed);
     return readInserted(trx, row.id);
   });
@@ -461,7 +491,18 @@ export async function replayDeliveries(
         { limit: MAX_REPLAY_EVENTS },
       );
     }
-    const created = latest.map((original) => resend(context, webhook, original, now));
+    // The events' content a batch at a time: a window holds up to MAX_REPLAY_EVENTS of them.
+    const created: Insertable<DeliveryTable>[] = [];
+    for (let index = 0; index < latest.length; index += REPLAY_CONTENT_BATCH) {
+      const batch = latest.slice(index, index + REPLAY_CONTENT_BATCH);
+      const eventContentOf = await readEventContents(
+        trx,
+        batch.map((original) => original.event_id),
+      );
+      for (const original of batch) {
+        created.push(resend(context, webhook, original, eventContentOf, now));
+      }
+    }
     await enqueueDeliveries(trx, created, context.onDeliveryFailed);
     return created;
   });

@@ -76,23 +76,23 @@ function buildRows(
   eventId: string,
   now: number,
 ) {
-  const fields = event.fields ?? {};
-  const translations = event.translations ?? {};
+  // One content for every delivery: the event row stores it (once), the deliveries no copy.
+  const content = {
+    eventId,
+    eventType: event.eventType,
+    contentType: event.contentType,
+    contentId: event.contentId,
+    fields: event.fields ?? {},
+    translations: event.translations ?? {},
+    acceptedAt: now,
+  };
   const target = matchableOf(event);
   return candidates
     .filter((candidate) => candidate.matches(target))
     .map(({ webhook }) =>
       buildDelivery({
         webhook,
-        content: {
-          eventId,
-          eventType: event.eventType,
-          contentType: event.contentType,
-          contentId: event.contentId,
-          fields,
-          translations,
-          acceptedAt: now,
-        },
+        content,
         templaters: context.templaters,
         defaultMaxAttempts: context.defaultMaxAttempts,
         now,

@@ -482,8 +482,8 @@ describe("the state filter (seed 004)", () => {
     const template = await deliveryRow(app, s[0] ?? "");
     const inserted = ["retrying", "exhausted", "failed"].map((name, index) => ({
       ...template,
+      // The template's event_id: a delivery's content is its event's, which must be stored.
       id: `dlv_kept_${name}`,
-      event_id: `evt_kept_${name}`,
       webhook_id: other,
       process_status: index === 0 ? ProcessStatus.Waiting : ProcessStatus.Error,
       attempts: index === 2 ? 1 : 3,
