@@ -81,12 +81,14 @@ export class Dispatcher {
   /**
    * Takes one claimed delivery through its attempt, and resolves once the outcome is recorded
    * (or the delivery released: shutdown aborted it). Rejects only when recording failed; the
-   * lease then brings the delivery back.
+   * lease then brings the delivery back. `succeeded` is called as soon as the receiver has
+   * answered 2xx, before the outcome is recorded: the receiver is done with the attempt.
    */
   async run(
     webhook: DispatchableWebhook,
     delivery: ClaimedDelivery,
     signal: AbortSignal,
+    succeeded: () => void,
   ): Promise<void> {
     const startedAt = Date.now();
     const context: DeliveryContext = {
@@ -130,6 +132,7 @@ export class Dispatcher {
       );
       return;
     }
+    if (isSuccessStatus(result.statusCode)) succeeded();
     const { decision, error } = await this.record(webhook, delivery, {
       result,
       startedAt,

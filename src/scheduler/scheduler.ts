@@ -8,6 +8,12 @@
  * share, at least one, until one succeeds: endpoints that hang until their timeout take far
  * fewer slots (at the default 64, 2 each instead of 16).
  *
+ * A slot is taken at the claim and given back as soon as the receiver answers 2xx, not when
+ * the outcome commits: the commit waits for the next group-committed batch, behind whatever
+ * ingest queued, and under concurrent ingest that wait was a third of the time a slot was
+ * held. The claim that refills the slot can then share the outcome's batch. Any other result
+ * keeps its slot until recorded, so the failing limit counts the failure before the next claim.
+ *
  * Delivery is at-least-once: a claim is a lease in the database, so whatever moment the process
  * dies, the delivery is Waiting again at the next start (or when the lease runs out).
  *
@@ -72,8 +78,14 @@ export class Scheduler {
    * enabled again starts from its cleared count.
    */
   private readonly failuresInARow = new Map<string, number>();
+  /** Slots taken, per webhook (see the file's header for when a slot is given back). */
   private readonly inFlightByWebhook = new Map<string, number>();
-  /** Attempts in flight, by a key of their own (a delivery may be sent twice if a lease ran out). */
+  /** Slots taken overall: at most `concurrency`. */
+  private slotsTaken = 0;
+  /**
+   * Attempts not finished, recording included, by a key of their own (a delivery may be sent
+   * twice if a lease ran out): what shutdown waits for.
+   */
   private readonly running = new Map<number, InFlight>();
   private nextKey = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -262,7 +274,7 @@ export class Scheduler {
   private claim(now: number, undo: (() => void)[]): [DispatchableWebhook, ClaimedDelivery][] {
     const { config, statements } = this.options;
     const claims: [DispatchableWebhook, ClaimedDelivery][] = [];
-    let free = config.concurrency - this.running.size;
+    let free = config.concurrency - this.slotsTaken;
     if (free <= 0) return claims;
     const webhooks = this.dispatchable.get("enabled");
     if (webhooks.length === 0) return claims;
@@ -306,9 +318,20 @@ export class Scheduler {
   private dispatch(webhook: DispatchableWebhook, delivery: ClaimedDelivery): void {
     const controller = new AbortController();
     const key = this.nextKey++;
+    this.slotsTaken++;
     this.inFlightByWebhook.set(webhook.id, (this.inFlightByWebhook.get(webhook.id) ?? 0) + 1);
+    let slotTaken = true;
+    const giveBackSlot = () => {
+      if (!slotTaken) return;
+      slotTaken = false;
+      this.slotsTaken--;
+      const left = (this.inFlightByWebhook.get(webhook.id) ?? 1) - 1;
+      if (left > 0) this.inFlightByWebhook.set(webhook.id, left);
+      else this.inFlightByWebhook.delete(webhook.id);
+      this.kick();
+    };
     const done = this.dispatcher
-      .run(webhook, delivery, controller.signal)
+      .run(webhook, delivery, controller.signal, giveBackSlot)
       .catch((error: unknown) => {
         // The lease brings the delivery back if recording failed; say why.
         this.options.log.error("delivery attempt could not be recorded", {
@@ -318,10 +341,7 @@ export class Scheduler {
       })
       .finally(() => {
         this.running.delete(key);
-        const left = (this.inFlightByWebhook.get(webhook.id) ?? 1) - 1;
-        if (left > 0) this.inFlightByWebhook.set(webhook.id, left);
-        else this.inFlightByWebhook.delete(webhook.id);
-        this.kick();
+        giveBackSlot();
       });
     this.running.set(key, { controller, done });
   }
