@@ -15,7 +15,7 @@ import { deliveryRow } from "../deliveries/helpers.ts";
 import { type Receiver, startReceiver, waitFor } from "../helpers/receiver.ts";
 import { createWebhook, freshBody } from "../helpers/scenarios.ts";
 import { type SmtpTestServer, startSmtp } from "../helpers/smtp.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, LOOPBACK_DELIVERY, type TestApp } from "../helpers/test-app.ts";
 
 const TOO_LARGE = `exceeds ${MAX_BODY_BYTES} bytes, the most a delivery may send`;
 
@@ -31,8 +31,7 @@ describe("a template that would render more than 1 MiB", () => {
     smtp = await startSmtp();
     target = startReceiver();
     t = await createTestApp({
-      HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-      HOOKPOST_TICK_MS: "20",
+      ...LOOPBACK_DELIVERY,
       HOOKPOST_SMTP_URL: smtp.url,
       HOOKPOST_MAIL_FROM: "hookpost@example.test",
     });

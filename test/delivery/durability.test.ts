@@ -21,11 +21,10 @@ import {
   waitFor,
 } from "../helpers/receiver.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, type TestApp, tempDir } from "../helpers/test-app.ts";
+import { createTestApp, LOOPBACK_DELIVERY, type TestApp, tempDir } from "../helpers/test-app.ts";
 
 const ENGINE_ENV = {
-  HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-  HOOKPOST_TICK_MS: "20",
+  ...LOOPBACK_DELIVERY,
   HOOKPOST_RETRY_BASE_MS: "40",
   HOOKPOST_RETRY_MAX_DELAY_MS: "400",
 };

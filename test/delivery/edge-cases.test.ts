@@ -9,7 +9,7 @@ import { ProcessStatus } from "../../src/deliveries/status.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
 import { type Receiver, startReceiver, waitFor } from "../helpers/receiver.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, LOOPBACK_DELIVERY, type TestApp } from "../helpers/test-app.ts";
 import { appWithPlugins, removePluginFolders, settled } from "../plugins/helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
@@ -31,8 +31,7 @@ function receiverHeldUntilReleased(): { target: Receiver; release: () => void } 
 
 async function app(env: Record<string, string> = {}): Promise<TestApp> {
   const t = await createTestApp({
-    HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-    HOOKPOST_TICK_MS: "20",
+    ...LOOPBACK_DELIVERY,
     ...env,
   });
   cleanups.push(() => t.close());

@@ -11,18 +11,14 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
 import { type Receiver, startReceiver, waitFor } from "../helpers/receiver.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, QUICK_RETRIES, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
   t = await createTestApp({
-    HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-    HOOKPOST_TICK_MS: "20",
-    HOOKPOST_RETRY_BASE_MS: "40",
-    HOOKPOST_RETRY_MAX_DELAY_MS: "400",
-    HOOKPOST_MAX_ATTEMPTS: "4",
+    ...QUICK_RETRIES,
   });
   await t.app.start();
 });

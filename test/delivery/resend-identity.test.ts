@@ -19,18 +19,14 @@ import { ProcessStatus } from "../../src/deliveries/status.ts";
 import { deliveryRow, iso } from "../deliveries/helpers.ts";
 import { type Receiver, startReceiver, waitFor } from "../helpers/receiver.ts";
 import { createWebhook, freshBody } from "../helpers/scenarios.ts";
-import { createTestApp, type TestApp, tempDir } from "../helpers/test-app.ts";
+import { createTestApp, QUICK_RETRIES, type TestApp, tempDir } from "../helpers/test-app.ts";
 
 let t: TestApp;
 let target: Receiver;
 
 beforeAll(async () => {
   t = await createTestApp({
-    HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-    HOOKPOST_TICK_MS: "20",
-    HOOKPOST_RETRY_BASE_MS: "40",
-    HOOKPOST_RETRY_MAX_DELAY_MS: "400",
-    HOOKPOST_MAX_ATTEMPTS: "4",
+    ...QUICK_RETRIES,
   });
   // The first request of each test's content fails, so the original needs an automatic retry.
   const failedOnce = new Set<string>();

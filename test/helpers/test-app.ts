@@ -46,6 +46,20 @@ export interface TestResponse {
   body: unknown;
 }
 
+/** Settings for delivering to a receiver on loopback, the scheduler looking every 20 ms. */
+export const LOOPBACK_DELIVERY = {
+  HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
+  HOOKPOST_TICK_MS: "20",
+} as const;
+
+/** {@link LOOPBACK_DELIVERY} with retries tens of milliseconds apart, at most 4 attempts. */
+export const QUICK_RETRIES = {
+  ...LOOPBACK_DELIVERY,
+  HOOKPOST_RETRY_BASE_MS: "40",
+  HOOKPOST_RETRY_MAX_DELAY_MS: "400",
+  HOOKPOST_MAX_ATTEMPTS: "4",
+} as const;
+
 export function tempDir(prefix = "hookpost-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

@@ -11,7 +11,7 @@ import { startServerProcess } from "../helpers/process-server.ts";
 import { type Receiver, startReceiver, waitFor } from "../helpers/receiver.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
 import { type SmtpTestServer, startSmtp } from "../helpers/smtp.ts";
-import { createTestApp, type TestApp, tempDir } from "../helpers/test-app.ts";
+import { createTestApp, LOOPBACK_DELIVERY, type TestApp, tempDir } from "../helpers/test-app.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -32,8 +32,7 @@ async function smtp(options?: { user?: string; pass?: string }): Promise<SmtpTes
 
 async function app(env: Record<string, string>): Promise<TestApp> {
   const t = await createTestApp({
-    HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-    HOOKPOST_TICK_MS: "20",
+    ...LOOPBACK_DELIVERY,
     HOOKPOST_RETRY_BASE_MS: "30",
     HOOKPOST_RETRY_MAX_DELAY_MS: "200",
     HOOKPOST_MAIL_FROM: "hookpost@example.test",
@@ -213,8 +212,7 @@ describe("failure mail and kill -9", () => {
     const key = `hpk_${"k".repeat(40)}`;
     const env = {
       HOOKPOST_API_KEY: key,
-      HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-      HOOKPOST_TICK_MS: "20",
+      ...LOOPBACK_DELIVERY,
       HOOKPOST_MAX_ATTEMPTS: "1",
       HOOKPOST_SMTP_URL: server.url,
       HOOKPOST_RETRY_BASE_MS: "30",

@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
 import { waitFor } from "../helpers/receiver.ts";
-import { createTestApp, type TestApp, tempDir } from "../helpers/test-app.ts";
+import { createTestApp, LOOPBACK_DELIVERY, type TestApp, tempDir } from "../helpers/test-app.ts";
 
 /** The repository's shipped example plugins. */
 export const SHIPPED_PLUGINS = join(import.meta.dir, "..", "..", "plugins");
@@ -39,8 +39,7 @@ export async function appWithPlugins(
 ): Promise<TestApp> {
   return createTestApp({
     HOOKPOST_PLUGINS_DIR: pluginFolder(files),
-    HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-    HOOKPOST_TICK_MS: "20",
+    ...LOOPBACK_DELIVERY,
     HOOKPOST_RETRY_BASE_MS: "40",
     HOOKPOST_RETRY_MAX_DELAY_MS: "200",
     ...env,

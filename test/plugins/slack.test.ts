@@ -10,7 +10,7 @@ import { ProcessStatus } from "../../src/deliveries/status.ts";
 import type { TemplateContext } from "../../src/plugin-host/api.ts";
 import { type Receiver, startReceiver } from "../helpers/receiver.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, LOOPBACK_DELIVERY, type TestApp } from "../helpers/test-app.ts";
 import { SHIPPED_PLUGINS, settled } from "./helpers.ts";
 
 const context: TemplateContext = {
@@ -124,8 +124,7 @@ describe("a webhook with templateEngine slack", () => {
   beforeAll(async () => {
     app = await createTestApp({
       HOOKPOST_PLUGINS_DIR: SHIPPED_PLUGINS,
-      HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-      HOOKPOST_TICK_MS: "20",
+      ...LOOPBACK_DELIVERY,
     });
     await app.app.start();
     target = startReceiver();

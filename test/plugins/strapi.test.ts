@@ -9,7 +9,7 @@ import strapiPlugin, { strapiToEvents } from "../../plugins/strapi.ts";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
 import { type Receiver, startReceiver } from "../helpers/receiver.ts";
 import { createWebhook, freshBody } from "../helpers/scenarios.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, LOOPBACK_DELIVERY, type TestApp } from "../helpers/test-app.ts";
 import { SHIPPED_PLUGINS, settled } from "./helpers.ts";
 
 const PUBLISHED_AT = "2025-03-01T10:00:00.000Z";
@@ -149,8 +149,7 @@ describe("Strapi webhooks through POST /sources/strapi", () => {
   beforeAll(async () => {
     app = await createTestApp({
       HOOKPOST_PLUGINS_DIR: SHIPPED_PLUGINS,
-      HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-      HOOKPOST_TICK_MS: "20",
+      ...LOOPBACK_DELIVERY,
     });
     await app.app.start();
     target = startReceiver();

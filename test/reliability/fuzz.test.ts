@@ -21,7 +21,7 @@ import {
 } from "../helpers/reliability-fuzz.ts";
 import { deferredCleanups, FULL_SCALE, scaled } from "../helpers/reliability-harness.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, LOOPBACK_DELIVERY, type TestApp } from "../helpers/test-app.ts";
 
 const defer = deferredCleanups(afterAll);
 
@@ -194,8 +194,7 @@ interface Target {
 
 async function startTarget(): Promise<Target> {
   const t = await createTestApp({
-    HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-    HOOKPOST_TICK_MS: "20",
+    ...LOOPBACK_DELIVERY,
     HOOKPOST_RETRY_BASE_MS: "50",
     HOOKPOST_RETRY_MAX_DELAY_MS: "300",
     HOOKPOST_MAX_ATTEMPTS: "2",

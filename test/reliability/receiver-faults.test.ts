@@ -22,7 +22,7 @@ import {
 } from "../helpers/reliability-fault-servers.ts";
 import { deferredCleanups } from "../helpers/reliability-harness.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, LOOPBACK_DELIVERY, type TestApp } from "../helpers/test-app.ts";
 
 const defer = deferredCleanups(afterAll);
 
@@ -240,8 +240,7 @@ async function publish(contentType: string): Promise<string> {
 
 beforeAll(async () => {
   t = await createTestApp({
-    HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-    HOOKPOST_TICK_MS: "20",
+    ...LOOPBACK_DELIVERY,
     HOOKPOST_RETRY_BASE_MS: "50",
     HOOKPOST_RETRY_MAX_DELAY_MS: String(RETRY_MAX_DELAY_MS),
   });

@@ -17,7 +17,7 @@ import { ProcessStatus } from "../../src/deliveries/status.ts";
 import { type ServerProcess, startServerProcess } from "../helpers/process-server.ts";
 import { startReceiver, waitFor } from "../helpers/receiver.ts";
 import { deferredCleanups, scaled } from "../helpers/reliability-harness.ts";
-import { tempDir } from "../helpers/test-app.ts";
+import { LOOPBACK_DELIVERY, tempDir } from "../helpers/test-app.ts";
 
 const defer = deferredCleanups(afterEach);
 
@@ -179,8 +179,7 @@ describe("repeated kill -9 under load", () => {
       const key = `hpk_${randomAlphanumerics(40)}`;
       const env = {
         HOOKPOST_API_KEY: key,
-        HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-        HOOKPOST_TICK_MS: "20",
+        ...LOOPBACK_DELIVERY,
         HOOKPOST_RETRY_BASE_MS: "50",
         HOOKPOST_RETRY_MAX_DELAY_MS: "400",
         HOOKPOST_CONCURRENCY: "16",

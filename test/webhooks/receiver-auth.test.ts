@@ -15,7 +15,12 @@ import type { ReceiverAuth } from "../../src/webhooks/model.ts";
 import { type Receiver, startReceiver, waitFor } from "../helpers/receiver.ts";
 import { createWebhook, freshBody, runScenarios } from "../helpers/scenarios.ts";
 import { type SmtpTestServer, startSmtp } from "../helpers/smtp.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import {
+  createTestApp,
+  LOOPBACK_DELIVERY,
+  QUICK_RETRIES,
+  type TestApp,
+} from "../helpers/test-app.ts";
 
 const MASK = "********";
 const basic = { type: "basic", username: "hookpost", password: "pa55-word-basic" };
@@ -381,11 +386,7 @@ describe("sending with receiver authentication", () => {
 
   beforeAll(async () => {
     t = await createTestApp({
-      HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-      HOOKPOST_TICK_MS: "20",
-      HOOKPOST_RETRY_BASE_MS: "40",
-      HOOKPOST_RETRY_MAX_DELAY_MS: "400",
-      HOOKPOST_MAX_ATTEMPTS: "4",
+      ...QUICK_RETRIES,
     });
     await t.app.start();
   });
@@ -590,8 +591,7 @@ describe("a token endpoint's answer is never quoted", () => {
     });
     target = startReceiver();
     t = await createTestApp({
-      HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
-      HOOKPOST_TICK_MS: "20",
+      ...LOOPBACK_DELIVERY,
       HOOKPOST_SMTP_URL: smtp.url,
       HOOKPOST_MAIL_FROM: "hookpost@example.test",
     });
