@@ -46,6 +46,21 @@ function unmatchedLiterals(issue: ValueError, branches: ValueError[][]): ValueEr
   return null;
 }
 
+/** How many errors of one union branch are read to judge and describe it. */
+const MAX_ERRORS_PER_BRANCH = 32;
+
+/** The most problems one 400 names: its answer stays small whatever the request held. */
+export const MAX_PROBLEMS_NAMED = 100;
+
+function firstErrors(errors: Iterable<ValueError>, limit: number): ValueError[] {
+  const taken: ValueError[] = [];
+  for (const error of errors) {
+    if (taken.length >= limit) break;
+    taken.push(error);
+  }
+  return taken;
+}
+
 /**
  * Unions said in the caller's terms instead of "Expected union value", or the first branch's
  * "Expected 'automatic'": an enum value or a discriminator no branch accepts names every
@@ -60,7 +75,9 @@ function expandUnions(issues: Iterable<ValueError>): ValueError[] {
       out.push(issue);
       continue;
     }
-    const branches = issue.errors.map((branch) => [...branch]);
+    // A few errors a branch: reading one to its end walks the whole value (an `auth` object of
+    // 80,000 unknown keys named each of them), once per branch.
+    const branches = issue.errors.map((branch) => firstErrors(branch, MAX_ERRORS_PER_BRANCH));
     const literals = branches.length > 1 ? unmatchedLiterals(issue, branches) : null;
     if (literals) {
       out.push(literals);
@@ -124,6 +141,7 @@ export function describeValidationError(error: ValidationError): FieldProblem[] 
     if (seen.has(field)) continue;
     seen.add(field);
     problems.push({ field, message: issue.message });
+    if (problems.length >= MAX_PROBLEMS_NAMED) break;
   }
   return problems;
 }

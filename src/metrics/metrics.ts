@@ -264,7 +264,11 @@ export class Metrics {
         "Age of the oldest waiting delivery since its creation; 0 when none waits.",
         oldestWaitingAge,
       )
-      .gauge("hookpost_in_flight", "HTTP attempts running in this process now.", state.inFlight)
+      .gauge(
+        "hookpost_in_flight",
+        "Attempts in this process not yet recorded (a 2xx answer frees its slot before its outcome is stored, so this can briefly exceed HOOKPOST_CONCURRENCY).",
+        state.inFlight,
+      )
       .gauge(
         "process_resident_memory_bytes",
         "Resident memory size in bytes.",

@@ -12,6 +12,7 @@ import { ValidationError } from "elysia";
 import {
   describeValidationError,
   holdsAtMostValues,
+  MAX_PROBLEMS_NAMED,
   MAX_VALUES_DESCRIBED,
 } from "../../src/http/server.ts";
 import { WebhookInput } from "../../src/webhooks/model.ts";
@@ -51,6 +52,28 @@ describe("a validation error", () => {
     expect(describeValidationError(unwalkable(value))).toEqual([
       { field: "eventTypes", message: "Expected object to have no more than 1000 properties" },
     ]);
+  });
+
+  test("of a union holding many unknown keys reads a few errors of each branch and names at most 100 problems", () => {
+    const auth: Record<string, string> = { type: "basic", username: "u", password: "p" };
+    for (let index = 0; index < 80_000; index++) auth[`k${index}`] = "x";
+    const value = { endpoint: "https://example.com/hook", auth };
+    const error = new ValidationError("body", TypeCompiler.Compile(WebhookInput), value);
+    let reads = 0;
+    const counted = error.valueError?.errors.map((branch) => ({
+      *[Symbol.iterator]() {
+        for (const item of branch) {
+          reads++;
+          yield item;
+        }
+      },
+    }));
+    if (!error.valueError || !counted) throw new Error("the first problem is not the union");
+    Object.defineProperty(error.valueError, "errors", { value: counted });
+    const problems = describeValidationError(error);
+    expect(problems.length).toBeLessThanOrEqual(MAX_PROBLEMS_NAMED);
+    expect(problems[0]?.field).toStartWith("auth.");
+    expect(reads).toBeLessThan(1_000);
   });
 
   test("of a small body names every problem", () => {
