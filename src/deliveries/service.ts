@@ -412,10 +412,15 @@ function resend(
   });
 }
 
-async function readInserted(db: Executor, id: string): Promise<DeliveryLogEntry> {
+/** The API's view of a delivery just inserted, whose event's content the caller has at hand. */
+async function readInserted(
+  db: Executor,
+  id: string,
+  content: EventContent,
+): Promise<DeliveryLogEntry> {
   const row = await findDelivery(db, id);
   if (!row) throw new Error(`delivery ${id} vanished after its insert`);
-  return readDeliveryLog(db, row);
+  return toDeliveryLog(row, content);
 }
 
 /**
@@ -435,7 +440,7 @@ export async function retryDelivery(
     const eventContentOf = await readEventContents(trx, [original.event_id]);
     const row = resend(context, webhook, original, eventContentOf, Date.now());
     await enqueueDeliveries(trx, [row], context.onDeliveryFailed);
-    return readInserted(trx, row.id);
+    return readInserted(trx, row.id, eventContentOf(original.event_id));
   });
   context.wake([webhookId]);
   return created;
@@ -568,7 +573,7 @@ export async function generateSample(
       now,
     });
     await enqueueDeliveries(trx, [row], context.onDeliveryFailed);
-    return readInserted(trx, row.id);
+    return readInserted(trx, row.id, content);
   });
   context.wake([webhookId]);
   return created;

@@ -14,6 +14,8 @@
 /** How long a refused body is read and dropped before the connection is closed instead. */
 const DISCARD_LIMIT_MS = 5000;
 
+// The reader's type as `getReader` gives it: Bun's and Node's declarations of
+// `ReadableStreamDefaultReader` differ, so naming the type would not compile.
 function readerOf(body: ReadableStream<Uint8Array>) {
   return body.getReader();
 }

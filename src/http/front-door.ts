@@ -15,7 +15,7 @@ import {
   UnsupportedMediaType,
   ValidationFailed,
 } from "../errors.ts";
-import { MAX_BODY_BYTES } from "./body-limit.ts";
+import { bodyTooLarge, MAX_BODY_BYTES } from "./body-limit.ts";
 import { BodyReader, hasContent } from "./capped-body.ts";
 import { errorEnvelope } from "./envelope.ts";
 import { type FormUpload, formUploadFor, uploadedText } from "./form-upload.ts";
@@ -52,12 +52,7 @@ interface Refusal {
   details: Record<string, unknown>;
 }
 
-const tooLarge: Refusal = {
-  status: 413,
-  code: "payload_too_large",
-  message: `request body exceeds ${MAX_BODY_BYTES} bytes`,
-  details: { limitBytes: MAX_BODY_BYTES },
-};
+const tooLarge: Refusal = refusalOf(bodyTooLarge());
 
 const unreadable: Refusal = {
   status: 400,

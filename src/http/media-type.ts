@@ -50,7 +50,7 @@ export function parseMediaType(header: string | null): MediaType | null {
 /** `application/json` and the structured-syntax `+json` types (RFC 6839), e.g. `application/merge-patch+json`. */
 export function isJsonMediaType(mediaType: MediaType): boolean {
   return (
-    mediaType.essence === "application/json" || /^application\/[^/]+\+json$/.test(mediaType.essence)
+    mediaType.essence === JSON_MEDIA_TYPE || /^application\/[^/]+\+json$/.test(mediaType.essence)
   );
 }
 

@@ -6,10 +6,10 @@
  */
 
 import { Value } from "@sinclair/typebox/value";
-import { type FieldProblem, Invalid, NotFound, PayloadTooLarge } from "../errors.ts";
+import { type FieldProblem, Invalid, NotFound } from "../errors.ts";
 import { IncomingEvent, type IngestResult } from "../events/model.ts";
 import { type IngestContext, ingestEvent } from "../events/service.ts";
-import { MAX_BODY_BYTES } from "../http/body-limit.ts";
+import { bodyTooLarge, MAX_BODY_BYTES } from "../http/body-limit.ts";
 import { BodyReader, hasContent } from "../http/capped-body.ts";
 import { JSON_MEDIA_TYPE, parseMediaType, unsupportedMediaType } from "../http/media-type.ts";
 import type { Logger } from "../log.ts";
@@ -94,9 +94,7 @@ async function readBody(body: BodyReader): Promise<Uint8Array> {
   const bytes = await body.readCapped(MAX_BODY_BYTES);
   if (bytes === null) {
     await body.discardRest();
-    throw new PayloadTooLarge(`request body exceeds ${MAX_BODY_BYTES} bytes`, {
-      limitBytes: MAX_BODY_BYTES,
-    });
+    throw bodyTooLarge();
   }
   return bytes;
 }
