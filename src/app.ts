@@ -35,6 +35,7 @@ import { pluginRoutes, SOURCES_PATH_PREFIX } from "./plugin-host/routes.ts";
 import { ingestSourceEvents } from "./plugin-host/sources.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import type { Services } from "./services.ts";
+import { DeliveryStore } from "./store/store.ts";
 import { USER_AGENT } from "./version.ts";
 import { WEBHOOK_IMPORT_UPLOAD, webhookRoutes } from "./webhooks/index.ts";
 import { pingRoutes } from "./webhooks/ping.ts";
@@ -76,7 +77,7 @@ function buildHttp(services: Services, store: Store, startedAt: number, inFlight
   return createHttpServer(services.log, FORM_UPLOADS)
     .use(healthRoutes(store.sqlite, startedAt))
     .use(
-      webhookRoutes(store.db, services.auth, {
+      webhookRoutes(services.store, services.auth, {
         isTemplateEngine: (name) => services.templaters.has(name),
         endpointRefusal: (url) => services.guard.literalRefusal(url),
         maxWebhooks: services.config.maxWebhooks,
@@ -167,14 +168,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       maxDelayMs: Math.min(config.retryMaxDelayMs, MAIL_MAX_RETRY_DELAY_MS),
     },
   });
+  // Failed deliveries write their mail notice in the transaction that records the failure.
+  const deliveries = new DeliveryStore(store.db, store.statements, recordFailureNotice);
   const scheduler = new Scheduler({
-    db: store.db,
+    store: deliveries,
     statements: store.statements,
     config,
     log,
     authenticator,
     metrics,
-    onDeliveryFailed: recordFailureNotice,
     timerTasks: [() => mailer.trigger(), () => pollers.trigger()],
     hooks: new DeliveryHookChain(plugins.hooks(), log),
   });
@@ -185,12 +187,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     auth: authPlugin(store.statements),
     enabledWebhooks: new EnabledWebhooks(store.statements),
     statements: store.statements,
+    store: deliveries,
     plugins,
     templaters,
     guard,
     authenticator,
     wake: (webhookIds) => scheduler.wake(webhookIds),
-    onDeliveryFailed: recordFailureNotice,
     metrics,
   };
   const ingest = ingestContextOf(services);
@@ -242,7 +244,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const url = `http://${server.hostname}:${server.port}`;
       log.info("listening", { url, dbPath: config.dbPath });
       memory.start();
-      await scheduler.start();
+      scheduler.start();
       await mailer.announce();
       return url;
     },

@@ -7,8 +7,6 @@
 
 import type { Config } from "./config.ts";
 import type { Executor } from "./db/database.ts";
-import type { StatementCache } from "./db/statement-cache.ts";
-import type { FailureHook } from "./deliveries/failure.ts";
 import type { EnabledWebhooks } from "./events/enabled-webhooks.ts";
 import type { AuthPlugin } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
@@ -17,12 +15,16 @@ import type { OutboundGuard } from "./outbound/outbound-guard.ts";
 import type { ReceiverAuthenticator } from "./outbound/receiver-auth.ts";
 import type { PluginRegistry } from "./plugin-host/registry.ts";
 import type { TemplaterRegistry } from "./plugin-host/templaters.ts";
+import type { GroupCommit } from "./store/group-commit.ts";
+import type { DeliveryStore } from "./store/store.ts";
 
 export interface Services {
   config: Config;
   db: Executor;
-  /** Prepared statements on the same connection, for the synchronous hot paths. */
-  statements: StatementCache;
+  /** The group commit and prepared statements on the same connection (API keys, webhooks). */
+  statements: GroupCommit;
+  /** Events, deliveries, attempts, the queue and the log: all of it is read and written here. */
+  store: DeliveryStore;
   log: Logger;
   auth: AuthPlugin;
   /** The enabled webhooks events are matched against, cached until a webhook changes. */
@@ -36,7 +38,5 @@ export interface Services {
   authenticator: ReceiverAuthenticator;
   /** Tells the scheduler that new Waiting deliveries were committed. */
   wake: (webhookIds?: readonly string[]) => void;
-  /** Told, inside the transaction, when a delivery ends in Error (writes the mail outbox). */
-  onDeliveryFailed: FailureHook;
   metrics: Metrics;
 }

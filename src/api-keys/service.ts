@@ -7,9 +7,9 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Access, ApiKeyRow, Executor } from "../db/database.ts";
-import type { StatementCache } from "../db/statement-cache.ts";
 import { NotFound } from "../errors.ts";
 import { newApiKeyValue, newId } from "../ids.ts";
+import type { GroupCommit } from "../store/group-commit.ts";
 import { countWorkspaces, DEFAULT_WORKSPACE, ensureWorkspace } from "../workspaces/repository.ts";
 import {
   countApiKeys,
@@ -81,7 +81,7 @@ export async function createApiKey(
  * The lookup goes through the unique hash index; the final comparison is constant-time.
  */
 export function authenticate(
-  statements: StatementCache,
+  statements: GroupCommit,
   presented: string | null | undefined,
 ): Principal | null {
   if (!presented || presented.length > 256) return null;

@@ -8,14 +8,14 @@ import { Database as SqliteDatabase } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Kysely, SqliteDialect } from "kysely";
+import { GroupCommit } from "../store/group-commit.ts";
 import type { Database } from "./database.ts";
-import { StatementCache } from "./statement-cache.ts";
 
 export interface Store {
   /** The raw handle, for the few hot paths that use prepared statements. */
   sqlite: SqliteDatabase;
   /** Prepared statements by SQL text, shared by Kysely and the hot paths. */
-  statements: StatementCache;
+  statements: GroupCommit;
   db: Kysely<Database>;
   close(): Promise<void>;
 }
@@ -31,7 +31,7 @@ export function openStore(path: string): Store {
   // Statement journals (every write that fires a trigger or runs inside a savepoint opens one)
   // stay in memory instead of a temp file per statement: a quarter of a delivery insert's cost.
   sqlite.exec("PRAGMA temp_store = MEMORY");
-  const statements = new StatementCache(sqlite);
+  const statements = new GroupCommit(sqlite);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: statements.asKyselyDatabase() }),
   });

@@ -10,13 +10,13 @@
  * on `410 Gone`, another process) is seen by the next read.
  */
 
-import type { StatementCache } from "./statement-cache.ts";
+import type { GroupCommit } from "../store/group-commit.ts";
 
 /** The generation a cached value of `key` was read at, or undefined when there is none. */
 export type GenerationOf<K> = (key: K) => number | undefined;
 
 /** The one number that moves with any webhook of any workspace. */
-export function allWebhooksGeneration<K>(statements: StatementCache): GenerationOf<K> {
+export function allWebhooksGeneration<K>(statements: GroupCommit): GenerationOf<K> {
   return () => {
     const row = statements.get("select value from webhook_generation where id = 1").get() as {
       value: number;
@@ -26,7 +26,7 @@ export function allWebhooksGeneration<K>(statements: StatementCache): Generation
 }
 
 /** The number that moves only with the webhooks of the workspace given as the key. */
-export function workspaceWebhooksGeneration(statements: StatementCache): GenerationOf<string> {
+export function workspaceWebhooksGeneration(statements: GroupCommit): GenerationOf<string> {
   return (workspace) => {
     const row = statements
       .get("select value from webhook_generation_by_workspace where workspace = ?")

@@ -13,6 +13,8 @@ export interface DeliveryFailure {
   workspace: string;
   webhookId: string;
   deliveryId: string;
+  /** When the delivery was created (ms): the mail says how long it has been failing. */
+  deliveryCreatedAt: number;
   reason: FailureReason;
   attempts: number;
   statusCode: number | null;

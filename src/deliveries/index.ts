@@ -33,21 +33,20 @@ import {
 const tags = ["Delivery log"];
 
 export function deliveryLogRoutes(services: Services) {
-  const { db } = services;
+  const { store } = services;
   const enqueue: EnqueueContext = {
-    db,
+    store,
     templaters: services.templaters,
     pluginContentTypes: services.plugins.contentTypes,
     defaultMaxAttempts: services.config.maxAttempts,
     wake: services.wake,
-    onDeliveryFailed: services.onDeliveryFailed,
   };
   return new Elysia({ prefix: "/webhooks" })
     .use(services.auth)
     .get(
       "/:id/events",
       ({ principal, params, query }) =>
-        listDeliveryLogPage(db, principal.workspace, params.id, parseLogQuery(query)),
+        listDeliveryLogPage(store, principal.workspace, params.id, parseLogQuery(query)),
       {
         auth: "read",
         params: WebhookIdParams,
@@ -70,7 +69,7 @@ export function deliveryLogRoutes(services: Services) {
     )
     .get(
       "/:id/events/:eventId",
-      ({ principal, params }) => getDelivery(db, principal.workspace, params.id, params.eventId),
+      ({ principal, params }) => getDelivery(store, principal.workspace, params.id, params.eventId),
       {
         auth: "read",
         params: DeliveryParams,
@@ -86,7 +85,8 @@ export function deliveryLogRoutes(services: Services) {
     )
     .get(
       "/:id/events/:eventId/attempts",
-      ({ principal, params }) => listAttempts(db, principal.workspace, params.id, params.eventId),
+      ({ principal, params }) =>
+        listAttempts(store, principal.workspace, params.id, params.eventId),
       {
         auth: "read",
         params: DeliveryParams,

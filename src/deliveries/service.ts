@@ -5,25 +5,20 @@
  * resends its original exactly as ingest stored it. Knows nothing of HTTP; throws domain errors.
  */
 
-import type { Insertable } from "kysely";
 import { findContentType, type PluginContentTypes } from "../content-types/service.ts";
-import type { DeliveryTable, Executor, WebhookRow } from "../db/database.ts";
+import type { Executor, WebhookRow } from "../db/database.ts";
 import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
 import { type FieldProblem, Invalid, NotFound, ValidationFailed } from "../errors.ts";
-import {
-  type EventContent,
-  type EventContentOf,
-  insertEvent,
-  readEventContents,
-} from "../events/repository.ts";
 import { newId, randomString } from "../ids.ts";
 import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
+import type { NewDelivery } from "../store/deliveries.ts";
+import type { EventContent, EventContentOf } from "../store/events.ts";
+import type { AttemptRow, DeliveryLogFilter, DeliveryRow, LogPosition } from "../store/log.ts";
+import type { DeliveryStore } from "../store/store.ts";
 import type { WebhookEventTypeValue } from "../webhooks/model.ts";
 import { findWebhook } from "../webhooks/repository.ts";
 import { getWebhookRow } from "../webhooks/service.ts";
 import { buildDelivery, type DeliveryContent } from "./build.ts";
-import { enqueueDeliveries } from "./enqueue.ts";
-import type { FailureHook } from "./failure.ts";
 import {
   type Attempt,
   type DeliveryLogEntry,
@@ -34,30 +29,16 @@ import {
   type ReplayInput,
   type ReplayResult,
 } from "./model.ts";
-import {
-  type AttemptRow,
-  countDeliveryLog,
-  type DeliveryLogFilter,
-  type DeliveryRow,
-  findDelivery,
-  findDeliveryOfWebhook,
-  hasDeliveryLog,
-  type LogPosition,
-  listAttemptsOfDelivery,
-  listDeliveryLog,
-  listLatestDeliveryPerEvent,
-} from "./repository.ts";
 import { ProcessStatus, type ProcessStatusValue } from "./status.ts";
 
 /** What creating deliveries needs from the rest of the app. */
 export interface EnqueueContext {
-  db: Executor;
+  /** Where the log is read and new deliveries are written. */
+  store: DeliveryStore;
   templaters: TemplaterRegistry;
   /** Content types of the source plugins, for generate-sample (none when omitted). */
   pluginContentTypes?: PluginContentTypes;
   defaultMaxAttempts: number;
-  /** Told about a delivery born in Error (its template failed), inside the transaction. */
-  onDeliveryFailed?: FailureHook;
   /** Called after the commit with the webhooks that have new Waiting deliveries. */
   wake: (webhookIds?: readonly string[]) => void;
 }
@@ -139,18 +120,16 @@ function toAttempt(row: AttemptRow): Attempt {
  * The API's view of stored deliveries: their events' content is read in one more query by
  * event id (primary-key lookups), which leaves the log query's plan as it is.
  */
-async function toDeliveryLogs(db: Executor, rows: DeliveryRow[]): Promise<DeliveryLogEntry[]> {
-  const eventContentOf = await readEventContents(
+async function toDeliveryLogs(
+  store: DeliveryStore,
+  db: Executor,
+  rows: DeliveryRow[],
+): Promise<DeliveryLogEntry[]> {
+  const eventContentOf = await store.eventContents(
     db,
     rows.map((row) => row.event_id),
   );
   return rows.map((row) => toDeliveryLog(row, eventContentOf(row.event_id)));
-}
-
-/** The API's view of one stored delivery. */
-async function readDeliveryLog(db: Executor, row: DeliveryRow): Promise<DeliveryLogEntry> {
-  const eventContentOf = await readEventContents(db, [row.event_id]);
-  return toDeliveryLog(row, eventContentOf(row.event_id));
 }
 
 /** An opaque cursor for the position after `row`: base64url of `createdAt:id`. */
@@ -309,27 +288,27 @@ export function parseLogQuery(query: DeliveryLogQuery): LogRequest {
  * 404 only when the webhook is unknown here and has left no log either.
  */
 export async function listDeliveryLogPage(
-  db: Executor,
+  store: DeliveryStore,
   workspace: string,
   webhookId: string,
   request: LogRequest,
 ): Promise<DeliveryLogPage> {
   const { filter, pageSize, start } = request;
-  return db.transaction().execute(async (trx) => {
+  return store.db.transaction().execute(async (trx) => {
     const webhook = await findWebhook(trx, workspace, webhookId);
-    if (!webhook && !(await hasDeliveryLog(trx, workspace, webhookId))) {
+    if (!webhook && !(await store.hasLog(trx, workspace, webhookId))) {
       throw new NotFound(`webhook ${webhookId} not found`, { id: webhookId });
     }
-    const total = await countDeliveryLog(trx, webhookId, filter);
+    const total = await store.countLog(trx, webhookId, filter);
     // One row more than asked says whether a following page exists.
-    const rows = await listDeliveryLog(trx, webhookId, filter, {
+    const rows = await store.listLog(trx, webhookId, filter, {
       limit: pageSize + 1,
       ...("page" in start ? { offset: (start.page - 1) * pageSize } : { after: start.after }),
     });
     const items = rows.slice(0, pageSize);
     const last = items.at(-1);
     return {
-      items: await toDeliveryLogs(trx, items),
+      items: await toDeliveryLogs(store, trx, items),
       page: "page" in start ? start.page : null,
       pageSize,
       total,
@@ -342,12 +321,13 @@ export async function listDeliveryLogPage(
 }
 
 async function getDeliveryRow(
+  store: DeliveryStore,
   db: Executor,
   workspace: string,
   webhookId: string,
   deliveryId: string,
 ): Promise<DeliveryRow> {
-  const row = await findDeliveryOfWebhook(db, workspace, webhookId, deliveryId);
+  const row = await store.findDeliveryOfWebhook(db, workspace, webhookId, deliveryId);
   if (!row) {
     throw new NotFound(`delivery ${deliveryId} of webhook ${webhookId} not found`, {
       id: webhookId,
@@ -358,22 +338,25 @@ async function getDeliveryRow(
 }
 
 export async function getDelivery(
-  db: Executor,
+  store: DeliveryStore,
   workspace: string,
   webhookId: string,
   deliveryId: string,
 ): Promise<DeliveryLogEntry> {
-  return readDeliveryLog(db, await getDeliveryRow(db, workspace, webhookId, deliveryId));
+  const row = await getDeliveryRow(store, store.db, workspace, webhookId, deliveryId);
+  const [entry] = await toDeliveryLogs(store, store.db, [row]);
+  if (!entry) throw new Error(`delivery ${deliveryId} has no log entry`);
+  return entry;
 }
 
 export async function listAttempts(
-  db: Executor,
+  store: DeliveryStore,
   workspace: string,
   webhookId: string,
   deliveryId: string,
 ): Promise<Attempt[]> {
-  const delivery = await getDeliveryRow(db, workspace, webhookId, deliveryId);
-  return (await listAttemptsOfDelivery(db, delivery.id)).map(toAttempt);
+  const delivery = await getDeliveryRow(store, store.db, workspace, webhookId, deliveryId);
+  return (await store.attemptsOf(store.db, delivery.id)).map(toAttempt);
 }
 
 /** How many events' content a replay reads at a time (one query each, bounded memory). */
@@ -401,7 +384,7 @@ function resend(
   original: DeliveryRow,
   eventContentOf: EventContentOf,
   now: number,
-): Insertable<DeliveryTable> {
+): NewDelivery {
   return buildDelivery({
     webhook,
     content: contentOf(original, eventContentOf),
@@ -414,11 +397,12 @@ function resend(
 
 /** The API's view of a delivery just inserted, whose event's content the caller has at hand. */
 async function readInserted(
+  store: DeliveryStore,
   db: Executor,
   id: string,
   content: EventContent,
 ): Promise<DeliveryLogEntry> {
-  const row = await findDelivery(db, id);
+  const row = await store.findDelivery(db, id);
   if (!row) throw new Error(`delivery ${id} vanished after its insert`);
   return toDeliveryLog(row, content);
 }
@@ -434,13 +418,14 @@ export async function retryDelivery(
   webhookId: string,
   deliveryId: string,
 ): Promise<DeliveryLogEntry> {
-  const created = await context.db.transaction().execute(async (trx) => {
+  const { store } = context;
+  const created = await store.db.transaction().execute(async (trx) => {
     const webhook = await getWebhookRow(trx, workspace, webhookId);
-    const original = await getDeliveryRow(trx, workspace, webhookId, deliveryId);
-    const eventContentOf = await readEventContents(trx, [original.event_id]);
+    const original = await getDeliveryRow(store, trx, workspace, webhookId, deliveryId);
+    const eventContentOf = await store.eventContents(trx, [original.event_id]);
     const row = resend(context, webhook, original, eventContentOf, Date.now());
-    await enqueueDeliveries(trx, [row], context.onDeliveryFailed);
-    return readInserted(trx, row.id, eventContentOf(original.event_id));
+    await store.enqueue(trx, [row]);
+    return readInserted(store, trx, row.id, eventContentOf(original.event_id));
   });
   context.wake([webhookId]);
   return created;
@@ -481,9 +466,10 @@ export async function replayDeliveries(
 ): Promise<ReplayResult> {
   const now = Date.now();
   const { since, until } = parseReplayWindow(input, now);
-  const rows = await context.db.transaction().execute(async (trx) => {
+  const { store } = context;
+  const rows = await store.db.transaction().execute(async (trx) => {
     const webhook = await getWebhookRow(trx, workspace, webhookId);
-    const latest = await listLatestDeliveryPerEvent(
+    const latest = await store.latestPerEvent(
       trx,
       workspace,
       webhookId,
@@ -497,10 +483,10 @@ export async function replayDeliveries(
       );
     }
     // The events' content a batch at a time: a window holds up to MAX_REPLAY_EVENTS of them.
-    const created: Insertable<DeliveryTable>[] = [];
+    const created: NewDelivery[] = [];
     for (let index = 0; index < latest.length; index += REPLAY_CONTENT_BATCH) {
       const batch = latest.slice(index, index + REPLAY_CONTENT_BATCH);
-      const eventContentOf = await readEventContents(
+      const eventContentOf = await store.eventContents(
         trx,
         batch.map((original) => original.event_id),
       );
@@ -508,7 +494,7 @@ export async function replayDeliveries(
         created.push(resend(context, webhook, original, eventContentOf, now));
       }
     }
-    await enqueueDeliveries(trx, created, context.onDeliveryFailed);
+    await store.enqueue(trx, created);
     return created;
   });
   if (rows.length > 0) context.wake([webhookId]);
@@ -530,7 +516,8 @@ export async function generateSample(
   webhookId: string,
   contentTypeKey: string,
 ): Promise<DeliveryLogEntry> {
-  const created = await context.db.transaction().execute(async (trx) => {
+  const { store } = context;
+  const created = await store.db.transaction().execute(async (trx) => {
     const webhook = await getWebhookRow(trx, workspace, webhookId);
     const contentType = await findContentType(
       trx,
@@ -553,7 +540,14 @@ export async function generateSample(
       translations: {},
       acceptedAt: now,
     };
-    await insertEvent(trx, {
+    const row = buildDelivery({
+      webhook,
+      content,
+      templaters: context.templaters,
+      defaultMaxAttempts: context.defaultMaxAttempts,
+      now,
+    });
+    await store.enqueue(trx, [row], {
       id: content.eventId,
       workspace,
       idempotency_key: null,
@@ -565,15 +559,7 @@ export async function generateSample(
       source: "sample",
       created_at: now,
     });
-    const row = buildDelivery({
-      webhook,
-      content,
-      templaters: context.templaters,
-      defaultMaxAttempts: context.defaultMaxAttempts,
-      now,
-    });
-    await enqueueDeliveries(trx, [row], context.onDeliveryFailed);
-    return readInserted(trx, row.id, content);
+    return readInserted(store, trx, row.id, content);
   });
   context.wake([webhookId]);
   return created;

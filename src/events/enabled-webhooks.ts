@@ -5,8 +5,8 @@
  */
 
 import type { WebhookRow } from "../db/database.ts";
-import type { StatementCache } from "../db/statement-cache.ts";
 import { WebhookDerived, workspaceWebhooksGeneration } from "../db/webhook-generation.ts";
+import type { GroupCommit } from "../store/group-commit.ts";
 import { type Matcher, matcherOf } from "./matching.ts";
 
 /** The columns a new delivery is built from (`buildDelivery`) and matched with. */
@@ -36,7 +36,7 @@ const ENABLED_SQL = `select id, workspace, event_types, slot, languages, use_cus
 export class EnabledWebhooks {
   private readonly byWorkspace: WebhookDerived<string, readonly Candidate[]>;
 
-  constructor(statements: StatementCache) {
+  constructor(statements: GroupCommit) {
     this.byWorkspace = new WebhookDerived(workspaceWebhooksGeneration(statements), (workspace) =>
       (statements.get(ENABLED_SQL).all(workspace) as IngestWebhook[]).map((webhook) => ({
         webhook,

@@ -7,8 +7,8 @@
 import { Elysia } from "elysia";
 import { authenticate, type Principal } from "../api-keys/service.ts";
 import type { Access } from "../db/database.ts";
-import type { StatementCache } from "../db/statement-cache.ts";
 import { Forbidden, Unauthorized } from "../errors.ts";
+import type { GroupCommit } from "../store/group-commit.ts";
 
 const principals = new WeakMap<Request, Principal>();
 
@@ -19,7 +19,7 @@ export function allows(granted: Access, required: Access): boolean {
   return granted === "write" || required === "read";
 }
 
-export function authPlugin(statements: StatementCache) {
+export function authPlugin(statements: GroupCommit) {
   // Unnamed on purpose: a name would let Elysia dedupe two apps' plugins (each with its own
   // database) into one. The plugin only adds a macro, so applying it per module is harmless.
   return new Elysia().macro({
@@ -30,7 +30,7 @@ export function authPlugin(statements: StatementCache) {
       },
       async transform({ request }) {
         const presented = request.headers.get("x-api-key");
-        // In the next batch of the statement cache: see StatementCache.read.
+        // In the next batch of the statement cache: see GroupCommit.read.
         const principal = await statements.read(() => authenticate(statements, presented));
         if (!principal) {
           throw new Unauthorized("a valid X-Api-Key header is required");

@@ -23,11 +23,6 @@ export const recordFailureNotice: FailureHook = async (trx, failure) => {
     .where("id", "=", failure.webhookId)
     .executeTakeFirst();
   if (!webhook?.error_email_to) return;
-  const delivery = await trx
-    .selectFrom("deliveries")
-    .select("created_at")
-    .where("id", "=", failure.deliveryId)
-    .executeTakeFirst();
   await insertNotice(trx, {
     id: newId("mail", failure.at),
     workspace: failure.workspace,
@@ -38,7 +33,7 @@ export const recordFailureNotice: FailureHook = async (trx, failure) => {
     error: failure.error,
     attempts: failure.attempts,
     occurred_at: failure.at,
-    delivery_created_at: delivery?.created_at ?? failure.at,
+    delivery_created_at: failure.deliveryCreatedAt,
     recipients: webhook.error_email_to,
     webhook_label: webhook.description || webhook.name,
     endpoint_host: hostOf(webhook.endpoint),

@@ -27,7 +27,7 @@ export function metricsRoutes(services: Services, inFlight: () => number) {
     "/metrics",
     async ({ set }) => {
       set.headers["content-type"] = PROMETHEUS_CONTENT_TYPE;
-      return services.metrics.render(services.db, { inFlight: inFlight() });
+      return services.metrics.render(await services.store.queueState(), { inFlight: inFlight() });
     },
     {
       response: { 200: MetricsText },

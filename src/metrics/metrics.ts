@@ -7,9 +7,7 @@
  * route can be open like `/health`.
  */
 
-import { sql } from "kysely";
-import type { Executor } from "../db/database.ts";
-import { ProcessStatus, type ProcessStatusValue } from "../deliveries/status.ts";
+import type { QueueState } from "../store/store.ts";
 import { VERSION } from "../version.ts";
 
 /** Upper bounds in seconds for one HTTP attempt; a webhook's timeout is at most 60 s. */
@@ -141,63 +139,6 @@ export class Exposition {
   }
 }
 
-interface QueueState {
-  waiting: number;
-  /** `created_at` (ms) of the oldest Waiting delivery, or null when none waits. */
-  oldestWaitingCreatedAt: number | null;
-  processing: number;
-}
-
-/**
- * The counts come from `delivery_counts` (kept by triggers, one row per webhook and status), not
- * from counting rows: a backlog of a million Waiting deliveries would otherwise be a million
- * index entries read on every scrape, with the event loop waiting (about 27 ms; 10× that for
- * ten million). The oldest Waiting delivery is found per webhook that has any, each the first
- * entry of its Waiting range of `deliveries_log_by_status`.
- */
-async function readQueueState(db: Executor): Promise<QueueState> {
-  const counts = await db
-    .selectFrom("delivery_counts")
-    .select((eb) => {
-      const countOf = (status: ProcessStatusValue) =>
-        eb.fn.sum<number | null>(
-          eb
-            .case()
-            .when("process_status", "=", sql.lit(status))
-            .then(eb.ref("count"))
-            .else(0)
-            .end(),
-        );
-      return [
-        countOf(ProcessStatus.Waiting).as("waiting"),
-        countOf(ProcessStatus.Processing).as("processing"),
-      ];
-    })
-    .executeTakeFirstOrThrow();
-  // Per webhook with Waiting rows, its oldest is the first entry of its status range.
-  const oldest = await db
-    .selectFrom("delivery_counts as c")
-    .select((eb) =>
-      eb.fn
-        .min<number | null>(
-          eb
-            .selectFrom("deliveries as d")
-            .select((inner) => inner.fn.min<number>("d.created_at").as("first"))
-            .whereRef("d.webhook_id", "=", "c.webhook_id")
-            .where("d.process_status", "=", sql.lit(ProcessStatus.Waiting)),
-        )
-        .as("createdAt"),
-    )
-    .where("c.process_status", "=", sql.lit(ProcessStatus.Waiting))
-    .where("c.count", ">", sql.lit(0))
-    .executeTakeFirstOrThrow();
-  return {
-    waiting: counts.waiting ?? 0,
-    oldestWaitingCreatedAt: oldest.createdAt,
-    processing: counts.processing ?? 0,
-  };
-}
-
 /**
  * One app's metrics. The scheduler records attempts and final outcomes; `render` adds what the
  * database says at scrape time. No state outside the instance: several apps may share a process.
@@ -222,9 +163,11 @@ export class Metrics {
     this.deliveryLatency.observe(Math.max(0, latencyMs) / 1000);
   }
 
-  /** The whole exposition text. `state.inFlight` = attempts running in this process now. */
-  async render(db: Executor, state: { inFlight: number }): Promise<string> {
-    const queue = await readQueueState(db);
+  /**
+   * The whole exposition text: `queue` as the store reports it, `state.inFlight` = attempts
+   * running in this process now.
+   */
+  render(queue: QueueState, state: { inFlight: number }): string {
     const now = Date.now();
     const oldestWaitingAge =
       queue.oldestWaitingCreatedAt === null
@@ -256,7 +199,7 @@ export class Metrics {
       .gauge("hookpost_queue_depth", "Deliveries waiting to be attempted.", queue.waiting)
       .gauge(
         "hookpost_deliveries_processing",
-        "Deliveries claimed by a scheduler (an attempt under way or a lease not yet expired).",
+        "Deliveries taken by the scheduler whose outcome is not stored yet.",
         queue.processing,
       )
       .gauge(

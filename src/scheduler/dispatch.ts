@@ -2,21 +2,17 @@
  * One attempt of one claimed delivery (SPEC §6.1–6.3): prepare → sign → send → decide →
  * record. Sign the request; let the plugins' `beforeDelivery` hooks change it (then sign the
  * final body); send it with the receiver's authentication (`outbound/`); decide what the
- * result means (`outcome.ts`); record the outcome — group-committed with prepared statements,
- * or in a Kysely transaction when the delivery fails, so the failure hook writes its mail
- * notice in the same transaction; then the plugins' `afterDelivery` hooks. The scheduler
+ * result means (`outcome.ts`); record the outcome in the store (with the failure mail's notice
+ * in the same transaction when the delivery fails); then the plugins' `afterDelivery` hooks.
+ * The scheduler
  * (`scheduler.ts`) decides when and which deliveries come here; this file decides nothing of
  * that, and tells the scheduler what it recorded.
  */
 
 import type { Config } from "../config.ts";
-import type { Executor } from "../db/database.ts";
 import { readJsonColumn } from "../db/json-column.ts";
-import type { StatementCache } from "../db/statement-cache.ts";
 import { messageIdOf } from "../deliveries/build.ts";
-import type { FailureHook } from "../deliveries/failure.ts";
-import { ProcessStatus } from "../deliveries/status.ts";
-import { newId } from "../ids.ts";
+import type { Decision } from "../deliveries/status.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { ReceiverAuthenticator, ReceiverCredentials } from "../outbound/receiver-auth.ts";
@@ -24,27 +20,19 @@ import { type AttemptResult, isSuccessStatus, noResponse } from "../outbound/sen
 import { requestHeaders, signatureHeaders } from "../outbound/signing.ts";
 import type { DeliveryContext, DeliveryResult } from "../plugin-host/api.ts";
 import { type DeliveryHookChain, unsignedHeaders } from "../plugin-host/hooks.ts";
+import type { DispatchableWebhook, DueDelivery } from "../store/queue.ts";
+import type { DeliveryStore } from "../store/store.ts";
 import { USER_AGENT } from "../version.ts";
-import {
-  type ClaimedDelivery,
-  type DispatchableWebhook,
-  insertAttemptNow,
-  releaseDeliveryNow,
-  updateDeliveryOutcomeNow,
-  updateWebhookHealthNow,
-} from "./fast-queries.ts";
-import { type Decision, decideOutcome, maskHeaders } from "./outcome.ts";
+import { decideOutcome, maskHeaders } from "./outcome.ts";
 
 export interface DispatchOptions {
-  db: Executor;
+  /** Where outcomes are recorded (and taken deliveries released). */
+  store: DeliveryStore;
   config: Pick<Config, "retryBaseMs" | "retryMaxDelayMs">;
   log: Logger;
-  /** Prepared statements for the per-tick and per-attempt hot paths. */
-  statements: StatementCache;
   /** Sends with the webhook's receiver authentication, through the outbound guard. */
   authenticator: ReceiverAuthenticator;
   metrics: Metrics;
-  onDeliveryFailed?: FailureHook;
   /** The plugins' `beforeDelivery` and `afterDelivery` hooks. */
   hooks?: DeliveryHookChain;
 }
@@ -58,12 +46,6 @@ export type RecordedListener = (
   decision: Decision,
   failCount: number | null,
 ) => void;
-
-/** Thrown inside the recording transaction to roll it back when the lease was lost. */
-class LeaseLost extends Error {}
-
-/** Thrown by the fast recording path: the webhook is gone, the failure path must run. */
-class WebhookGone extends Error {}
 
 /** The request of one attempt, ready to send, or why it cannot be sent. */
 type PreparedRequest =
@@ -81,12 +63,12 @@ export class Dispatcher {
   /**
    * Takes one claimed delivery through its attempt, and resolves once the outcome is recorded
    * (or the delivery released: shutdown aborted it). Rejects only when recording failed; the
-   * lease then brings the delivery back. `succeeded` is called as soon as the receiver has
+   * delivery is then still Waiting, and the store lets it be taken again after a while. `succeeded` is called as soon as the receiver has
    * answered 2xx, before the outcome is recorded: the receiver is done with the attempt.
    */
   async run(
     webhook: DispatchableWebhook,
-    delivery: ClaimedDelivery,
+    delivery: DueDelivery,
     signal: AbortSignal,
     succeeded: () => void,
   ): Promise<void> {
@@ -100,9 +82,7 @@ export class Dispatcher {
     };
     const prepared = await this.prepare(webhook, delivery, startedAt, context, signal);
     if (prepared.kind === "aborted") {
-      await this.options.statements.exclusive(() =>
-        releaseDeliveryNow(this.options.statements, delivery.id),
-      );
+      this.options.store.release(delivery.id);
       return;
     }
     let sent: { result: AttemptResult; headers: Record<string, string> };
@@ -127,9 +107,7 @@ export class Dispatcher {
     }
     const { result, headers } = sent;
     if (result.aborted) {
-      await this.options.statements.exclusive(() =>
-        releaseDeliveryNow(this.options.statements, delivery.id),
-      );
+      this.options.store.release(delivery.id);
       return;
     }
     if (isSuccessStatus(result.statusCode)) succeeded();
@@ -155,7 +133,7 @@ export class Dispatcher {
    */
   private async prepare(
     webhook: DispatchableWebhook,
-    delivery: ClaimedDelivery,
+    delivery: DueDelivery,
     startedAt: number,
     context: DeliveryContext,
     signal: AbortSignal,
@@ -187,7 +165,7 @@ export class Dispatcher {
 
   private async record(
     webhook: DispatchableWebhook,
-    delivery: ClaimedDelivery,
+    delivery: DueDelivery,
     attempt: {
       result: AttemptResult;
       startedAt: number;
@@ -195,78 +173,43 @@ export class Dispatcher {
       signature: string;
     },
   ): Promise<{ decision: Decision; error: string | null }> {
-    const { db, config, metrics } = this.options;
+    const { config, metrics } = this.options;
     const { result } = attempt;
     const now = Date.now();
     const number = delivery.attempts + 1;
     const success = isSuccessStatus(result.statusCode);
-    let decision: Decision = decideOutcome({
+    const decided = decideOutcome({
       result,
       attemptNumber: number,
       maxAttempts: delivery.max_attempts,
       now,
       policy: { baseMs: config.retryBaseMs, maxDelayMs: config.retryMaxDelayMs },
     });
-    let error = result.error;
-    let failCount: number | null = null;
-    const outcome = { result, startedAt: attempt.startedAt, headers: attempt.headers };
-    const written = (failuresAllowed: boolean) => () => {
-      const kept = this.writeOutcome(webhook, delivery, outcome, attempt.signature, {
-        decision,
-        number,
-        now,
-        failuresAllowed,
-      });
-      decision = kept.decision;
-      error = kept.error;
-      failCount = kept.failCount;
-      return true;
-    };
-    const lostLease = (failure: unknown) => {
-      if (failure instanceof LeaseLost) return false;
-      throw failure;
-    };
-    // Sent and retry outcomes go through the group-committed batches; a failure (or a retry
-    // whose webhook is gone, which becomes one) also writes the failure hook's outbox row, in
-    // a Kysely transaction so the hook can use it.
-    let recorded: boolean | "failure" = "failure";
-    if (decision.kind !== "failed") {
-      recorded = await this.options.statements
-        .exclusive(written(false))
-        .catch((failure: unknown) =>
-          failure instanceof WebhookGone ? "failure" : lostLease(failure),
-        );
-    }
-    if (recorded === "failure") {
-      recorded = await db
-        .transaction()
-        .execute(async (trx) => {
-          // Prepared statements on the same connection run inside this open transaction.
-          written(true)();
-          if (decision.kind === "failed" && this.options.onDeliveryFailed) {
-            await this.options.onDeliveryFailed(trx, {
-              workspace: delivery.workspace,
-              webhookId: webhook.id,
-              deliveryId: delivery.id,
-              reason: decision.reason,
-              attempts: number,
-              statusCode: result.statusCode,
-              error,
-              at: now,
-            });
-          }
-          return true;
-        })
-        .catch(lostLease);
-    }
+    const recorded = await this.options.store.recordAttempt({
+      delivery,
+      decision: decided,
+      startedAt: attempt.startedAt,
+      durationMs: result.durationMs,
+      statusCode: result.statusCode,
+      error: result.error,
+      responseBody: result.responseBody,
+      responseMessage: result.responseBody || result.statusText || result.error,
+      requestHeaders: JSON.stringify(maskHeaders(attempt.headers)),
+      signature: attempt.signature,
+      now,
+    });
     if (!recorded) {
-      this.options.log.warn("attempt outlived its lease; its outcome is not recorded", {
-        deliveryId: delivery.id,
-        webhookId: webhook.id,
-      });
-      return { decision, error };
+      this.options.log.warn(
+        "the delivery changed during its attempt; its outcome is not recorded",
+        {
+          deliveryId: delivery.id,
+          webhookId: webhook.id,
+        },
+      );
+      return { decision: decided, error: result.error };
     }
-    this.recorded(webhook.id, decision, failCount);
+    const { decision, error } = recorded;
+    this.recorded(webhook.id, decision, recorded.failCount);
     metrics.recordAttempt(success ? "success" : "failure", result.durationMs);
     if (decision.kind === "sent") metrics.recordDelivery("sent", now - delivery.created_at);
     if (decision.kind === "failed") {
@@ -286,70 +229,5 @@ export class Dispatcher {
       }
     }
     return { decision, error };
-  }
-
-  /**
-   * Writes an attempt's outcome with prepared statements (synchronous; the caller supplies the
-   * transaction): the webhook's health, the delivery's new state — only while its lease is still
-   * ours, else {@link LeaseLost} — and the attempt record. A retry whose webhook was deleted
-   * meanwhile becomes a failure; when `failuresAllowed` is false that throws
-   * {@link WebhookGone} instead, so the caller can rerun it where the failure hook can write.
-   */
-  private writeOutcome(
-    webhook: DispatchableWebhook,
-    delivery: ClaimedDelivery,
-    attempt: { result: AttemptResult; startedAt: number; headers: Record<string, string> },
-    signature: string,
-    state: { decision: Decision; number: number; now: number; failuresAllowed: boolean },
-  ): { decision: Decision; error: string | null; failCount: number | null } {
-    const { statements } = this.options;
-    const { result } = attempt;
-    const { number, now } = state;
-    let { decision } = state;
-    let error = result.error;
-    const failCount = updateWebhookHealthNow(statements, webhook.id, {
-      success: decision.kind === "sent",
-      disable: decision.kind === "failed" && decision.reason === "gone",
-      now,
-    });
-    if (failCount === null && decision.kind === "retry") {
-      if (!state.failuresAllowed) throw new WebhookGone();
-      // The webhook was deleted during the attempt: nothing will ever claim a retry.
-      error = `${result.error}; webhook deleted, no further attempts`;
-      decision = { kind: "failed", reason: "exhausted" };
-    }
-    const updated = updateDeliveryOutcomeNow(statements, {
-      id: delivery.id,
-      processStatus:
-        decision.kind === "sent"
-          ? ProcessStatus.Sent
-          : decision.kind === "retry"
-            ? ProcessStatus.Waiting
-            : ProcessStatus.Error,
-      attempts: number,
-      nextAttemptAt: decision.kind === "retry" ? decision.nextAttemptAt : now,
-      leaseUntil: delivery.lease_until,
-      statusCode: result.statusCode,
-      responseMessage: result.responseBody || result.statusText || result.error,
-      lastError: error,
-      durationMs: result.durationMs,
-      signature,
-      now,
-    });
-    // The lease ran out while this attempt ran and the delivery went back to the queue: its
-    // next claim records the outcome; this one must not (the rollback undoes the health too).
-    if (!updated) throw new LeaseLost();
-    insertAttemptNow(statements, {
-      id: newId("att", now),
-      deliveryId: delivery.id,
-      number,
-      startedAt: attempt.startedAt,
-      durationMs: result.durationMs,
-      statusCode: result.statusCode,
-      error: result.error,
-      responseBody: result.responseBody,
-      requestHeaders: JSON.stringify(maskHeaders(attempt.headers)),
-    });
-    return { decision, error, failCount };
   }
 }

@@ -4,7 +4,7 @@
  * attempts are used up; otherwise Waiting again after a backoff delay.
  */
 
-import type { FailureReason } from "../deliveries/failure.ts";
+import type { Decision } from "../deliveries/status.ts";
 import {
   type BackoffPolicy,
   honoursRetryAfter,
@@ -13,11 +13,6 @@ import {
 } from "../outbound/backoff.ts";
 import { type AttemptResult, isSuccessStatus } from "../outbound/sender.ts";
 import { isCredentialHeader } from "../webhooks/credentials.ts";
-
-export type Decision =
-  | { kind: "sent" }
-  | { kind: "retry"; nextAttemptAt: number }
-  | { kind: "failed"; reason: Exclude<FailureReason, "render"> };
 
 export interface DecisionInput {
   result: AttemptResult;

@@ -1,7 +1,7 @@
 /**
  * The delivery scheduler (SPEC §6.2, §10). A timer ticks every `HOOKPOST_TICK_MS`, and
- * `wake()` runs a tick at once when work was enqueued or a slot freed up. A tick returns
- * expired leases to Waiting, then claims due deliveries webhook by webhook — at most
+ * `wake()` runs a tick at once when work was enqueued or a slot freed up. A tick claims due
+ * deliveries webhook by webhook — at most
  * `HOOKPOST_CONCURRENCY` attempts in flight overall and a quarter of that per webhook, starting
  * from a different webhook each tick — so one slow or dead endpoint cannot hold back the rest.
  * A webhook whose last 3 attempts failed (any answer but 2xx, or none) gets an eighth of its
@@ -14,26 +14,20 @@
  * held. The claim that refills the slot can then share the outcome's batch. Any other result
  * keeps its slot until recorded, so the failing limit counts the failure before the next claim.
  *
- * Delivery is at-least-once: a claim is a lease in the database, so whatever moment the process
- * dies, the delivery is Waiting again at the next start (or when the lease runs out).
+ * Delivery is at-least-once: taking a delivery writes nothing (the store keeps what is in
+ * flight in memory, `store/in-flight.ts`), so whatever moment the process dies, the delivery is
+ * still Waiting at the next start.
  *
- * This file is the when and the which: timer, wake-ups, fairness, leases and claims. Each
- * claimed delivery goes to `dispatch.ts` (prepare → sign → send → decide → record), which
- * reports back what it recorded; the tick also runs `retention.ts`.
+ * This file is the when and the which: timer, wake-ups, fairness and claims. Each claimed
+ * delivery goes to `dispatch.ts` (prepare → sign → send → decide → record), which reports back
+ * what it recorded; the tick also runs `retention.ts`.
  */
 
 import type { Config } from "../config.ts";
 import { allWebhooksGeneration, WebhookDerived } from "../db/webhook-generation.ts";
+import type { GroupCommit } from "../store/group-commit.ts";
+import type { DispatchableWebhook, DueDelivery } from "../store/queue.ts";
 import { Dispatcher, type DispatchOptions, type RecordedListener } from "./dispatch.ts";
-import {
-  type ClaimedDelivery,
-  claimDueNow,
-  type DispatchableWebhook,
-  dispatchableWebhooks,
-  nextDueNow,
-  releaseExpiredLeasesNow,
-  resetAllProcessingNow,
-} from "./fast-queries.ts";
 import { applyRetention, RETENTION_EVERY_MS } from "./retention.ts";
 
 export type SchedulerConfig = Pick<
@@ -43,6 +37,8 @@ export type SchedulerConfig = Pick<
 
 export interface SchedulerOptions extends DispatchOptions {
   config: SchedulerConfig;
+  /** The group commit the claims run in (and the webhooks' generation is read through). */
+  statements: GroupCommit;
   /**
    * Run on every timer tick, in order, not awaited: the failure mailer, the plugins' pollers.
    * Each should not throw; one that does is logged and the others still run.
@@ -52,10 +48,6 @@ export interface SchedulerOptions extends DispatchOptions {
   shutdownGraceMs?: number;
 }
 
-/** A lease outlives the attempt's own timeout by this much. */
-const LEASE_MARGIN_MS = 60_000;
-/** How often expired leases are looked for (they expire a minute after the timeout anyway). */
-const LEASE_CHECK_EVERY_MS = 1_000;
 /** How often the scheduler forgets what it learnt about webhooks' next due times. */
 const FULL_LOOK_EVERY_MS = 30_000;
 
@@ -83,8 +75,8 @@ export class Scheduler {
   /** Slots taken overall: at most `concurrency`. */
   private slotsTaken = 0;
   /**
-   * Attempts not finished, recording included, by a key of their own (a delivery may be sent
-   * twice if a lease ran out): what shutdown waits for.
+   * Attempts not finished, recording included, by a key of their own: what shutdown waits
+   * for.
    */
   private readonly running = new Map<number, InFlight>();
   private nextKey = 0;
@@ -105,7 +97,6 @@ export class Scheduler {
   /** The enabled webhooks with what sending needs, read again only after a webhook changed. */
   private readonly dispatchable: WebhookDerived<"enabled", DispatchableWebhook[]>;
   private lastFullLookAt = 0;
-  private lastLeaseCheckAt = 0;
   private readonly dispatcher: Dispatcher;
   /**
    * What a recorded attempt tells the claims: a retry may make the webhook due sooner than
@@ -126,7 +117,7 @@ export class Scheduler {
     this.dispatcher = new Dispatcher(options, this.recorded);
     this.dispatchable = new WebhookDerived(allWebhooksGeneration(options.statements), () => {
       this.failuresInARow.clear();
-      return dispatchableWebhooks(options.statements);
+      return options.store.dispatchableWebhooksNow();
     });
     this.perWebhookLimit = Math.max(1, Math.floor(options.config.concurrency / 4));
     this.failingLimit = Math.max(1, Math.floor(this.perWebhookLimit / 8));
@@ -137,19 +128,10 @@ export class Scheduler {
     return this.running.size;
   }
 
-  /** Returns leftovers of an earlier process to Waiting, then starts ticking. */
-  async start(): Promise<void> {
+  /** Starts ticking. */
+  start(): void {
     if (this.started) return;
     this.started = true;
-    const reset = await this.options.statements.exclusive(() =>
-      resetAllProcessingNow(this.options.statements),
-    );
-    if (this.stopping) return;
-    if (reset > 0) {
-      this.options.log.warn("deliveries interrupted by the previous stop are waiting again", {
-        count: reset,
-      });
-    }
     this.timer = setInterval(() => {
       this.kick();
       this.runTimerTasks();
@@ -191,7 +173,7 @@ export class Scheduler {
 
   /**
    * Stops claiming, lets attempts in flight finish for up to the grace period, aborts the rest
-   * and returns them to Waiting. The database stays open (the caller closes it).
+   * (they stay Waiting). The database stays open (the caller closes it).
    */
   stop(): Promise<void> {
     if (!this.stopped) this.stopped = this.drain();
@@ -240,30 +222,24 @@ export class Scheduler {
       this.lastRetentionAt = now;
       await applyRetention(this.options, now, () => this.stopping);
     }
-    // One synchronous unit, committed with whatever else is queued: expired leases back to
-    // Waiting (at most once a second), then the claims, webhook by webhook.
-    const checkLeases = now - this.lastLeaseCheckAt >= LEASE_CHECK_EVERY_MS;
-    if (checkLeases) this.lastLeaseCheckAt = now;
+    // One synchronous unit, read in the batch with whatever else is queued: the claims,
+    // webhook by webhook.
     const undo: (() => void)[] = [];
     const putBack = () => {
       for (let step = undo.pop(); step; step = undo.pop()) step();
     };
-    const { released, claims } = await statements
-      .exclusive(() => {
-        // A batch may run its work a second time (StatementCache.flush): what the first run
+    const claims = await statements
+      .read(() => {
+        // A batch may run its work a second time (GroupCommit.flush): what the first run
         // learnt in memory is undone first, so the second starts from what the database says.
         putBack();
-        const released = checkLeases ? releaseExpiredLeasesNow(statements, now) : 0;
-        // Forgetting what is known needs no undoing: it only makes the claims look again.
-        if (released > 0) this.nextDueAt.clear();
-        return { released, claims: this.claim(now, undo) };
+        return this.claim(now, undo);
       })
       .catch((error: unknown) => {
         // Nothing was claimed after all: what the run learnt in memory is undone too.
         putBack();
         throw error;
       });
-    if (released > 0) this.options.log.warn("expired leases returned to Waiting", { released });
     for (const [webhook, delivery] of claims) this.dispatch(webhook, delivery);
   }
 
@@ -271,9 +247,9 @@ export class Scheduler {
    * Claims due deliveries, round-robin over the webhooks, within the concurrency limits. What
    * it changes in the scheduler's memory it can undo: each change pushes its undoing onto `undo`.
    */
-  private claim(now: number, undo: (() => void)[]): [DispatchableWebhook, ClaimedDelivery][] {
-    const { config, statements } = this.options;
-    const claims: [DispatchableWebhook, ClaimedDelivery][] = [];
+  private claim(now: number, undo: (() => void)[]): [DispatchableWebhook, DueDelivery][] {
+    const { config, store } = this.options;
+    const claims: [DispatchableWebhook, DueDelivery][] = [];
     let free = config.concurrency - this.slotsTaken;
     if (free <= 0) return claims;
     const webhooks = this.dispatchable.get("enabled");
@@ -291,18 +267,21 @@ export class Scheduler {
       const busy = this.inFlightByWebhook.get(webhook.id) ?? 0;
       const room = Math.min(this.limitOf(webhook) - busy, free);
       if (room <= 0) continue;
-      const leaseUntil = now + webhook.timeout_seconds * 1000 + LEASE_MARGIN_MS;
-      const claimed = claimDueNow(statements, webhook.id, now, room, leaseUntil);
-      for (const delivery of claimed) claims.push([webhook, delivery]);
+      const claimed = store.takeDueNow(webhook.id, now, room);
+      for (const delivery of claimed) {
+        undo.push(() => store.release(delivery.id));
+        claims.push([webhook, delivery]);
+      }
       free -= claimed.length;
       if (claimed.length < room) {
         // Nothing more is due now: remember when something will be. (Work committed after
-        // this calls wake(), which clears the entry again.)
+        // this calls wake(), which clears the entry again; a delivery in flight that is to be
+        // retried tells `recorded`.)
         // Undone by forgetting: with no entry the webhook is simply looked at again.
         undo.push(() => this.nextDueAt.delete(webhook.id));
         this.nextDueAt.set(
           webhook.id,
-          nextDueNow(statements, webhook.id) ?? Number.POSITIVE_INFINITY,
+          store.nextDueAfterNow(webhook.id, now) ?? Number.POSITIVE_INFINITY,
         );
       }
     }
@@ -315,7 +294,7 @@ export class Scheduler {
     return failures >= FAILING_AFTER ? this.failingLimit : this.perWebhookLimit;
   }
 
-  private dispatch(webhook: DispatchableWebhook, delivery: ClaimedDelivery): void {
+  private dispatch(webhook: DispatchableWebhook, delivery: DueDelivery): void {
     const controller = new AbortController();
     const key = this.nextKey++;
     this.slotsTaken++;
@@ -333,7 +312,7 @@ export class Scheduler {
     const done = this.dispatcher
       .run(webhook, delivery, controller.signal, giveBackSlot)
       .catch((error: unknown) => {
-        // The lease brings the delivery back if recording failed; say why.
+        // The delivery is still Waiting: it is sent again once the store lets it go.
         this.options.log.error("delivery attempt could not be recorded", {
           deliveryId: delivery.id,
           error: String(error),

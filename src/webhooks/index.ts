@@ -5,10 +5,10 @@
 
 import { Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
-import type { Executor } from "../db/database.ts";
 import type { AuthPlugin } from "../http/auth.ts";
 import { ErrorEnvelope, ResourceErrors } from "../http/envelope.ts";
 import type { FormUpload } from "../http/form-upload.ts";
+import type { DeliveryStore } from "../store/store.ts";
 import {
   DeletedWebhook,
   Webhook,
@@ -47,7 +47,8 @@ const UPLOAD_NOTE =
   " The document may also be uploaded as a file: `multipart/form-data` with one part, the " +
   "file `webhook` (`curl -F webhook=@webhook.json`), limited like any body to 1 MiB.";
 
-export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRules) {
+export function webhookRoutes(store: DeliveryStore, auth: AuthPlugin, rules: WebhookRules) {
+  const { db } = store;
   return new Elysia({ prefix: "/webhooks" })
     .use(auth)
     .get("", ({ principal, query }) => listWebhooks(db, principal.workspace, query.ordering), {
@@ -93,7 +94,7 @@ export function webhookRoutes(db: Executor, auth: AuthPlugin, rules: WebhookRule
     .delete(
       "/:id",
       async ({ principal, params }) => {
-        await deleteWebhook(db, principal.workspace, params.id);
+        await deleteWebhook(store, principal.workspace, params.id);
         return { id: params.id, deleted: true as const };
       },
       {

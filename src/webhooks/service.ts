@@ -8,7 +8,7 @@ import type { Executor, WebhookRow, WebhookTable } from "../db/database.ts";
 import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
 import { Conflict, type FieldProblem, Invalid, NotFound } from "../errors.ts";
 import { newId, newWebhookSecret } from "../ids.ts";
-import { failWaitingOfWebhook } from "../scheduler/repository.ts";
+import type { DeliveryStore } from "../store/store.ts";
 import {
   isCredentialHeader,
   maskAuth,
@@ -376,12 +376,17 @@ export async function saveWebhook(
  * Deletes the webhook; its delivery log stays. Deliveries still Waiting for it end in Error in
  * the same transaction, since nothing will send them any more.
  */
-export async function deleteWebhook(db: Executor, workspace: string, id: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+/** Deletes the webhook; its Waiting deliveries end in Error (its log stays readable). */
+export async function deleteWebhook(
+  store: DeliveryStore,
+  workspace: string,
+  id: string,
+): Promise<void> {
+  await store.db.transaction().execute(async (trx) => {
     if (!(await deleteWebhookRow(trx, workspace, id))) {
       throw new NotFound(`webhook ${id} not found`, { id });
     }
-    await failWaitingOfWebhook(trx, id, Date.now());
+    await store.failWaitingOfWebhook(trx, id, Date.now());
   });
 }
 

@@ -1,6 +1,6 @@
 /**
  * A group-committed batch runs its work a second time when one of its items fails
- * (`StatementCache.flush`). The scheduler's claim must then start again from the same memory:
+ * (`GroupCommit.flush`). The scheduler's claim must then start again from the same memory:
  * a delivery seen by the rolled-back first run is still claimed and sent, not left Waiting
  * until the scheduler's periodic full look half a minute later.
  */

@@ -7,7 +7,6 @@
 
 import type { Statement } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { StatementCache } from "../../src/db/statement-cache.ts";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
 import {
   releaseDeliveryNow,
@@ -15,12 +14,13 @@ import {
   resetAllProcessingNow,
   WEBHOOK_GONE,
 } from "../../src/scheduler/fast-queries.ts";
+import { GroupCommit } from "../../src/store/group-commit.ts";
 import { queryPlan } from "../helpers/query-plans.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 /** A statement cache that remembers the SQL it was asked for. */
-class RecordingCache extends StatementCache {
+class RecordingCache extends GroupCommit {
   readonly asked: string[] = [];
   override get(sql: string): Statement {
     this.asked.push(sql);

@@ -1,38 +1,13 @@
 /**
- * The scheduler's SQL in Kysely form, for the paths that are not hot: failing a deleted
- * webhook's queue, the outcome of a failed delivery, retention. (The per-tick and per-attempt
- * statements are in `fast-queries.ts`.) Queries on Waiting deliveries spell the status as a
- * literal (`sql.lit`): SQLite uses a partial index (`… WHERE process_status = 0`) only when the
- * query's condition is the same literal, not a bound parameter.
+ * Retention's deletes, a batch at a time: finished deliveries (their attempts go with them, by
+ * foreign key), events no delivery refers to, mailed failure notices. Old means an id below the
+ * cutoff's (ids begin with their creation time), so each batch is a range of a primary key.
  */
 
-import { sql } from "kysely";
 import type { Executor } from "../db/database.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
 import { idFloor } from "../ids.ts";
-import { WEBHOOK_GONE } from "./fast-queries.ts";
-
-const WAITING = sql.lit(ProcessStatus.Waiting);
-
-/** Fails the Waiting deliveries of a deleted webhook, so nothing waits for it forever. */
-export async function failWaitingOfWebhook(
-  db: Executor,
-  webhookId: string,
-  now: number,
-): Promise<number> {
-  const result = await db
-    .updateTable("deliveries")
-    .set({
-      process_status: ProcessStatus.Error,
-      last_error: WEBHOOK_GONE,
-      response_message: WEBHOOK_GONE,
-      updated_at: now,
-    })
-    .where("webhook_id", "=", webhookId)
-    .where("process_status", "=", WAITING)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
-}
+import type { Tally } from "./counts.ts";
 
 /**
  * Deliveries and attempts older than the cutoff that are finished (Sent or Error), in one
@@ -40,10 +15,11 @@ export async function failWaitingOfWebhook(
  */
 export async function deleteFinishedBefore(
   db: Executor,
+  tally: Tally,
   cutoff: number,
   batch: number,
 ): Promise<number> {
-  const result = await db
+  const deleted = await db
     .deleteFrom("deliveries")
     .where("id", "in", (query) =>
       query
@@ -53,8 +29,20 @@ export async function deleteFinishedBefore(
         .where("process_status", "in", [ProcessStatus.Error, ProcessStatus.Sent])
         .limit(batch),
     )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+    .returning(["webhook_id", "process_status", "attempts", "max_attempts"])
+    .execute();
+  for (const row of deleted) {
+    tally.change(
+      {
+        webhookId: row.webhook_id,
+        processStatus: row.process_status,
+        attempts: row.attempts,
+        maxAttempts: row.max_attempts,
+      },
+      null,
+    );
+  }
+  return deleted.length;
 }
 
 /** Events older than the cutoff that no delivery refers to any more, in one batch. */

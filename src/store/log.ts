@@ -1,22 +1,21 @@
-/** SQL for deliveries. */
+/**
+ * The delivery log: one webhook's deliveries newest first, filtered, counted and paged; one
+ * delivery and its attempts; the latest delivery per event for a replay. A delivery in flight
+ * is Waiting in its row and Processing to readers: the queries take the webhook's ids in flight
+ * ({@link InFlightOf}) and the store shows those rows as Processing.
+ */
 
 import {
   type Expression,
   type ExpressionBuilder,
-  type Insertable,
   type Selectable,
   type SqlBool,
   sql,
 } from "kysely";
-import type {
-  AttemptTable,
-  Database,
-  DeliveryStateCountTable,
-  DeliveryTable,
-  Executor,
-} from "../db/database.ts";
-import type { DeliveryState } from "./model.ts";
-import { ProcessStatus, type ProcessStatusValue } from "./status.ts";
+import type { AttemptTable, Database, DeliveryTable, Executor } from "../db/database.ts";
+import type { DeliveryState } from "../deliveries/model.ts";
+import { ProcessStatus, type ProcessStatusValue } from "../deliveries/status.ts";
+import { type KeptState, keptStateCount, keptStatusCount, SPLIT_STATE } from "./counts.ts";
 
 /**
  * Every column of a delivery but the unused content copies (`fields`, `translations`: the
@@ -52,15 +51,6 @@ const DELIVERY_COLUMNS = [
 export type DeliveryRow = Omit<Selectable<DeliveryTable>, "fields" | "translations">;
 export type AttemptRow = Selectable<AttemptTable>;
 
-/** Inserts many deliveries in one statement (the ingest hot path). */
-export async function insertDeliveries(
-  db: Executor,
-  rows: Insertable<DeliveryTable>[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  await db.insertInto("deliveries").values(rows).execute();
-}
-
 /** What the delivery log can be narrowed to; every bound is inclusive. */
 export interface DeliveryLogFilter {
   processStatus?: number;
@@ -75,27 +65,18 @@ export interface DeliveryLogFilter {
   statusCodeTo?: number;
 }
 
+/** The webhook's deliveries in flight: Waiting in their rows, Processing to readers. */
+export interface InFlightOf {
+  ids: readonly string[];
+  /** How many of them had no attempt before this one (`pending` in their rows). */
+  firstAttempts: number;
+}
+
 /** A position in the newest-first log: the last item of the previous page. */
 export interface LogPosition {
   createdAt: number;
   id: string;
 }
-
-/**
- * The state of a failed-at-least-once delivery in SQL (`retrying`, `failed`, `exhausted`), null
- * for the others: three of the four states that share a process status two by two, told apart by
- * the attempts made. `pending` (Waiting, no attempt yet) is left out so that a new delivery
- * writes no entry in the index on this expression; it is the Waiting status with `attempts = 0`.
- * Written exactly as migration 0012 indexes it (SQLite matches an indexed expression by its
- * structure, so the two must not drift; the plan test says when they do). `deliveryState`
- * (service.ts) is the same rule for one row; a test checks that they agree.
- */
-const SPLIT_STATE = sql<DeliveryState | null>`case process_status
-  when 0 then case when attempts > 0 then 'retrying' end
-  when -1 then case when attempts >= max_attempts then 'exhausted' else 'failed' end
-end`;
-
-type KeptState = DeliveryStateCountTable["state"];
 
 /**
  * Each state's process status. The states that share a status (`kept` set) are told apart by
@@ -116,11 +97,13 @@ const STATE_STATUS: Record<
 
 /**
  * The filter's `status` and `state` as one condition: a state that is a whole status
- * (`success`) becomes that status, which the status index and the counts serve; a status that
- * contradicts the state matches nothing.
+ * (`success`) becomes that status, which the status index and the counts serve; Processing
+ * (`processing`) is the deliveries in flight; a status that contradicts the state matches
+ * nothing.
  */
 type StatusCondition =
   | { kind: "any" }
+  | { kind: "inFlight" }
   | { kind: "status"; status: number }
   | {
       kind: "state";
@@ -132,19 +115,29 @@ type StatusCondition =
 
 function statusCondition({ processStatus, state }: DeliveryLogFilter): StatusCondition {
   if (state === undefined) {
-    return processStatus === undefined
-      ? { kind: "any" }
+    if (processStatus === undefined) return { kind: "any" };
+    return processStatus === ProcessStatus.Processing
+      ? { kind: "inFlight" }
       : { kind: "status", status: processStatus };
   }
   const { status, kept } = STATE_STATUS[state];
   if (processStatus !== undefined && processStatus !== status) return { kind: "nothing" };
-  return kept ? { kind: "state", state, status, kept } : { kind: "status", status };
+  if (kept) return { kind: "state", state, status, kept };
+  return status === ProcessStatus.Processing ? { kind: "inFlight" } : { kind: "status", status };
+}
+
+/** How many of the webhook's deliveries in flight are, in their rows, in this state. */
+function inFlightIn(inFlight: InFlightOf, state: DeliveryState): number {
+  if (state === "pending") return inFlight.firstAttempts;
+  if (state === "retrying") return inFlight.ids.length - inFlight.firstAttempts;
+  return 0;
 }
 
 function logConditions(
   eb: ExpressionBuilder<Database, "deliveries">,
   webhookId: string,
   filter: DeliveryLogFilter,
+  inFlight: InFlightOf,
   use: "count" | "page",
 ): Expression<SqlBool>[] {
   // webhook_id first, then the status, the state or created_at: what the log indexes are keyed
@@ -152,6 +145,19 @@ function logConditions(
   // (hasDeliveryLog / findWebhook), so the workspace need not be read from every row.
   const conditions: Expression<SqlBool>[] = [eb("webhook_id", "=", webhookId)];
   const status = statusCondition(filter);
+  const ids = [...inFlight.ids];
+  // Waiting in the row: in flight (Processing), or truly waiting (Waiting, pending, retrying).
+  if (status.kind === "inFlight") {
+    conditions.push(
+      ids.length === 0
+        ? sql<SqlBool>`false`
+        : eb.and([eb("process_status", "=", ProcessStatus.Waiting), eb("id", "in", ids)]),
+    );
+  }
+  const waiting =
+    (status.kind === "status" && status.status === ProcessStatus.Waiting) ||
+    (status.kind === "state" && status.status === ProcessStatus.Waiting);
+  if (waiting && ids.length > 0) conditions.push(eb("id", "not in", ids));
   if (status.kind === "status") conditions.push(eb("process_status", "=", status.status));
   // Only the expression, without its status: then `deliveries_log_by_state` is the one index
   // with two equalities, and SQLite cannot prefer `deliveries_log_by_status`.
@@ -179,32 +185,6 @@ function logConditions(
   return conditions;
 }
 
-/** The webhook's deliveries in `status` (all of them when undefined), from `delivery_counts`. */
-async function keptStatusCount(
-  db: Executor,
-  webhookId: string,
-  status: number | undefined,
-): Promise<number> {
-  let counts = db
-    .selectFrom("delivery_counts")
-    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("count"), eb.lit(0)).as("total"))
-    .where("webhook_id", "=", webhookId);
-  if (status !== undefined) counts = counts.where("process_status", "=", status);
-  const counted = await counts.executeTakeFirstOrThrow();
-  return Number(counted.total);
-}
-
-/** The webhook's `retrying` or `exhausted` deliveries, from `delivery_state_counts`. */
-async function keptStateCount(db: Executor, webhookId: string, state: KeptState): Promise<number> {
-  const row = await db
-    .selectFrom("delivery_state_counts")
-    .select("count")
-    .where("webhook_id", "=", webhookId)
-    .where("state", "=", state)
-    .executeTakeFirst();
-  return row?.count ?? 0;
-}
-
 /**
  * How many deliveries of the webhook match `filter`. Like {@link listDeliveryLog}, it does not
  * check the workspace: a webhook's deliveries all belong to its workspace, and the caller checks
@@ -214,24 +194,30 @@ export async function countDeliveryLog(
   db: Executor,
   webhookId: string,
   filter: DeliveryLogFilter,
+  inFlight: InFlightOf,
 ): Promise<number> {
   const status = statusCondition(filter);
   if (status.kind === "nothing") return 0;
   const { processStatus: _status, state: _state, ...others } = filter;
   if (Object.values(others).every((value) => value === undefined)) {
-    // No filter but a status or a state: the trigger-kept counts answer without reading the log.
-    if (status.kind !== "state") {
-      return keptStatusCount(db, webhookId, status.kind === "status" ? status.status : undefined);
+    // No filter but a status or a state: the kept totals answer without reading the log, less
+    // the deliveries in flight, which their rows count as Waiting.
+    if (status.kind === "inFlight") return inFlight.ids.length;
+    if (status.kind === "any") return keptStatusCount(db, webhookId, undefined);
+    if (status.kind === "status") {
+      const flying = status.status === ProcessStatus.Waiting ? inFlight.ids.length : 0;
+      return (await keptStatusCount(db, webhookId, status.status)) - flying;
     }
     const count = await keptStateCount(db, webhookId, status.kept.state);
-    return status.kept.complement
+    const kept = status.kept.complement
       ? (await keptStatusCount(db, webhookId, status.status)) - count
       : count;
+    return kept - inFlightIn(inFlight, status.state);
   }
   const row = await db
     .selectFrom("deliveries")
     .select((eb) => eb.fn.countAll<number>().as("total"))
-    .where((eb) => eb.and(logConditions(eb, webhookId, filter, "count")))
+    .where((eb) => eb.and(logConditions(eb, webhookId, filter, inFlight, "count")))
     .executeTakeFirstOrThrow();
   return Number(row.total);
 }
@@ -244,13 +230,14 @@ export async function listDeliveryLog(
   db: Executor,
   webhookId: string,
   filter: DeliveryLogFilter,
+  inFlight: InFlightOf,
   page: { limit: number; offset?: number; after?: LogPosition },
 ): Promise<DeliveryRow[]> {
   const { after } = page;
   let query = db
     .selectFrom("deliveries")
     .select(DELIVERY_COLUMNS)
-    .where((eb) => eb.and(logConditions(eb, webhookId, filter, "page")));
+    .where((eb) => eb.and(logConditions(eb, webhookId, filter, inFlight, "page")));
   if (after) {
     // The plain `created_at <=` bound lets the index seek; the OR only breaks ties on id.
     query = query

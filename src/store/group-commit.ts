@@ -1,12 +1,16 @@
 /**
- * bun:sqlite behind Kysely's own SQLite dialect, with prepared statements kept and reused.
- * Kysely prepares every query it runs; preparing is a large share of a small query's cost, so
- * the statements are cached by their SQL text (least recently used ones are finalized once the
- * cache is full). The hot paths use the same cache for their hand-written statements.
+ * The store's group commit: work queued in one turn of the event loop runs in one transaction
+ * ({@link GroupCommit.exclusive}), because a commit writes every touched page and many small
+ * transactions cost far more than one larger one. It also keeps the prepared statements, by their
+ * SQL text (least recently used ones are finalized once the cache is full), for its own work and
+ * for Kysely, whose SQLite dialect it serves (`asKyselyDatabase`): preparing is a large share of a
+ * small query's cost. Batch work tells {@link GroupCommit.tally} how the log's totals change; the
+ * batch writes them, added up, before it commits.
  */
 
 import type { Database as BunDatabase, SQLQueryBindings, Statement } from "bun:sqlite";
 import type { SqliteDatabase, SqliteStatement } from "kysely";
+import { Tally } from "./counts.ts";
 
 const CACHE_SIZE = 500;
 
@@ -31,8 +35,10 @@ interface QueuedWork {
   reject: (error: unknown) => void;
 }
 
-export class StatementCache {
+export class GroupCommit {
   private readonly statements = new Map<string, Statement>();
+  /** The kept totals' changes of the batch running now: written before it commits. */
+  readonly tally = new Tally();
 
   constructor(readonly sqlite: BunDatabase) {}
 
@@ -103,8 +109,13 @@ export class StatementCache {
       // when an item throws the whole batch is rolled back and run again, each item isolated
       // in its own savepoint. Work must therefore be safe to run twice: it reads the database
       // again, and whatever it changes in memory it puts back before its second run.
-      outcomes = this.sqlite.transaction(() => batch.map((item) => ok(item.work())))();
+      outcomes = this.sqlite.transaction(() => {
+        const done = batch.map((item) => ok(item.work()));
+        this.tally.write(this);
+        return done;
+      })();
     } catch (error) {
+      this.tally.rewind(0);
       // Another connection holds the write lock past the busy timeout: every write would wait
       // that long again, one after the other. They fail now; reads need no write lock.
       outcomes = isBusy(error) ? this.readsAlone(batch, error) : this.runIsolated(batch);
@@ -119,8 +130,13 @@ export class StatementCache {
   /** The batch again, each item in its own savepoint; if even that cannot commit, reads alone. */
   private runIsolated(batch: QueuedWork[]): Outcome[] {
     try {
-      return this.sqlite.transaction(() => batch.map((item) => this.isolated(item)))();
+      return this.sqlite.transaction(() => {
+        const done = batch.map((item) => this.isolated(item));
+        this.tally.write(this);
+        return done;
+      })();
     } catch (error) {
+      this.tally.rewind(0);
       // The commit itself failed (the file full, say): nothing of the batch is stored.
       return this.readsAlone(batch, error);
     }
@@ -150,11 +166,13 @@ export class StatementCache {
       }
     }
     this.get("savepoint work").run();
+    const mark = this.tally.mark();
     try {
       const value = item.work();
       this.get("release work").run();
       return ok(value);
     } catch (error) {
+      this.tally.rewind(mark);
       this.get("rollback to work").run();
       this.get("release work").run();
       return { ok: false, error };

@@ -1,8 +1,39 @@
-/** SQL for accepted events. */
+/**
+ * Accepted events: written with their deliveries (deliveries.ts), found again by the client's
+ * idempotency key, and read for their content, which is stored once, in the event's row.
+ */
 
 import type { Insertable } from "kysely";
 import type { EventTable, Executor } from "../db/database.ts";
 import { readJsonColumn } from "../db/json-column.ts";
+import type { GroupCommit } from "./group-commit.ts";
+
+/** An event accepted before, with the deliveries it created then (by webhook id). */
+export interface AcceptedEvent {
+  eventId: string;
+  deliveries: { webhookId: string; deliveryId: string }[];
+}
+
+/** The event the workspace sent before under `idempotencyKey`, if any (synchronous). */
+export function findAcceptedEventNow(
+  statements: GroupCommit,
+  workspace: string,
+  idempotencyKey: string,
+): AcceptedEvent | null {
+  const existing = statements
+    .get("select id from events where workspace = ? and idempotency_key = ?")
+    .get(workspace, idempotencyKey) as { id: string } | null;
+  if (!existing) return null;
+  const first = statements
+    .get(
+      "select id, webhook_id from deliveries where event_id = ? and retry_of is null order by webhook_id",
+    )
+    .all(existing.id) as { id: string; webhook_id: string }[];
+  return {
+    eventId: existing.id,
+    deliveries: first.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
+  };
+}
 
 export async function insertEvent(db: Executor, row: Insertable<EventTable>): Promise<void> {
   await db.insertInto("events").values(row).execute();

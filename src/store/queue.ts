@@ -1,0 +1,119 @@
+/**
+ * The queue: Waiting deliveries, found per webhook through the partial index `deliveries_due`
+ * (webhook_id, next_attempt_at) where process_status = 0, and what sending needs of each
+ * webhook. Taking work writes nothing (see in-flight.ts): the statements only read, and run
+ * synchronously inside a group-committed batch, where they share its transaction. Statuses are
+ * literals so that SQLite uses the partial index.
+ */
+
+import { sql } from "kysely";
+import type { Executor } from "../db/database.ts";
+import { ProcessStatus } from "../deliveries/status.ts";
+import type { Tally } from "./counts.ts";
+import type { GroupCommit } from "./group-commit.ts";
+
+/** What the scheduler needs of a webhook to send to it. */
+export interface DispatchableWebhook {
+  id: string;
+  workspace: string;
+  endpoint: string;
+  secret: string;
+  headers: string;
+  timeout_seconds: number;
+  auth: string;
+  /** Failed attempts in a row when the list was read (each outcome then reports the newer count). */
+  fail_count: number;
+}
+
+/** A Waiting delivery taken for an attempt. */
+export interface DueDelivery {
+  id: string;
+  workspace: string;
+  webhook_id: string;
+  /** Null for an original delivery (see `messageIdOf`). */
+  message_id: string | null;
+  body: string;
+  attempts: number;
+  max_attempts: number;
+  created_at: number;
+}
+
+/** Why a delivery ends in Error when its webhook was deleted before it could be sent. */
+export const WEBHOOK_GONE = "webhook deleted before delivery";
+
+export function dispatchableWebhooks(statements: GroupCommit): DispatchableWebhook[] {
+  return statements
+    .get(
+      "select id, workspace, endpoint, secret, headers, timeout_seconds, auth, fail_count from webhooks where enabled = 1 order by id",
+    )
+    .all() as DispatchableWebhook[];
+}
+
+/** The webhook's due Waiting deliveries, oldest due first, at most `limit`. */
+export function dueNow(
+  statements: GroupCommit,
+  webhookId: string,
+  now: number,
+  limit: number,
+): DueDelivery[] {
+  return statements
+    .get(
+      `select id, workspace, webhook_id, message_id, body, attempts, max_attempts, created_at
+       from deliveries
+       where process_status = 0 and webhook_id = ? and next_attempt_at <= ?
+       order by next_attempt_at limit ?`,
+    )
+    .all(webhookId, now, limit) as DueDelivery[];
+}
+
+/** When the webhook's next Waiting delivery falls due after `now`; null when none will. */
+export function nextDueAfterNow(
+  statements: GroupCommit,
+  webhookId: string,
+  now: number,
+): number | null {
+  const row = statements
+    .get(
+      `select min(next_attempt_at) as next from deliveries
+       where process_status = 0 and webhook_id = ? and next_attempt_at > ?`,
+    )
+    .get(webhookId, now) as { next: number | null } | null;
+  return row?.next ?? null;
+}
+
+/**
+ * Fails the Waiting deliveries of a deleted webhook, so nothing waits for it forever — except
+ * those in flight (`spared`), whose attempt records their outcome. Runs in the caller's
+ * transaction; `tally` hears of every row it moves.
+ */
+export async function failWaitingOfWebhook(
+  db: Executor,
+  tally: Tally,
+  change: { webhookId: string; now: number; spared: readonly string[] },
+): Promise<number> {
+  const failed = await db
+    .updateTable("deliveries")
+    .set({
+      process_status: ProcessStatus.Error,
+      last_error: WEBHOOK_GONE,
+      response_message: WEBHOOK_GONE,
+      updated_at: change.now,
+    })
+    .where("webhook_id", "=", change.webhookId)
+    .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
+    .$if(change.spared.length > 0, (query) => query.where("id", "not in", change.spared))
+    .returning(["attempts", "max_attempts"])
+    .execute();
+  for (const row of failed) {
+    const counted = {
+      webhookId: change.webhookId,
+      attempts: row.attempts,
+      maxAttempts: row.max_attempts,
+    };
+    tally.change(
+      { ...counted, processStatus: ProcessStatus.Waiting },
+      { ...counted, processStatus: ProcessStatus.Error },
+    );
+  }
+  return failed.length;
+}

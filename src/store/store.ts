@@ -1,0 +1,530 @@
+/**
+ * The delivery store: the one place that reads or writes events, deliveries, attempts, the
+ * queue and the log's totals (issue 14). Its methods speak the domain — accept an event with its
+ * deliveries, take due work, record an attempt, read the log, apply retention — and hide how:
+ * this is the SQLite adapter, where one server owns the file, so taking work writes nothing
+ * (in-flight.ts) and totals are kept by the store, not by triggers (counts.ts).
+ *
+ * Where each thing happens:
+ * - an event is written by {@link DeliveryStore.acceptEvent} (events.ts, deliveries.ts);
+ * - a delivery is taken by {@link DeliveryStore.takeDueNow} (queue.ts), sent by the scheduler's
+ *   dispatcher, and recorded by {@link DeliveryStore.recordAttempt} (outcomes.ts);
+ * - the log is read by the `count`/`list`/`find` methods (log.ts);
+ * - old rows go in {@link DeliveryStore.applyRetention} (retention.ts).
+ * A column of these tables is added in a migration, `db/database.ts` (its type) and here.
+ */
+
+import { sql } from "kysely";
+import type { Executor } from "../db/database.ts";
+import type { FailureHook } from "../deliveries/failure.ts";
+import { type Decision, ProcessStatus } from "../deliveries/status.ts";
+import { newId } from "../ids.ts";
+import { type CountedState, Tally } from "./counts.ts";
+import {
+  enqueueDeliveries,
+  insertEventNow,
+  type NewDelivery,
+  type NewEvent,
+  reportBornFailed,
+} from "./deliveries.ts";
+import {
+  type AcceptedEvent,
+  type EventContentOf,
+  findAcceptedEventNow,
+  readEventContents,
+} from "./events.ts";
+import type { GroupCommit } from "./group-commit.ts";
+import { InFlight } from "./in-flight.ts";
+import {
+  type AttemptRow,
+  countDeliveryLog,
+  type DeliveryLogFilter,
+  type DeliveryRow,
+  findDelivery,
+  findDeliveryOfWebhook,
+  hasDeliveryLog,
+  type InFlightOf,
+  type LogPosition,
+  listAttemptsOfDelivery,
+  listDeliveryLog,
+  listLatestDeliveryPerEvent,
+} from "./log.ts";
+import { insertAttemptNow, updateDeliveryOutcomeNow, updateWebhookHealthNow } from "./outcomes.ts";
+import {
+  type DispatchableWebhook,
+  type DueDelivery,
+  dispatchableWebhooks,
+  dueNow,
+  failWaitingOfWebhook,
+  nextDueAfterNow,
+} from "./queue.ts";
+import {
+  deleteFinishedBefore,
+  deleteMailedNoticesBefore,
+  deleteOrphanEventsBefore,
+} from "./retention.ts";
+
+/** What an event is written as: built inside the transaction, once its id and time are known. */
+export type EventBuilder = (
+  eventId: string,
+  now: number,
+) => { event: NewEvent; deliveries: NewDelivery[] };
+
+export interface Acceptance {
+  accepted: AcceptedEvent;
+  /** True when the idempotency key was seen before and nothing new was written. */
+  duplicate: boolean;
+}
+
+/** One attempt, as it is recorded. */
+export interface AttemptRecord {
+  delivery: DueDelivery;
+  decision: Decision;
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  responseBody: string | null;
+  /** What the delivery shows as the receiver's answer. */
+  responseMessage: string | null;
+  /** The request headers as recorded (credentials masked), as JSON. */
+  requestHeaders: string;
+  signature: string;
+  now: number;
+}
+
+/** What recording an attempt stored. */
+export interface Recorded {
+  /** The decision as stored: a retry whose webhook was deleted meanwhile became a failure. */
+  decision: Decision;
+  error: string | null;
+  /** The webhook's failed attempts in a row now; null when the webhook is gone. */
+  failCount: number | null;
+}
+
+/** The queue's size, for /metrics. */
+export interface QueueState {
+  waiting: number;
+  /** `created_at` (ms) of the oldest Waiting delivery not in flight, or null when none waits. */
+  oldestWaitingCreatedAt: number | null;
+  processing: number;
+}
+
+/** The totals retention removed in one run. */
+export interface Removed {
+  deliveries: number;
+  events: number;
+  notices: number;
+}
+
+/** Thrown inside a recording transaction to roll it back: the row is no longer Waiting. */
+class NoLongerWaiting extends Error {}
+
+/** Thrown by the fast recording path: the webhook is gone, the failure path must run. */
+class WebhookGone extends Error {}
+
+/**
+ * How long a delivery whose outcome could not be stored (the disk full, say) stays in flight
+ * before it may be taken again: long enough not to resend in a tight loop.
+ */
+const HOLD_UNRECORDED_MS = 60_000;
+
+const RETENTION_BATCH = 1000;
+const RETENTION_BATCHES_PER_RUN = 20;
+
+function countedOf(delivery: DueDelivery, processStatus: number, attempts: number): CountedState {
+  return {
+    webhookId: delivery.webhook_id,
+    processStatus,
+    attempts,
+    maxAttempts: delivery.max_attempts,
+  };
+}
+
+function statusOf(decision: Decision): number {
+  if (decision.kind === "sent") return ProcessStatus.Sent;
+  return decision.kind === "retry" ? ProcessStatus.Waiting : ProcessStatus.Error;
+}
+
+export class DeliveryStore {
+  /** The deliveries being attempted now: Waiting in their rows, Processing to readers. */
+  private readonly inFlight = new InFlight();
+
+  constructor(
+    readonly db: Executor,
+    private readonly statements: GroupCommit,
+    /** Told, inside the transaction, when a delivery ends in Error (the mail outbox). */
+    private readonly onDeliveryFailed?: FailureHook,
+  ) {}
+
+  // — Events —
+
+  /**
+   * Writes an event and its deliveries in one transaction, or finds the event sent before under
+   * the same idempotency key. The common case joins the group-committed batch; an event with a
+   * delivery born in Error runs again in a Kysely transaction, where the failure hook writes.
+   */
+  async acceptEvent(
+    workspace: string,
+    idempotencyKey: string | undefined,
+    build: EventBuilder,
+  ): Promise<Acceptance> {
+    const write = (tally: Tally, failuresAllowed: boolean) => {
+      if (idempotencyKey !== undefined) {
+        const before = findAcceptedEventNow(this.statements, workspace, idempotencyKey);
+        if (before) return { accepted: before, duplicate: true, failed: [] };
+      }
+      const now = Date.now();
+      const eventId = newId("evt", now);
+      const { event, deliveries } = build(eventId, now);
+      const failed = deliveries.filter((row) => row.process_status === ProcessStatus.Error);
+      if (failed.length > 0 && !failuresAllowed) return null;
+      insertEventNow(this.statements, tally, event, deliveries);
+      const accepted = {
+        eventId,
+        deliveries: deliveries.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
+      };
+      return { accepted, duplicate: false, failed };
+    };
+    const fast = await this.statements.exclusive(() => write(this.statements.tally, false));
+    const written =
+      fast ??
+      (await this.db.transaction().execute(async (trx) => {
+        // Prepared statements on the same connection run inside this open transaction.
+        const tally = new Tally();
+        const result = write(tally, true);
+        if (!result) throw new Error("an event with failed deliveries was refused twice");
+        await reportBornFailed(trx, result.failed, this.onDeliveryFailed);
+        tally.write(this.statements);
+        return result;
+      }));
+    return { accepted: written.accepted, duplicate: written.duplicate };
+  }
+
+  /**
+   * New deliveries (a retry, a replay, a sample, with the sample's event) in the caller's
+   * transaction; a delivery born in Error is reported to the failure hook there.
+   */
+  async enqueue(trx: Executor, rows: readonly NewDelivery[], event?: NewEvent): Promise<void> {
+    if (event) await trx.insertInto("events").values(event).execute();
+    const tally = new Tally();
+    await enqueueDeliveries(trx, tally, rows, this.onDeliveryFailed);
+    tally.write(this.statements);
+  }
+
+  /** The content of events `ids`, read in one query (see events.ts). */
+  eventContents(db: Executor, ids: readonly string[]): Promise<EventContentOf> {
+    return readEventContents(db, ids);
+  }
+
+  // — The queue —
+
+  /** The enabled webhooks with what sending needs (synchronous, inside a batch). */
+  dispatchableWebhooksNow(): DispatchableWebhook[] {
+    return dispatchableWebhooks(this.statements);
+  }
+
+  /**
+   * Takes up to `limit` of the webhook's due deliveries that are not in flight, oldest due
+   * first, and marks them in flight (synchronous, inside a batch; nothing is written). Each
+   * taken delivery must end in {@link recordAttempt} or {@link release}.
+   */
+  takeDueNow(webhookId: string, now: number, limit: number): DueDelivery[] {
+    const flying = this.inFlight.idsOf(webhookId).length;
+    const taken = dueNow(this.statements, webhookId, now, limit + flying)
+      .filter((delivery) => !this.inFlight.has(delivery.id))
+      .slice(0, limit);
+    for (const delivery of taken) {
+      this.inFlight.add(delivery.id, { webhookId, attempts: delivery.attempts });
+    }
+    return taken;
+  }
+
+  /** When the webhook's next delivery not yet due falls due (synchronous, inside a batch). */
+  nextDueAfterNow(webhookId: string, now: number): number | null {
+    return nextDueAfterNow(this.statements, webhookId, now);
+  }
+
+  /** A taken delivery goes back to the queue unattempted (shutdown aborted it). */
+  release(deliveryId: string): void {
+    this.inFlight.remove(deliveryId);
+  }
+
+  /** Deliveries in flight, overall. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * A deleted webhook's Waiting deliveries end in Error (`WEBHOOK_GONE`), in the caller's
+   * transaction; those in flight record their own outcome.
+   */
+  async failWaitingOfWebhook(trx: Executor, webhookId: string, now: number): Promise<number> {
+    const tally = new Tally();
+    const failed = await failWaitingOfWebhook(trx, tally, {
+      webhookId,
+      now,
+      spared: this.inFlight.idsOf(webhookId),
+    });
+    tally.write(this.statements);
+    return failed;
+  }
+
+  // — Outcomes —
+
+  /**
+   * Records an attempt: the delivery's new state, the attempt row, the webhook's health, and
+   * for a failure the failure hook's notice, all in one transaction. Sent and retry outcomes join
+   * the group-committed batch; a failure (or a retry whose webhook is gone, which becomes one)
+   * runs in a Kysely transaction so the hook can write. Resolves null when the row was no longer
+   * Waiting (nothing recorded). The delivery leaves the in-flight set once this settles; when
+   * storing failed it stays there a while, so it is not resent at once.
+   */
+  async recordAttempt(record: AttemptRecord): Promise<Recorded | null> {
+    let recorded: Recorded | "failure" | null = "failure";
+    const notWaiting = (failure: unknown) => {
+      if (failure instanceof NoLongerWaiting) return null;
+      throw failure;
+    };
+    try {
+      if (record.decision.kind !== "failed") {
+        recorded = await this.statements
+          .exclusive(() => this.writeAttempt(record, this.statements.tally, false))
+          .catch((failure: unknown) =>
+            failure instanceof WebhookGone ? "failure" : notWaiting(failure),
+          );
+      }
+      if (recorded === "failure") {
+        recorded = await this.db
+          .transaction()
+          .execute(async (trx) => {
+            // Prepared statements on the same connection run inside this open transaction.
+            const tally = new Tally();
+            const written = this.writeAttempt(record, tally, true);
+            const { decision } = written;
+            if (decision.kind === "failed" && this.onDeliveryFailed) {
+              await this.onDeliveryFailed(trx, {
+                workspace: record.delivery.workspace,
+                webhookId: record.delivery.webhook_id,
+                deliveryId: record.delivery.id,
+                deliveryCreatedAt: record.delivery.created_at,
+                reason: decision.reason,
+                attempts: record.delivery.attempts + 1,
+                statusCode: record.statusCode,
+                error: written.error,
+                at: record.now,
+              });
+            }
+            tally.write(this.statements);
+            return written;
+          })
+          .catch(notWaiting);
+      }
+    } catch (error) {
+      const held = setTimeout(() => this.inFlight.remove(record.delivery.id), HOLD_UNRECORDED_MS);
+      held.unref();
+      throw error;
+    }
+    this.inFlight.remove(record.delivery.id);
+    return recorded;
+  }
+
+  /**
+   * The attempt's writes (synchronous; the caller holds the transaction): the webhook's health,
+   * the delivery's new state — only over the Waiting row it was taken from, else
+   * {@link NoLongerWaiting} — and the attempt row. A retry whose webhook was deleted meanwhile
+   * becomes a failure; when `failuresAllowed` is false that throws {@link WebhookGone} instead,
+   * so the caller can run it again where the failure hook can write.
+   */
+  private writeAttempt(record: AttemptRecord, tally: Tally, failuresAllowed: boolean): Recorded {
+    const { delivery, now } = record;
+    let { decision } = record;
+    let error = record.error;
+    const failCount = updateWebhookHealthNow(this.statements, delivery.webhook_id, {
+      success: decision.kind === "sent",
+      disable: decision.kind === "failed" && decision.reason === "gone",
+      now,
+    });
+    if (failCount === null && decision.kind === "retry") {
+      if (!failuresAllowed) throw new WebhookGone();
+      // The webhook was deleted during the attempt: nothing will ever take a retry.
+      error = `${record.error}; webhook deleted, no further attempts`;
+      decision = { kind: "failed", reason: "exhausted" };
+    }
+    const number = delivery.attempts + 1;
+    const processStatus = statusOf(decision);
+    const updated = updateDeliveryOutcomeNow(this.statements, {
+      id: delivery.id,
+      processStatus,
+      attempts: number,
+      nextAttemptAt: decision.kind === "retry" ? decision.nextAttemptAt : now,
+      statusCode: record.statusCode,
+      responseMessage: record.responseMessage,
+      lastError: error,
+      durationMs: record.durationMs,
+      signature: record.signature,
+      now,
+    });
+    // Someone else changed the row meanwhile: this outcome must not overwrite theirs (the
+    // rollback undoes the health too).
+    if (!updated) throw new NoLongerWaiting();
+    tally.change(
+      countedOf(delivery, ProcessStatus.Waiting, delivery.attempts),
+      countedOf(delivery, processStatus, number),
+    );
+    insertAttemptNow(this.statements, {
+      id: newId("att", now),
+      deliveryId: delivery.id,
+      number,
+      startedAt: record.startedAt,
+      durationMs: record.durationMs,
+      statusCode: record.statusCode,
+      error: record.error,
+      responseBody: record.responseBody,
+      requestHeaders: record.requestHeaders,
+    });
+    return { decision, error, failCount };
+  }
+
+  // — The log —
+
+  private inFlightOf(webhookId: string): InFlightOf {
+    return {
+      ids: this.inFlight.idsOf(webhookId),
+      firstAttempts: this.inFlight.firstAttemptsOf(webhookId),
+    };
+  }
+
+  /** A row as readers see it: a Waiting delivery in flight is Processing. */
+  private seen<Row extends DeliveryRow | undefined>(row: Row): Row {
+    if (row?.process_status === ProcessStatus.Waiting && this.inFlight.has(row.id)) {
+      return { ...row, process_status: ProcessStatus.Processing };
+    }
+    return row;
+  }
+
+  /** How many of the webhook's deliveries match `filter` (the caller checked the workspace). */
+  countLog(db: Executor, webhookId: string, filter: DeliveryLogFilter): Promise<number> {
+    return countDeliveryLog(db, webhookId, filter, this.inFlightOf(webhookId));
+  }
+
+  /** A page of the webhook's log, newest first (see log.ts). */
+  async listLog(
+    db: Executor,
+    webhookId: string,
+    filter: DeliveryLogFilter,
+    page: { limit: number; offset?: number; after?: LogPosition },
+  ): Promise<DeliveryRow[]> {
+    const rows = await listDeliveryLog(db, webhookId, filter, this.inFlightOf(webhookId), page);
+    return rows.map((row) => this.seen(row));
+  }
+
+  /** Whether the webhook has any delivery in the workspace (its log outlives it). */
+  hasLog(db: Executor, workspace: string, webhookId: string): Promise<boolean> {
+    return hasDeliveryLog(db, workspace, webhookId);
+  }
+
+  async findDelivery(db: Executor, id: string): Promise<DeliveryRow | undefined> {
+    return this.seen(await findDelivery(db, id));
+  }
+
+  async findDeliveryOfWebhook(
+    db: Executor,
+    workspace: string,
+    webhookId: string,
+    deliveryId: string,
+  ): Promise<DeliveryRow | undefined> {
+    return this.seen(await findDeliveryOfWebhook(db, workspace, webhookId, deliveryId));
+  }
+
+  attemptsOf(db: Executor, deliveryId: string): Promise<AttemptRow[]> {
+    return listAttemptsOfDelivery(db, deliveryId);
+  }
+
+  /** Per event with a delivery of the webhook in the window, its latest one (see log.ts). */
+  async latestPerEvent(
+    db: Executor,
+    workspace: string,
+    webhookId: string,
+    window: { since: number; until: number },
+    limit: number,
+  ): Promise<DeliveryRow[]> {
+    const rows = await listLatestDeliveryPerEvent(db, workspace, webhookId, window, limit);
+    return rows.map((row) => this.seen(row));
+  }
+
+  /**
+   * The queue's size from the kept totals, not by counting rows: a backlog of a million would
+   * otherwise be a million index entries read on every scrape. The oldest Waiting delivery is
+   * found per webhook that has any, each the first entry of its Waiting range of
+   * `deliveries_log_by_status`.
+   */
+  async queueState(): Promise<QueueState> {
+    const counted = await this.db
+      .selectFrom("delivery_counts")
+      .select((eb) => eb.fn.sum<number | null>("count").as("waiting"))
+      .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
+      .executeTakeFirstOrThrow();
+    const flying = this.inFlight.ids();
+    const oldest = await this.db
+      .selectFrom("delivery_counts as c")
+      .select((eb) =>
+        eb.fn
+          .min<number | null>(
+            eb
+              .selectFrom("deliveries as d")
+              .select((inner) => inner.fn.min<number>("d.created_at").as("first"))
+              .whereRef("d.webhook_id", "=", "c.webhook_id")
+              .where("d.process_status", "=", sql.lit(ProcessStatus.Waiting))
+              .$if(flying.length > 0, (query) => query.where("d.id", "not in", flying)),
+          )
+          .as("createdAt"),
+      )
+      .where("c.process_status", "=", sql.lit(ProcessStatus.Waiting))
+      .where("c.count", ">", sql.lit(0))
+      .executeTakeFirstOrThrow();
+    return {
+      waiting: (counted.waiting ?? 0) - flying.length,
+      oldestWaitingCreatedAt: oldest.createdAt,
+      processing: flying.length,
+    };
+  }
+
+  // — Retention —
+
+  /**
+   * Deletes what is older than `cutoff` — finished deliveries with their attempts, events no
+   * delivery refers to any more, failure notices already mailed — in batches, each its own
+   * transaction, so a large backlog is worked off over several runs without holding the
+   * database for long. `stopping` ends the run between batches.
+   */
+  async applyRetention(cutoff: number, stopping: () => boolean): Promise<Removed> {
+    const deliveries = await this.inBatches(stopping, async (trx) => {
+      const tally = new Tally();
+      const removed = await deleteFinishedBefore(trx, tally, cutoff, RETENTION_BATCH);
+      tally.write(this.statements);
+      return removed;
+    });
+    const events = await this.inBatches(stopping, (trx) =>
+      deleteOrphanEventsBefore(trx, cutoff, RETENTION_BATCH),
+    );
+    const notices = await this.inBatches(stopping, (trx) =>
+      deleteMailedNoticesBefore(trx, cutoff, RETENTION_BATCH),
+    );
+    return { deliveries, events, notices };
+  }
+
+  /** Runs a batched delete until a batch comes back short (or the run's budget is spent). */
+  private async inBatches(
+    stopping: () => boolean,
+    deleteBatch: (trx: Executor) => Promise<number>,
+  ): Promise<number> {
+    let total = 0;
+    for (let batch = 0; batch < RETENTION_BATCHES_PER_RUN && !stopping(); batch++) {
+      const removed = await this.db.transaction().execute(deleteBatch);
+      total += removed;
+      if (removed < RETENTION_BATCH) break;
+    }
+    return total;
+  }
+}
