@@ -1,7 +1,8 @@
 /**
  * A tiny JSON-lines RPC over a child process's stdin and stdout. The orchestrator drives the
- * load generator, the receiver and the baseline insert server this way, each in a process of
- * its own. A child exits when its stdin closes, so it never outlives the orchestrator.
+ * load generator, the receiver, the baseline insert server, the minimal program and the peer
+ * this way, each in a process of its own. A child exits when its stdin closes, so it never
+ * outlives the orchestrator.
  *
  * A child module exports its handlers (and `typeof handlers` as its API type) and calls
  * `serveRpc(handlers)` when it is the main module; the parent calls them with `Worker.call`.

@@ -8,6 +8,7 @@
 
 import { Queue } from "bullmq";
 import { serveRpc } from "../rpc.ts";
+import { JSON_HEADERS, problem, renderEnvelope, validateEvent } from "../webhook-work.ts";
 import { type DeliveryJob, JOB_OPTIONS, QUEUE_NAME, redisConnection } from "./queue.ts";
 
 /** The one webhook: `article` events of every type, as the bench's Hookpost webhook. */
@@ -15,38 +16,6 @@ const CONTENT_TYPE = "article";
 const EVENT_TYPES = new Set([0, 1, 2, 3, 4]);
 
 let server: ReturnType<typeof Bun.serve> | null = null;
-
-const JSON_HEADERS = { "content-type": "application/json" };
-
-function problem(status: number, message: string): Response {
-  return new Response(JSON.stringify({ error: { message } }), { status, headers: JSON_HEADERS });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-interface Event {
-  eventType: number;
-  contentType: string;
-  contentId: string;
-  fields: Record<string, unknown>;
-  translations: Record<string, unknown>;
-}
-
-/** The event, or the reason it is not one. */
-function validate(input: unknown): Event | string {
-  if (!isRecord(input)) return "the body must be a JSON object";
-  const { eventType, contentType, contentId, fields, translations = {} } = input;
-  if (typeof eventType !== "number" || !Number.isInteger(eventType) || eventType < 0) {
-    return "eventType must be a non-negative integer";
-  }
-  if (typeof contentType !== "string" || contentType === "") return "contentType is required";
-  if (typeof contentId !== "string" || contentId === "") return "contentId is required";
-  if (!isRecord(fields)) return "fields must be an object";
-  if (!isRecord(translations)) return "translations must be an object";
-  return { eventType, contentType, contentId, fields, translations };
-}
 
 export const handlers = {
   async start(args: {
@@ -77,22 +46,13 @@ export const handlers = {
           } catch {
             return problem(400, "the body is not JSON");
           }
-          const event = validate(input);
+          const event = validateEvent(input);
           if (typeof event === "string") return problem(400, event);
           if (event.contentType !== CONTENT_TYPE || !EVENT_TYPES.has(event.eventType)) {
             return new Response('{"deliveries":0}', { status: 202, headers: JSON_HEADERS });
           }
           const deliveryId = `dlv_${crypto.randomUUID()}`;
-          const body = JSON.stringify({
-            eventType: event.eventType,
-            contentId: event.contentId,
-            contentType: event.contentType,
-            fields: event.fields,
-            translations: event.translations,
-            webhookId: args.webhookId,
-            deliveryId,
-            timestamp: new Date().toISOString(),
-          });
+          const body = renderEnvelope(event, args.webhookId, deliveryId, Date.now());
           await queue.add("deliver", { deliveryId, body });
           return new Response('{"deliveries":1}', { status: 202, headers: JSON_HEADERS });
         },

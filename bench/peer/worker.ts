@@ -6,23 +6,17 @@
  * network error fails the attempt, and BullMQ retries it with the queue's backoff.
  */
 
-import { createHmac } from "node:crypto";
 import { Worker } from "bullmq";
 import { serveRpc } from "../rpc.ts";
+import {
+  DELIVERY_CONCURRENCY,
+  DELIVERY_TIMEOUT_MS,
+  SECRET_PREFIX,
+  standardSignature,
+} from "../webhook-work.ts";
 import { type DeliveryJob, QUEUE_NAME, redisConnection } from "./queue.ts";
 
-/** Jobs processed at once: Hookpost's HOOKPOST_CONCURRENCY default. */
-const CONCURRENCY = 64;
-/** How long a receiver may take to answer: Hookpost's default webhook timeout (15 s). */
-const TIMEOUT_MS = 15_000;
-const SECRET_PREFIX = "whsec_";
-
 let worker: Worker<DeliveryJob> | null = null;
-
-/** The `webhook-signature` value of one attempt. */
-function sign(key: Buffer, id: string, timestamp: number, body: string): string {
-  return `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")}`;
-}
 
 export const handlers = {
   async start(args: {
@@ -45,15 +39,15 @@ export const handlers = {
               "user-agent": "bench-peer/1",
               "webhook-id": deliveryId,
               "webhook-timestamp": String(timestamp),
-              "webhook-signature": sign(key, deliveryId, timestamp, body),
+              "webhook-signature": standardSignature(key, deliveryId, timestamp, body),
             },
             body,
-            signal: AbortSignal.timeout(TIMEOUT_MS),
+            signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
           });
           await response.arrayBuffer();
           if (!response.ok) throw new Error(`the endpoint answered ${response.status}`);
         },
-        { connection: redisConnection(args.redisPort), concurrency: CONCURRENCY },
+        { connection: redisConnection(args.redisPort), concurrency: DELIVERY_CONCURRENCY },
       );
       worker.on("error", (error) => process.stderr.write(`worker: ${error.message}\n`));
       await worker.waitUntilReady();

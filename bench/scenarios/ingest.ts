@@ -1,10 +1,11 @@
 /**
  * Ingest alone: `POST /events` with one matching webhook, closed-loop at the bench's
  * concurrency, at each event size, against the bare insert server and the BullMQ peer's
- * ingest alone. Deliveries are parked while it runs — the receiver holds the first requests
- * open, so the scheduler has its per-webhook limit in flight and claims nothing more — so the
- * figure is the cost of accepting an event (transaction, matching, rendering the body, the
- * scheduler's wake-up), not of delivering it (end to end measures both together).
+ * ingest alone, with its ratio to the minimal program's ingest alone in the detail.
+ * Deliveries are parked while it runs — the receiver holds the first requests open, so the
+ * scheduler has its per-webhook limit in flight and claims nothing more — so the figure is the
+ * cost of accepting an event (transaction, matching, rendering the body, the scheduler's
+ * wake-up), not of delivering it (end to end measures both together).
  */
 
 import {
@@ -20,12 +21,14 @@ import { dbPathIn, HookpostApi, startHookpost } from "../hookpost.ts";
 import type { EventSize } from "../options.ts";
 import { makeTempDir, removeTempDir } from "../processes.ts";
 import { baselines } from "./baselines.ts";
+import { minimalIngest, minimalRatio } from "./minimal.ts";
 import { peerIngest } from "./peer.ts";
 
 async function ingestAt(context: BenchContext, size: EventSize): Promise<void> {
   const { options, receiver, report } = context;
   const base = await baselines(context, size);
   const peer = (await peerIngest(context, size))?.median ?? null;
+  const minimal = (await minimalIngest(context, size)).median;
   const dir = makeTempDir("ingest");
   const profileDir = profileDirOf(context, `ingest-${size}`);
   const server = await startHookpost({
@@ -52,7 +55,7 @@ async function ingestAt(context: BenchContext, size: EventSize): Promise<void> {
       baselineName: "insert server",
       target: { kind: "atLeast", ratio: 0.6 },
       peer: peer?.rate ?? null,
-      detail: `${spread(rounds)}, deliveries parked${errors}`,
+      detail: `${spread(rounds)}, deliveries parked; ${minimalRatio(run.rate, minimal.rate, "ev/s")}${errors}`,
     });
     report.add({
       section: "ingest alone",
@@ -62,6 +65,7 @@ async function ingestAt(context: BenchContext, size: EventSize): Promise<void> {
       baseline: base.insert.latency?.p50 ?? null,
       baselineName: "insert server",
       peer: peer?.latency?.p50 ?? null,
+      detail: `minimal program ${minimal.latency?.p50} ms`,
     });
     report.add({
       section: "ingest alone",
@@ -71,7 +75,7 @@ async function ingestAt(context: BenchContext, size: EventSize): Promise<void> {
       baseline: base.insert.latency?.p99 ?? null,
       baselineName: "insert server",
       peer: peer?.latency?.p99 ?? null,
-      detail: `max ${run.latency?.max} ms`,
+      detail: `max ${run.latency?.max} ms; minimal program ${minimal.latency?.p99} ms`,
     });
   } finally {
     await receiver.call("hold", { on: false });
