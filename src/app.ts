@@ -1,8 +1,9 @@
 /**
- * The composition root: `createApp(config)` loads the plugins, opens and migrates the
- * database, bootstraps API keys, and builds the scheduler (with the plugins' hooks and
+ * The composition root: `createApp(config)` loads the plugins, takes the database's server
+ * lock (one server per file, see db/server-lock.ts), opens and migrates the database,
+ * bootstraps API keys, and builds the scheduler (with the plugins' hooks and
  * pollers) and the HTTP application from the feature modules. Nothing here is global, so a
- * test can build as many independent apps as it likes.
+ * test can build as many independent apps as it likes, each on its own database file.
  */
 
 import { bootstrapApiKeys } from "./api-keys/service.ts";
@@ -10,6 +11,7 @@ import type { Config } from "./config.ts";
 import { contentTypeRoutes } from "./content-types/index.ts";
 import { openStore, type Store } from "./db/connect.ts";
 import { migrateToLatest } from "./db/migrator.ts";
+import { acquireServerLock } from "./db/server-lock.ts";
 import { deliveryLogRoutes } from "./deliveries/index.ts";
 import { EnabledWebhooks } from "./events/enabled-webhooks.ts";
 import { eventRoutes } from "./events/index.ts";
@@ -106,7 +108,7 @@ export interface App {
   start(): Promise<string>;
   /**
    * Stops listening, stops the scheduler (attempts in flight get a bounded wait, the rest go
-   * back to Waiting) and closes the database. Safe to call twice.
+   * back to Waiting), closes the database and releases the server lock. Safe to call twice.
    */
   stop(): Promise<void>;
 }
@@ -121,7 +123,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const startedAt = Date.now();
   // Plugins first: a bad one stops startup before anything is opened.
   const plugins = await loadPlugins(config.pluginsDir, log);
-  const store = openStore(config.dbPath);
+  // Before the database is opened: a second server on the file stops here, having touched
+  // nothing. Held until stop(), or until the process dies.
+  const lock = acquireServerLock(config.dbPath);
+  let store: Store;
+  try {
+    store = openStore(config.dbPath);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   try {
     const applied = await migrateToLatest(store.db);
     if (applied.length > 0) log.info("database migrated", { applied, path: config.dbPath });
@@ -147,6 +158,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
   } catch (error) {
     await store.close();
+    lock?.release();
     throw error;
   }
 
@@ -257,6 +269,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await scheduler.stop();
         await mailer.stop();
         await store.close();
+        lock?.release();
       })();
       return stopping;
     },

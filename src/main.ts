@@ -27,7 +27,8 @@ import { VERSION } from "./version.ts";
 const USAGE = `Hookpost ${VERSION} — webhook delivery for headless CMSs
 
 Usage:
-  hookpost [serve]                               run the server (default)
+  hookpost [serve]                               run the server (default); one server per
+                                                 database file, a second one refuses to start
   hookpost migrate                               apply database migrations and exit
   hookpost healthcheck                           exit 0 when the local server's /health is 200
   hookpost keys create --workspace W --access read|write [--label TEXT]

@@ -599,3 +599,56 @@ describe("hookpost serve lifecycle", () => {
     }
   });
 });
+
+describe("one hookpost serve per database file", () => {
+  let dbPath = "";
+  let first: RunningServer | undefined;
+
+  beforeAll(async () => {
+    dbPath = freshDbPath();
+    first = await startServer(dbPath);
+  });
+
+  afterAll(async () => {
+    await first?.kill();
+  });
+
+  function running(): RunningServer {
+    if (!first) throw new Error("the first server did not start");
+    return first;
+  }
+
+  test("a second serve on the file exits 1 naming the file and its lock; the first keeps serving", async () => {
+    const second = await runCli(["serve"], cliEnv(dbPath, { HOOKPOST_PORT: String(freePort()) }));
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(
+      `another hookpost server is already running on ${dbPath} (it holds ${dbPath}-serve.lock)`,
+    );
+    expect(second.stdout).not.toContain('"msg":"listening"');
+    expect((await running().get("/health")).status).toBe(200);
+  });
+
+  test("migrate, keys create and keys list work beside the running server", async () => {
+    const migrate = await runCli(["migrate"], cliEnv(dbPath));
+    expect(migrate.code).toBe(0);
+    expect(migrate.stdout).toContain("database is up to date");
+    const { id, key } = await createKeyWithCli(dbPath, "default", "read");
+    const list = await runCli(["keys", "list"], cliEnv(dbPath));
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(id);
+    expect((await running().get("/webhooks", key)).status).toBe(200);
+  });
+
+  test("after the first is killed with SIGKILL, a new server starts on the file", async () => {
+    await running().kill();
+    expect(running().proc.signalCode).toBe("SIGKILL");
+    // The lock file stays behind; only the OS lock it carried died with the process.
+    expect(existsSync(`${dbPath}-serve.lock`)).toBe(true);
+    const next = await startServer(dbPath);
+    try {
+      expect((await next.get("/health")).status).toBe(200);
+    } finally {
+      await next.kill();
+    }
+  });
+});
