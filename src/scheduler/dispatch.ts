@@ -82,7 +82,7 @@ export class Dispatcher {
     };
     const prepared = await this.prepare(webhook, delivery, startedAt, context, signal);
     if (prepared.kind === "aborted") {
-      this.options.store.release(delivery.id);
+      await this.options.store.release(delivery);
       return;
     }
     let sent: { result: AttemptResult; headers: Record<string, string> };
@@ -107,7 +107,7 @@ export class Dispatcher {
     }
     const { result, headers } = sent;
     if (result.aborted) {
-      this.options.store.release(delivery.id);
+      await this.options.store.release(delivery);
       return;
     }
     if (isSuccessStatus(result.statusCode)) succeeded();

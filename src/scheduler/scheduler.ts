@@ -269,7 +269,7 @@ export class Scheduler {
       if (room <= 0) continue;
       const claimed = store.takeDueNow(webhook.id, now, room);
       for (const delivery of claimed) {
-        undo.push(() => store.release(delivery.id));
+        undo.push(() => store.untake(delivery.id));
         claims.push([webhook, delivery]);
       }
       free -= claimed.length;

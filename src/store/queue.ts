@@ -117,3 +117,24 @@ export async function failWaitingOfWebhook(
   }
   return failed.length;
 }
+
+/**
+ * A taken delivery that goes back unattempted: if its webhook was deleted meanwhile, it ends in
+ * Error (`WEBHOOK_GONE`) — the deletion spared it while it was in flight, and nothing would ever
+ * take it now. Synchronous, in the caller's batch; returns the failed row, if any.
+ */
+export function failIfWebhookGoneNow(
+  statements: GroupCommit,
+  deliveryId: string,
+  now: number,
+): { attempts: number; max_attempts: number } | null {
+  return statements
+    .get(
+      `update deliveries set process_status = -1, last_error = ?1, response_message = ?1,
+         updated_at = ?2
+       where id = ?3 and process_status = 0
+         and not exists (select 1 from webhooks w where w.id = deliveries.webhook_id)
+       returning attempts, max_attempts`,
+    )
+    .get(WEBHOOK_GONE, now, deliveryId) as { attempts: number; max_attempts: number } | null;
+}

@@ -55,6 +55,7 @@ import {
   type DueDelivery,
   dispatchableWebhooks,
   dueNow,
+  failIfWebhookGoneNow,
   failWaitingOfWebhook,
   nextDueAfterNow,
 } from "./queue.ts";
@@ -227,7 +228,7 @@ export class DeliveryStore {
   /**
    * Takes up to `limit` of the webhook's due deliveries that are not in flight, oldest due
    * first, and marks them in flight (synchronous, inside a batch; nothing is written). Each
-   * taken delivery must end in {@link recordAttempt} or {@link release}.
+   * taken delivery must end in {@link recordAttempt}, {@link release} or {@link untake}.
    */
   takeDueNow(webhookId: string, now: number, limit: number): DueDelivery[] {
     const flying = this.inFlight.idsOf(webhookId).length;
@@ -245,8 +246,26 @@ export class DeliveryStore {
     return nextDueAfterNow(this.statements, webhookId, now);
   }
 
-  /** A taken delivery goes back to the queue unattempted (shutdown aborted it). */
-  release(deliveryId: string): void {
+  /**
+   * A taken delivery goes back to the queue unattempted (shutdown aborted it) — or ends in
+   * Error if its webhook was deleted while it was in flight.
+   */
+  release(delivery: DueDelivery): Promise<void> {
+    return this.statements.exclusive(() => {
+      const failed = failIfWebhookGoneNow(this.statements, delivery.id, Date.now());
+      if (failed) {
+        this.statements.tally.change(
+          countedOf(delivery, ProcessStatus.Waiting, failed.attempts),
+          countedOf(delivery, ProcessStatus.Error, failed.attempts),
+        );
+      }
+      // In the same unit as the check, so a deletion never sees it neither in flight nor failed.
+      this.inFlight.remove(delivery.id);
+    });
+  }
+
+  /** Forgets a taken delivery at once: its claim was undone before anything was sent. */
+  untake(deliveryId: string): void {
     this.inFlight.remove(deliveryId);
   }
 

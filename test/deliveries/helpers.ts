@@ -1,10 +1,13 @@
 /**
  * Shared set-up for the delivery log tests: publish events through the API, and put
- * deliveries into the states the scheduler would (Sent, Error, retrying…) by writing rows.
+ * deliveries into the states the scheduler would (Sent, Error, retrying…) by writing rows, or
+ * in flight (Processing) by taking them through the store.
  */
 
+import { expect } from "bun:test";
 import type { Updateable } from "kysely";
 import type { DeliveryTable } from "../../src/db/database.ts";
+import { recountTotals } from "../../src/store/counts.ts";
 import type { TestApp } from "../helpers/test-app.ts";
 
 export interface Published {
@@ -41,13 +44,29 @@ export function deliveryOf(published: Published, webhookId: string): string {
   return id;
 }
 
-/** Writes delivery columns directly, as the scheduler would. */
+/**
+ * Writes delivery columns directly, as the scheduler would, then derives the log's kept totals
+ * again (the store keeps them for the writes it makes, and these are not its writes).
+ */
 export async function setDelivery(
   app: TestApp,
   id: string,
   changes: Updateable<DeliveryTable>,
 ): Promise<void> {
   await app.app.store.db.updateTable("deliveries").set(changes).where("id", "=", id).execute();
+  await recountTotals(app.app.store.db);
+}
+
+/**
+ * Takes the Waiting delivery `id` of `webhookId` for an attempt, as the scheduler would (the
+ * app must not be started): it is then in flight, Processing to readers, until the app stops.
+ */
+export async function takeInFlight(app: TestApp, webhookId: string, id: string): Promise<void> {
+  // Due before any other, so it is the one taken.
+  await setDelivery(app, id, { next_attempt_at: 0 });
+  const { store, statements } = app.app.services;
+  const taken = await statements.read(() => store.takeDueNow(webhookId, Date.now(), 1));
+  expect(taken.map((delivery) => delivery.id)).toEqual([id]);
 }
 
 export async function deliveryRow(app: TestApp, id: string) {

@@ -10,11 +10,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Executor } from "../../src/db/database.ts";
 import type { DeliveryState } from "../../src/deliveries/model.ts";
-import { countDeliveryLog, listDeliveryLog } from "../../src/deliveries/repository.ts";
+import { countDeliveryLog, type InFlightOf, listDeliveryLog } from "../../src/store/log.ts";
 import { queryPlan, recordingKysely } from "../helpers/query-plans.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
 let testApp: TestApp;
+/** No delivery in flight; a Waiting filter with some is checked on its own below. */
+const NONE: InFlightOf = { ids: [], firstAttempts: 0 };
 
 beforeAll(async () => {
   testApp = await createTestApp();
@@ -37,7 +39,7 @@ describe("the status-code index", () => {
     [{ statusCodeFrom: 500, statusCodeTo: 599 }],
   ])("a count filtered by %o searches it", async (filter) => {
     const { db: logged, executed } = recordingKysely(testApp.app.store);
-    expect(await countDeliveryLog(logged, "whk_none", filter)).toBe(0);
+    expect(await countDeliveryLog(logged, "whk_none", filter, NONE)).toBe(0);
     const [query] = executed;
     if (!query) throw new Error("no query ran");
     const plan = queryPlan(testApp.app.store.sqlite, query.sql, query.parameters);
@@ -65,9 +67,9 @@ describe("the state filter", () => {
     "state=%s searches the state index for its page, the next after a cursor, and a count with a date bound",
     async (state) => {
       const plans = await plansOf(async (db) => {
-        await listDeliveryLog(db, "whk_none", { state }, { limit: 21 });
-        await listDeliveryLog(db, "whk_none", { state }, { limit: 21, after });
-        await countDeliveryLog(db, "whk_none", { state, from: after.createdAt });
+        await listDeliveryLog(db, "whk_none", { state }, NONE, { limit: 21 });
+        await listDeliveryLog(db, "whk_none", { state }, NONE, { limit: 21, after });
+        await countDeliveryLog(db, "whk_none", { state, from: after.createdAt }, NONE);
       });
       expect(plans).toHaveLength(3);
       for (const plan of plans) {
@@ -80,8 +82,8 @@ describe("the state filter", () => {
 
   test("state=pending pages through the Waiting entries of the status index (a new delivery writes no state-index entry)", async () => {
     const plans = await plansOf(async (db) => {
-      await listDeliveryLog(db, "whk_none", { state: "pending" }, { limit: 21 });
-      await listDeliveryLog(db, "whk_none", { state: "pending" }, { limit: 21, after });
+      await listDeliveryLog(db, "whk_none", { state: "pending" }, NONE, { limit: 21 });
+      await listDeliveryLog(db, "whk_none", { state: "pending" }, NONE, { limit: 21, after });
     });
     for (const plan of plans) {
       expect(plan).toMatch(
@@ -99,27 +101,50 @@ describe("the state filter", () => {
     ["pending", [keptState, keptStatus]],
     ["failed", [keptState, keptStatus]],
   ])("the total of state=%s alone is a lookup of the kept counts", async (state, expected) => {
-    expect(await plansOf((db) => countDeliveryLog(db, "whk_none", { state }))).toEqual(expected);
+    expect(await plansOf((db) => countDeliveryLog(db, "whk_none", { state }, NONE))).toEqual(
+      expected,
+    );
   });
 
   test("with the status it implies, state=retrying still searches the state index", async () => {
     const [plan] = await plansOf((db) =>
-      listDeliveryLog(db, "whk_none", { state: "retrying", processStatus: 0 }, { limit: 21 }),
+      listDeliveryLog(db, "whk_none", { state: "retrying", processStatus: 0 }, NONE, { limit: 21 }),
     );
     expect(plan).toMatch(byState);
   });
 
-  test.each<DeliveryState>(["success", "processing"])(
-    "state=%s is a whole status: the status index and the kept counts",
+  test("state=success is a whole status: the status index and the kept counts", async () => {
+    const plans = await plansOf(async (db) => {
+      await listDeliveryLog(db, "whk_none", { state: "success" }, NONE, { limit: 21 });
+      await countDeliveryLog(db, "whk_none", { state: "success" }, NONE);
+    });
+    expect(plans[0]).toMatch(
+      /^SEARCH deliveries USING INDEX deliveries_log_by_status \(webhook_id=\? AND process_status=\?\)$/,
+    );
+    expect(plans[1]).toMatch(/^SEARCH delivery_counts USING PRIMARY KEY/);
+  });
+
+  const flying: InFlightOf = { ids: ["dlv_a", "dlv_b"], firstAttempts: 1 };
+
+  test("state=processing reads the deliveries in flight by id, and counts them without a query", async () => {
+    const plans = await plansOf(async (db) => {
+      await listDeliveryLog(db, "whk_none", { state: "processing" }, flying, { limit: 21 });
+      expect(await countDeliveryLog(db, "whk_none", { state: "processing" }, flying)).toBe(2);
+    });
+    expect(plans).toHaveLength(1);
+    expect(plans[0]).toMatch(
+      /^SEARCH deliveries USING INDEX sqlite_autoindex_deliveries_1 \(id=\?\)/,
+    );
+  });
+
+  test.each<DeliveryState>(["pending", "retrying"])(
+    "state=%s with deliveries in flight still searches its index, leaving those out",
     async (state) => {
-      const plans = await plansOf(async (db) => {
-        await listDeliveryLog(db, "whk_none", { state }, { limit: 21 });
-        await countDeliveryLog(db, "whk_none", { state });
-      });
-      expect(plans[0]).toMatch(
-        /^SEARCH deliveries USING INDEX deliveries_log_by_status \(webhook_id=\? AND process_status=\?\)$/,
+      const [plan] = await plansOf((db) =>
+        listDeliveryLog(db, "whk_none", { state }, flying, { limit: 21 }),
       );
-      expect(plans[1]).toMatch(/^SEARCH delivery_counts USING PRIMARY KEY/);
+      expect(plan).toMatch(state === "pending" ? /deliveries_log_by_status/ : byState);
+      expect(plan).not.toContain("TEMP B-TREE");
     },
   );
 });

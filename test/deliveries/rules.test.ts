@@ -94,7 +94,7 @@ describe("waking the scheduler", () => {
   beforeAll(async () => {
     app = await createTestApp();
     context = {
-      db: app.app.store.db,
+      store: app.app.services.store,
       templaters: new TemplaterRegistry(),
       defaultMaxAttempts: 10,
       wake: () => {

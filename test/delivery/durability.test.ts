@@ -131,7 +131,7 @@ async function publishMany(t: TestApp, contentType: string, count: number): Prom
 function deliveryRows(db: Store["db"], ids: string[]) {
   return db
     .selectFrom("deliveries")
-    .select(["id", "process_status", "attempts", "lease_until"])
+    .select(["id", "process_status", "attempts"])
     .where("id", "in", ids)
     .execute();
 }
@@ -172,14 +172,6 @@ function randomAlphanumerics(length: number): string {
   return Array.from(bytes, (byte) => alphabet[byte % alphabet.length]).join("");
 }
 
-/** The parsed JSON log lines with the given message. */
-function logRecords(output: string, message: string): Record<string, unknown>[] {
-  return output
-    .split("\n")
-    .filter((line) => line.includes(`"msg":"${message}"`))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
 describe("a crash", () => {
   test("kill -9 during deliveries loses none: after a restart every accepted delivery arrives", async () => {
     const dir = tempDir("hookpost-durability-");
@@ -187,7 +179,7 @@ describe("a crash", () => {
     const dbPath = join(dir, "hookpost.db");
     const key = `hpk_${randomAlphanumerics(40)}`;
     // Concurrency 8 is 2 per webhook: with 300 ms answers, 50 deliveries take seconds, so the
-    // kill lands while most are still Waiting and two are Processing.
+    // kill lands while most are still Waiting and two are in flight.
     const env = { ...ENGINE_ENV, HOOKPOST_API_KEY: key, HOOKPOST_CONCURRENCY: "8" };
     const slow = openRequests();
     const target = receiver(() =>
@@ -227,13 +219,16 @@ describe("a crash", () => {
     defer(() => store.close());
     const atKill = await deliveryRows(store.db, accepted);
     expect(atKill).toHaveLength(50);
-    const processingAtKill = new Set(
-      atKill.filter((row) => row.process_status === ProcessStatus.Processing).map((row) => row.id),
+    // Taking a delivery writes nothing: one in flight at the kill is still Waiting in its row.
+    expect(atKill.every((row) => row.process_status !== ProcessStatus.Processing)).toBe(true);
+    const sentAtKill = new Set(
+      atKill.filter((row) => row.process_status === ProcessStatus.Sent).map((row) => row.id),
     );
-    const sentAtKill = atKill.filter((row) => row.process_status === ProcessStatus.Sent);
+    // In flight at the kill: it reached the receiver, and its outcome was not stored.
+    const inFlightAtKill = new Set(receivedIds(target).filter((id) => !sentAtKill.has(id)));
     // The kill really interrupted work: something was in flight and not everything was done.
-    expect(processingAtKill.size).toBeGreaterThan(0);
-    expect(sentAtKill.length).toBeLessThan(50);
+    expect(inFlightAtKill.size).toBeGreaterThan(0);
+    expect(sentAtKill.size).toBeLessThan(50);
 
     target.handle(ok);
     const second = await startServerProcess({ dbPath, env });
@@ -255,17 +250,11 @@ describe("a crash", () => {
     // deliveries that were in flight at the kill — one recorded as Sent is never sent again.
     expect([...counts.keys()].sort()).toEqual([...accepted].sort());
     const repeated = [...counts].filter(([, count]) => count > 1).map(([id]) => id);
-    for (const id of repeated) expect(processingAtKill.has(id)).toBe(true);
+    for (const id of repeated) expect(inFlightAtKill.has(id)).toBe(true);
     // The attempt cut off by the kill was never recorded: each delivery has one attempt, a 200.
     const attempts = await attemptRows(store.db, accepted);
     expect(attempts).toHaveLength(50);
     expect(attempts.every((attempt) => attempt.status_code === 200)).toBe(true);
-    // The restarted server said how many interrupted deliveries it put back.
-    const reset = logRecords(
-      second.stdout(),
-      "deliveries interrupted by the previous stop are waiting again",
-    );
-    expect(reset.map((record) => record.count)).toEqual([processingAtKill.size]);
 
     expect(await second.kill("SIGTERM")).toBe(0);
   }, 40_000);
@@ -297,7 +286,6 @@ describe("a graceful stop", () => {
     expect(row).toMatchObject({
       process_status: ProcessStatus.Sent,
       attempts: 1,
-      lease_until: null,
     });
     const attempts = await attemptRows(store.db, [deliveryId]);
     expect(attempts).toEqual([
@@ -317,9 +305,9 @@ describe("a graceful stop", () => {
     // Published before any scheduler runs, so it waits for the one built here.
     const [deliveryId] = await publish(t, "hanging");
     if (!deliveryId) throw new Error("no delivery");
-    const { db, statements, config, log, authenticator, metrics } = t.app.services;
+    const { db, store, statements, config, log, authenticator, metrics } = t.app.services;
     const scheduler = new Scheduler({
-      db,
+      store,
       statements,
       config,
       log,
@@ -328,10 +316,14 @@ describe("a graceful stop", () => {
       shutdownGraceMs: 300,
     });
     defer(() => scheduler.stop());
-    await scheduler.start();
+    scheduler.start();
     await waitFor("the attempt to reach the receiver", () => target.requests.length === 1);
+    // Waiting in its row, Processing to readers while its attempt runs.
     const [claimed] = await deliveryRows(db, [deliveryId]);
-    expect(claimed?.process_status).toBe(ProcessStatus.Processing);
+    expect(claimed?.process_status).toBe(ProcessStatus.Waiting);
+    expect((await store.findDelivery(db, deliveryId))?.process_status).toBe(
+      ProcessStatus.Processing,
+    );
 
     await scheduler.stop();
 
@@ -340,14 +332,14 @@ describe("a graceful stop", () => {
     expect(row).toMatchObject({
       process_status: ProcessStatus.Waiting,
       attempts: 0,
-      lease_until: null,
     });
     expect(await attemptRows(db, [deliveryId])).toEqual([]);
+    expect((await store.findDelivery(db, deliveryId))?.process_status).toBe(ProcessStatus.Waiting);
 
     // Back to Waiting means delivered by the next scheduler, as the same delivery.
     target.handle(ok);
     const next = new Scheduler({
-      db,
+      store,
       statements,
       config,
       log,
@@ -356,7 +348,7 @@ describe("a graceful stop", () => {
       shutdownGraceMs: 300,
     });
     defer(() => next.stop());
-    await next.start();
+    next.start();
     await allSent(db, [deliveryId]);
     expect(receivedIds(target)).toEqual([deliveryId, deliveryId]);
     expect(await attemptRows(db, [deliveryId])).toEqual([
@@ -396,9 +388,11 @@ describe("fairness", () => {
     expect(slowOpen.counter.max).toBe(2);
     expect(slow.requests).toHaveLength(2);
     expect(fastOpen.counter.max).toBeLessThanOrEqual(2);
-    const slowRows = await deliveryRows(t.app.store.db, slowIds);
-    const processing = slowRows.filter((row) => row.process_status === ProcessStatus.Processing);
-    const waiting = slowRows.filter((row) => row.process_status === ProcessStatus.Waiting);
+    // Two in flight (Processing to readers), the other 18 Waiting.
+    const { store } = t.app.services;
+    const slowRows = await Promise.all(slowIds.map((id) => store.findDelivery(t.app.store.db, id)));
+    const processing = slowRows.filter((row) => row?.process_status === ProcessStatus.Processing);
+    const waiting = slowRows.filter((row) => row?.process_status === ProcessStatus.Waiting);
     expect([processing.length, waiting.length]).toEqual([2, 18]);
 
     slowGate.release();
@@ -471,11 +465,10 @@ describe("fairness", () => {
   });
 });
 
-describe("slots", () => {
-  test("a 2xx answer gives the webhook's slot back before its outcome is stored: the next claim shares that commit", async () => {
-    // Concurrency 4: one attempt at a time to the webhook. The outcome waits for the next
-    // group-committed batch; the slot it held does not, so the claim of the next delivery is
-    // written in that same batch, ahead of the outcome.
+describe("taking work", () => {
+  test("writes nothing: a delivery's row changes once, when its outcome is stored", async () => {
+    // Concurrency 4: one attempt at a time to the webhook, so the second delivery is taken
+    // while the first is in flight or just answered.
     const t = await testApp({ HOOKPOST_CONCURRENCY: "4" });
     const target = receiver(ok);
     await createWebhook(t, { endpoint: target.url, eventTypes: { serial: [0] } });
@@ -493,95 +486,12 @@ describe("slots", () => {
 
     const { rows } = await sql<{ id: string; status: number }>`
       select id, status from status_log order by seq`.execute(t.app.store.db);
-    // Claims take the earliest due first; the two may share a millisecond, so ask the log.
+    // Deliveries are taken earliest due first; the two may share a millisecond, so ask the log.
     const first = rows[0]?.id ?? "none";
     const second = ids.find((id) => id !== first) ?? "none";
     expect(rows).toEqual([
-      { id: first, status: ProcessStatus.Processing },
-      { id: second, status: ProcessStatus.Processing },
       { id: first, status: ProcessStatus.Sent },
       { id: second, status: ProcessStatus.Sent },
     ]);
-  });
-});
-
-describe("expired leases", () => {
-  test("deliveries left Processing by an earlier process are sent at startup, lease expired or not", async () => {
-    const t = await testApp();
-    const target = receiver();
-    await createWebhook(t, { endpoint: target.url, eventTypes: { leftover: [0] } });
-    const [expired] = await publish(t, "leftover");
-    const [leased] = await publish(t, "leftover");
-    if (!expired || !leased) throw new Error("no delivery");
-    const db = t.app.store.db;
-    const now = Date.now();
-    await db
-      .updateTable("deliveries")
-      .set({ process_status: ProcessStatus.Processing, lease_until: now - 60_000 })
-      .where("id", "=", expired)
-      .execute();
-    await db
-      .updateTable("deliveries")
-      .set({ process_status: ProcessStatus.Processing, lease_until: now + 3_600_000 })
-      .where("id", "=", leased)
-      .execute();
-
-    await t.app.start();
-    await allSent(db, [expired, leased]);
-    expect(receivedIds(target).sort()).toEqual([expired, leased].sort());
-    const reset = logRecords(
-      t.logLines.join(""),
-      "deliveries interrupted by the previous stop are waiting again",
-    );
-    expect(reset.map((record) => record.count)).toEqual([2]);
-  });
-
-  test("while running, an expired lease goes back to Waiting and is sent; a live lease is left alone", async () => {
-    const t = await testApp();
-    const target = receiver();
-    await createWebhook(t, { endpoint: target.url, eventTypes: { lease: [0] } });
-    const [expired] = await publish(t, "lease");
-    const [live] = await publish(t, "lease");
-    if (!expired || !live) throw new Error("no delivery");
-    const db = t.app.store.db;
-    // Not due yet, so the running scheduler leaves both alone until the test leases them.
-    await db
-      .updateTable("deliveries")
-      .set({ next_attempt_at: Date.now() + 3_600_000 })
-      .where("id", "in", [expired, live])
-      .execute();
-    await t.app.start();
-
-    // As if a claim had been made by an attempt that died: one lease ran out, one did not.
-    // One transaction, so any tick that sees the expired lease sees the live one too.
-    const now = Date.now();
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable("deliveries")
-        .set({
-          process_status: ProcessStatus.Processing,
-          lease_until: now - 1,
-          next_attempt_at: now,
-        })
-        .where("id", "=", expired)
-        .execute();
-      await trx
-        .updateTable("deliveries")
-        .set({
-          process_status: ProcessStatus.Processing,
-          lease_until: now + 3_600_000,
-          next_attempt_at: now,
-        })
-        .where("id", "=", live)
-        .execute();
-    });
-
-    await allSent(db, [expired]);
-    expect(receivedIds(target)).toEqual([expired]);
-    // The tick that released the expired lease saw the live one as well, and kept it.
-    const [row] = await deliveryRows(db, [live]);
-    expect(row).toMatchObject({ process_status: ProcessStatus.Processing, attempts: 0 });
-    const released = logRecords(t.logLines.join(""), "expired leases returned to Waiting");
-    expect(released.map((record) => record.released)).toEqual([1]);
   });
 });

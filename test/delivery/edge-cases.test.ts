@@ -61,9 +61,9 @@ test("a webhook deleted while its delivery is in flight, then a shutdown: Error,
   const { target } = receiverHeldUntilReleased();
   const webhook = await createWebhook(t, { endpoint: target.url });
   const deliveryId = await publishOne(t);
-  const { db, statements, config, log, authenticator, metrics } = t.app.services;
+  const { store, statements, config, log, authenticator, metrics } = t.app.services;
   const scheduler = new Scheduler({
-    db,
+    store,
     statements,
     config,
     log,
@@ -72,7 +72,7 @@ test("a webhook deleted while its delivery is in flight, then a shutdown: Error,
     shutdownGraceMs: 100,
   });
   cleanups.push(() => scheduler.stop());
-  await scheduler.start();
+  scheduler.start();
   await waitFor("the attempt in flight", () => target.requests.length === 1);
   expect((await t.request("DELETE", `/webhooks/${webhook.id}`, { key: t.keys.write })).status).toBe(
     200,
@@ -83,22 +83,22 @@ test("a webhook deleted while its delivery is in flight, then a shutdown: Error,
   expect(after.last_error).toContain("webhook deleted");
 });
 
-test("an attempt that outlived its lease records nothing; the next claim does", async () => {
+test("an outcome over a row changed during the attempt is not recorded", async () => {
   const t = await app();
   const { target, release } = receiverHeldUntilReleased();
   await createWebhook(t, { endpoint: target.url });
   const deliveryId = await publishOne(t);
   await t.app.start();
   await waitFor("the attempt in flight", () => target.requests.length === 1);
-  // As if the lease had run out and another claim had taken the delivery meanwhile.
+  // As if someone (a hand-written statement, another tool) had ended the delivery meanwhile.
   await t.app.store.db
     .updateTable("deliveries")
-    .set({ lease_until: Date.now() + 3_600_000 })
+    .set({ process_status: ProcessStatus.Error, last_error: "ended by hand" })
     .where("id", "=", deliveryId)
     .execute();
   release();
   await waitFor("the warning", () =>
-    t.logLines.some((line) => line.includes("attempt outlived its lease")),
+    t.logLines.some((line) => line.includes("its outcome is not recorded")),
   );
   const attempts = await t.app.store.db
     .selectFrom("attempts")
@@ -106,7 +106,10 @@ test("an attempt that outlived its lease records nothing; the next claim does", 
     .where("delivery_id", "=", deliveryId)
     .execute();
   expect(attempts).toEqual([]);
-  expect((await row(t, deliveryId)).process_status).toBe(ProcessStatus.Processing);
+  expect(await row(t, deliveryId)).toMatchObject({
+    process_status: ProcessStatus.Error,
+    last_error: "ended by hand",
+  });
 });
 
 test("a delivery whose template engine fails is born in Error and reported to the failure hook", async () => {

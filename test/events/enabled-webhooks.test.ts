@@ -7,7 +7,7 @@
 
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, expect, spyOn, test } from "bun:test";
-import { updateWebhookHealthNow } from "../../src/scheduler/fast-queries.ts";
+import { updateWebhookHealthNow } from "../../src/store/outcomes.ts";
 import { publish } from "../deliveries/helpers.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";

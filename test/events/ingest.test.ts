@@ -28,8 +28,7 @@ describe("ingestEvent", () => {
   beforeAll(async () => {
     app = await createTestApp();
     context = {
-      db: app.app.store.db,
-      statements: app.app.store.statements,
+      store: app.app.services.store,
       webhooks: app.app.services.enabledWebhooks,
       templaters: new TemplaterRegistry(),
       defaultMaxAttempts: 7,

@@ -1,7 +1,7 @@
 /**
  * `GET /metrics` as a contract: the Prometheus text format (families, cumulative buckets,
- * escaping), the counters the scheduler feeds, and the queue gauges read from the database
- * without reading the backlog itself.
+ * escaping), the counters the scheduler feeds, and the queue gauges: read from the store's kept
+ * totals without reading the backlog itself, with the deliveries in flight as Processing.
  */
 
 import { afterEach, describe, expect, test } from "bun:test";
@@ -22,6 +22,8 @@ import { OutboundGuard } from "../../src/outbound/outbound-guard.ts";
 import { ReceiverAuthenticator } from "../../src/outbound/receiver-auth.ts";
 import { TemplaterRegistry } from "../../src/plugin-host/templaters.ts";
 import type { Services } from "../../src/services.ts";
+import { recountTotals } from "../../src/store/counts.ts";
+import { DeliveryStore, type QueueState } from "../../src/store/store.ts";
 import { USER_AGENT, VERSION } from "../../src/version.ts";
 import { queryPlan, recordingKysely } from "../helpers/query-plans.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
@@ -69,7 +71,7 @@ function deliveryRow(
     attempts: 0,
     max_attempts: 5,
     next_attempt_at: createdAt,
-    lease_until: processStatus === ProcessStatus.Processing ? Date.now() + 60_000 : null,
+    lease_until: null,
     response_status_code: null,
     response_message: null,
     last_error: null,
@@ -79,6 +81,31 @@ function deliveryRow(
     updated_at: createdAt,
   };
 }
+
+/** Rows written by hand, and the kept totals the queue gauges read derived from them again. */
+async function insertDeliveries(
+  testApp: TestApp,
+  rows: Insertable<DeliveryTable>[],
+): Promise<void> {
+  const { db } = testApp.app.store;
+  await db.insertInto("deliveries").values(rows).execute();
+  await recountTotals(db);
+}
+
+/** Takes the webhook's `count` oldest due deliveries in flight, as the scheduler does. */
+function takeInFlight(
+  testApp: TestApp,
+  store: DeliveryStore,
+  webhookId: string,
+  count: number,
+): Promise<string[]> {
+  return testApp.app.store.statements.exclusive(() =>
+    store.takeDueNow(webhookId, Date.now(), count).map((delivery) => delivery.id),
+  );
+}
+
+/** The queue state of a database with no delivery, for tests of the in-memory counters. */
+const EMPTY_QUEUE: QueueState = { waiting: 0, oldestWaitingCreatedAt: null, processing: 0 };
 
 /** A Services object for one test app, with a Metrics instance the test holds. */
 function servicesOf(testApp: TestApp, metrics: Metrics): Services {
@@ -91,6 +118,7 @@ function servicesOf(testApp: TestApp, metrics: Metrics): Services {
     config,
     db: store.db,
     statements: store.statements,
+    store: testApp.app.services.store,
     log,
     auth: authPlugin(store.statements),
     enabledWebhooks: testApp.app.services.enabledWebhooks,
@@ -99,7 +127,6 @@ function servicesOf(testApp: TestApp, metrics: Metrics): Services {
     guard,
     authenticator: new ReceiverAuthenticator(guard, USER_AGENT),
     wake: () => undefined,
-    onDeliveryFailed: async () => undefined,
     metrics,
   };
 }
@@ -176,13 +203,12 @@ describe("the Prometheus text format", () => {
 });
 
 describe("Metrics", () => {
-  test("attempts are counted by result and their durations observed in seconds", async () => {
-    const testApp = await openApp();
+  test("attempts are counted by result and their durations observed in seconds", () => {
     const metrics = new Metrics();
     metrics.recordAttempt("success", 40);
     metrics.recordAttempt("success", 3_000);
     metrics.recordAttempt("failure", 15_000);
-    const text = await metrics.render(testApp.app.store.db, { inFlight: 0 });
+    const text = metrics.render(EMPTY_QUEUE, { inFlight: 0 });
     expect(seriesValue(text, 'hookpost_attempts_total{result="success"}')).toBe(2);
     expect(seriesValue(text, 'hookpost_attempts_total{result="failure"}')).toBe(1);
     expect(seriesValue(text, 'hookpost_attempt_duration_seconds_bucket{le="0.05"}')).toBe(1);
@@ -193,13 +219,12 @@ describe("Metrics", () => {
     expect(seriesValue(text, "hookpost_attempt_duration_seconds_count")).toBe(3);
   });
 
-  test("final outcomes are counted and their latency observed; a negative latency is 0", async () => {
-    const testApp = await openApp();
+  test("final outcomes are counted and their latency observed; a negative latency is 0", () => {
     const metrics = new Metrics();
     metrics.recordDelivery("sent", 120);
     metrics.recordDelivery("error", 7_200_000);
     metrics.recordDelivery("sent", -5);
-    const text = await metrics.render(testApp.app.store.db, { inFlight: 0 });
+    const text = metrics.render(EMPTY_QUEUE, { inFlight: 0 });
     expect(seriesValue(text, 'hookpost_deliveries_total{outcome="sent"}')).toBe(2);
     expect(seriesValue(text, 'hookpost_deliveries_total{outcome="error"}')).toBe(1);
     expect(seriesValue(text, 'hookpost_delivery_latency_seconds_bucket{le="0.005"}')).toBe(1);
@@ -210,18 +235,16 @@ describe("Metrics", () => {
     expect(seriesValue(text, "hookpost_delivery_latency_seconds_sum")).toBeCloseTo(7200.12, 9);
   });
 
-  test("two instances keep separate counts", async () => {
-    const testApp = await openApp();
+  test("two instances keep separate counts", () => {
     const counted = new Metrics();
     const untouched = new Metrics();
     counted.recordAttempt("failure", 10);
-    const text = await untouched.render(testApp.app.store.db, { inFlight: 0 });
+    const text = untouched.render(EMPTY_QUEUE, { inFlight: 0 });
     expect(seriesValue(text, 'hookpost_attempts_total{result="failure"}')).toBe(0);
   });
 
-  test("each metric family is declared once, with its HELP and TYPE", async () => {
-    const testApp = await openApp();
-    const text = await new Metrics().render(testApp.app.store.db, { inFlight: 0 });
+  test("each metric family is declared once, with its HELP and TYPE", () => {
+    const text = new Metrics().render(EMPTY_QUEUE, { inFlight: 0 });
     const types = text.split("\n").filter((line) => line.startsWith("# TYPE "));
     expect(types).toEqual([
       "# TYPE hookpost_attempts_total counter",
@@ -242,25 +265,25 @@ describe("Metrics", () => {
 
   test("the queue queries read the per-webhook counts and one index entry per waiting webhook, never the rows", async () => {
     const testApp = await openApp();
-    const { sqlite } = testApp.app.store;
+    const { sqlite, statements } = testApp.app.store;
     const now = Date.now();
-    await testApp.app.store.db
-      .insertInto("deliveries")
-      .values([
-        deliveryRow(ProcessStatus.Waiting, now),
-        deliveryRow(ProcessStatus.Processing, now),
-        deliveryRow(ProcessStatus.Sent, now),
-        deliveryRow(ProcessStatus.Error, now),
-      ])
-      .execute();
+    await insertDeliveries(testApp, [
+      deliveryRow(ProcessStatus.Waiting, now - 1_000),
+      deliveryRow(ProcessStatus.Waiting, now),
+      deliveryRow(ProcessStatus.Sent, now),
+      deliveryRow(ProcessStatus.Error, now),
+    ]);
     const { db: logged, executed } = recordingKysely(testApp.app.store);
-    await new Metrics().render(logged, { inFlight: 0 });
-    expect(executed.length).toBeGreaterThan(0);
-    const plans = executed.map((query) => {
-      // Literals, not bound parameters: nothing here depends on a value from outside.
-      expect(query.parameters).toEqual([]);
-      return queryPlan(sqlite, query.sql).join("; ");
-    });
+    const store = new DeliveryStore(logged, statements);
+    // One delivery in flight: the oldest Waiting one not in flight is searched past it.
+    const flying = await takeInFlight(testApp, store, "wh_metrics", 1);
+    await store.queueState();
+    // Literals, not bound parameters, but for the ids in flight: nothing else depends on a
+    // value from outside.
+    expect(executed.map((query) => query.parameters)).toEqual([[], flying]);
+    const plans = executed.map((query) =>
+      queryPlan(sqlite, query.sql, query.parameters).join("; "),
+    );
     // The counts (a row per webhook and status), and per webhook with Waiting rows a search
     // for its first one: the cost does not grow with the backlog.
     expect(plans).toEqual([
@@ -290,24 +313,37 @@ describe("GET /metrics", () => {
     expect(seriesValue(text, "hookpost_oldest_waiting_age_seconds")).toBe(0);
   });
 
-  test("queue gauges count Waiting and Processing rows only, and age the oldest Waiting one", async () => {
+  test("queue gauges count Waiting deliveries and those in flight, and age the oldest Waiting one not in flight", async () => {
     const testApp = await openApp();
     const now = Date.now();
-    await testApp.app.store.db
-      .insertInto("deliveries")
-      .values([
-        deliveryRow(ProcessStatus.Waiting, now - 1_000),
-        deliveryRow(ProcessStatus.Waiting, now),
-        // The oldest Waiting one belongs to another webhook.
-        deliveryRow(ProcessStatus.Waiting, now - 600_000, "wh_other"),
-        deliveryRow(ProcessStatus.Processing, now - 5_000),
-        deliveryRow(ProcessStatus.Processing, now - 7_200_000),
-        // Older final rows: neither counted nor taken for the oldest waiting one.
-        deliveryRow(ProcessStatus.Sent, now - 86_400_000),
-        deliveryRow(ProcessStatus.Error, now - 86_400_000),
-        deliveryRow(ProcessStatus.Sent, now),
-      ])
+    const oldest = deliveryRow(ProcessStatus.Waiting, now - 7_200_000);
+    const older = deliveryRow(ProcessStatus.Waiting, now - 5_000);
+    await insertDeliveries(testApp, [
+      deliveryRow(ProcessStatus.Waiting, now - 1_000),
+      deliveryRow(ProcessStatus.Waiting, now),
+      // The oldest Waiting one not in flight belongs to another webhook.
+      deliveryRow(ProcessStatus.Waiting, now - 600_000, "wh_other"),
+      oldest,
+      older,
+      // Older final rows: neither counted nor taken for the oldest waiting one.
+      deliveryRow(ProcessStatus.Sent, now - 86_400_000),
+      deliveryRow(ProcessStatus.Error, now - 86_400_000),
+      deliveryRow(ProcessStatus.Sent, now),
+    ]);
+    // The two oldest due are taken for an attempt: still Waiting in their rows, Processing to
+    // readers (no webhook wh_metrics exists, so the scheduler takes none of the others).
+    const { store } = testApp.app.services;
+    const flying = await takeInFlight(testApp, store, "wh_metrics", 2);
+    expect(flying.sort()).toEqual([oldest.id, older.id].sort());
+    const stored = await testApp.app.store.db
+      .selectFrom("deliveries")
+      .select("process_status")
+      .where("id", "in", flying)
       .execute();
+    expect(stored.map((row) => row.process_status)).toEqual([
+      ProcessStatus.Waiting,
+      ProcessStatus.Waiting,
+    ]);
     const { text } = await testApp.request("GET", "/metrics");
     expect(seriesValue(text, "hookpost_queue_depth")).toBe(3);
     expect(seriesValue(text, "hookpost_deliveries_processing")).toBe(2);
