@@ -11,6 +11,21 @@ export const ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
 export type IdPrefix = "wh" | "evt" | "dlv" | "att" | "key" | "mail" | "ping";
 
 /**
+ * CSPRNG bytes drawn from a pool refilled 4 KB at a time: asking the system for a few bytes per
+ * id costs a call and an allocation each, several per event on the hot path.
+ */
+const pool = new Uint8Array(4096);
+let poolUsed = pool.length;
+
+function randomByte(): number {
+  if (poolUsed === pool.length) {
+    crypto.getRandomValues(pool);
+    poolUsed = 0;
+  }
+  return pool[poolUsed++] ?? 0;
+}
+
+/**
  * `count` characters drawn uniformly from `alphabet` with a CSPRNG (rejection sampling, so no
  * character is more likely than another).
  */
@@ -21,11 +36,8 @@ export function randomString(count: number, alphabet: string = ALPHANUMERIC): st
   const limit = 256 - (256 % alphabet.length);
   let out = "";
   while (out.length < count) {
-    const bytes = crypto.getRandomValues(new Uint8Array(count * 2));
-    for (const byte of bytes) {
-      if (byte < limit) out += alphabet[byte % alphabet.length];
-      if (out.length === count) break;
-    }
+    const byte = randomByte();
+    if (byte < limit) out += alphabet[byte % alphabet.length];
   }
   return out;
 }

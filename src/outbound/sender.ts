@@ -104,6 +104,14 @@ async function readCapped(response: Response, keep: number): Promise<string> {
     await response.body?.cancel().catch(() => undefined);
     return encodedBody(encoding).slice(0, keep);
   }
+  // A declared length within the cap is read whole: the parser stops at that length, and the
+  // common small answer skips the stream machinery. Anything else — chunked (which overrides a
+  // length sent beside it), or no length — is read chunk by chunk, up to the cap.
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  const chunked = response.headers.has("transfer-encoding");
+  if (!chunked && Number.isSafeInteger(declared) && declared <= RESPONSE_READ_LIMIT) {
+    return (await response.text()).slice(0, keep);
+  }
   const reader = response.body?.getReader();
   if (!reader) return "";
   const chunks: Uint8Array[] = [];

@@ -8,16 +8,20 @@
 
 export interface InFlightDelivery {
   webhookId: string;
+  /** Its row id, by which the queue skips it. */
+  row: number;
   /** Attempts made before this one (the row's `attempts`): pending or retrying underneath. */
   attempts: number;
 }
 
 export class InFlight {
   private readonly byId = new Map<string, InFlightDelivery>();
+  private readonly rows = new Set<number>();
   private readonly byWebhook = new Map<string, Set<string>>();
 
   add(id: string, delivery: InFlightDelivery): void {
     this.byId.set(id, delivery);
+    this.rows.add(delivery.row);
     let ids = this.byWebhook.get(delivery.webhookId);
     if (!ids) {
       ids = new Set();
@@ -30,6 +34,7 @@ export class InFlight {
     const delivery = this.byId.get(id);
     if (!delivery) return;
     this.byId.delete(id);
+    this.rows.delete(delivery.row);
     const ids = this.byWebhook.get(delivery.webhookId);
     ids?.delete(id);
     if (ids?.size === 0) this.byWebhook.delete(delivery.webhookId);
@@ -37,6 +42,10 @@ export class InFlight {
 
   has(id: string): boolean {
     return this.byId.has(id);
+  }
+
+  hasRow(row: number): boolean {
+    return this.rows.has(row);
   }
 
   /** Deliveries in flight, overall. */

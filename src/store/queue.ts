@@ -27,6 +27,8 @@ export interface DispatchableWebhook {
 
 /** A Waiting delivery taken for an attempt. */
 export interface DueDelivery {
+  /** Its SQLite row id, which `deliveries_due` holds (see {@link dueRowsNow}). */
+  row: number;
   id: string;
   workspace: string;
   webhook_id: string;
@@ -49,21 +51,35 @@ export function dispatchableWebhooks(statements: GroupCommit): DispatchableWebho
     .all() as DispatchableWebhook[];
 }
 
-/** The webhook's due Waiting deliveries, oldest due first, at most `limit`. */
-export function dueNow(
+/** The query of {@link dueRowsNow}: webhook id, now, limit (exported for its plan's test). */
+export const DUE_ROWS = `select rowid as row from deliveries
+  where process_status = 0 and webhook_id = ? and next_attempt_at <= ?
+  order by next_attempt_at limit ?`;
+
+/**
+ * The row ids of the webhook's due Waiting deliveries, oldest due first, at most `limit`: read
+ * from `deliveries_due` alone (the index holds the row id), so skipping those already in flight
+ * costs no row read.
+ */
+export function dueRowsNow(
   statements: GroupCommit,
   webhookId: string,
   now: number,
   limit: number,
-): DueDelivery[] {
+): number[] {
+  const rows = statements.get(DUE_ROWS).all(webhookId, now, limit) as { row: number }[];
+  return rows.map((row) => row.row);
+}
+
+/** One delivery found by {@link dueRowsNow}, by its row id. */
+export function dueDeliveryNow(statements: GroupCommit, row: number): DueDelivery | null {
   return statements
     .get(
-      `select id, workspace, webhook_id, message_id, body, attempts, max_attempts, created_at
-       from deliveries
-       where process_status = 0 and webhook_id = ? and next_attempt_at <= ?
-       order by next_attempt_at limit ?`,
+      `select rowid as row, id, workspace, webhook_id, message_id, body, attempts, max_attempts,
+         created_at
+       from deliveries where rowid = ?`,
     )
-    .all(webhookId, now, limit) as DueDelivery[];
+    .get(row) as DueDelivery | null;
 }
 
 /** When the webhook's next Waiting delivery falls due after `now`; null when none will. */

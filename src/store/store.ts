@@ -54,7 +54,8 @@ import {
   type DispatchableWebhook,
   type DueDelivery,
   dispatchableWebhooks,
-  dueNow,
+  dueDeliveryNow,
+  dueRowsNow,
   failIfWebhookGoneNow,
   failWaitingOfWebhook,
   nextDueAfterNow,
@@ -232,11 +233,14 @@ export class DeliveryStore {
    */
   takeDueNow(webhookId: string, now: number, limit: number): DueDelivery[] {
     const flying = this.inFlight.idsOf(webhookId).length;
-    const taken = dueNow(this.statements, webhookId, now, limit + flying)
-      .filter((delivery) => !this.inFlight.has(delivery.id))
-      .slice(0, limit);
-    for (const delivery of taken) {
-      this.inFlight.add(delivery.id, { webhookId, attempts: delivery.attempts });
+    const taken: DueDelivery[] = [];
+    for (const row of dueRowsNow(this.statements, webhookId, now, limit + flying)) {
+      if (taken.length === limit) break;
+      if (this.inFlight.hasRow(row)) continue;
+      const delivery = dueDeliveryNow(this.statements, row);
+      if (!delivery) continue;
+      this.inFlight.add(delivery.id, { webhookId, row, attempts: delivery.attempts });
+      taken.push(delivery);
     }
     return taken;
   }

@@ -10,6 +10,7 @@ import { createHmac } from "node:crypto";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
 import { type Receiver, startReceiver, waitFor } from "../helpers/receiver.ts";
+import { lyingLengthServer } from "../helpers/reliability-fault-servers.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
 import { createTestApp, QUICK_RETRIES, type TestApp } from "../helpers/test-app.ts";
 
@@ -370,6 +371,19 @@ describe("failures and retries", () => {
     expect(row.last_error).toBe("HTTP 500");
     const [attempt] = await attempts(deliveryId);
     expect(attempt?.response_body).toBe("y".repeat(2000));
+  });
+
+  test("a small content-length beside chunked encoding is not trusted: reading stops at 64 KB", async () => {
+    const liar = lyingLengthServer();
+    try {
+      const { deliveryId } = await oneDelivery(liar.url, { maxAttempts: 1, timeoutSeconds: 30 });
+      const row = await settled(deliveryId);
+      expect(row.last_error).toBe("HTTP 500");
+      const [attempt] = await attempts(deliveryId);
+      expect(attempt?.response_body).toBe("z".repeat(2000));
+    } finally {
+      liar.stop();
+    }
   });
 
   test("a large response is read only up to 64 KB and stored cut to 2,000 characters", async () => {

@@ -112,6 +112,27 @@ export function slowBodyServer(bytes: number, everyMs: number): FaultServer {
   });
 }
 
+/**
+ * Declares a small `content-length` but also `transfer-encoding: chunked` (which overrides it),
+ * then sends 16 KB chunks until the client hangs up: a reader that trusts the length reads on.
+ */
+export function lyingLengthServer(): FaultServer {
+  const chunk = `4000\r\n${"z".repeat(0x4000)}\r\n`;
+  return startFaultServer({
+    requested(socket) {
+      socket.write(
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 10\r\ntransfer-encoding: chunked\r\n\r\n",
+      );
+      const more = () => {
+        if (socket.data.closed) return;
+        socket.write(chunk);
+        later(socket, 1, more);
+      };
+      more();
+    },
+  });
+}
+
 /** Reads the request and never answers, never closes. */
 export function silentServer(): FaultServer {
   return startFaultServer({});
