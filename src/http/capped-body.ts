@@ -20,16 +20,28 @@ function readerOf(body: ReadableStream<Uint8Array>) {
   return body.getReader();
 }
 
-/** A request body, read at most once, front to back. */
+/**
+ * A request body, read at most once, front to back. Read whole at once when its length is
+ * declared and not overridden by chunked encoding (the parser stops at that length, and the
+ * stream machinery per chunk is skipped); otherwise chunk by chunk.
+ */
 export class BodyReader {
-  private readonly reader: ReturnType<typeof readerOf> | null;
+  private reader: ReturnType<typeof readerOf> | null = null;
   private ended: boolean;
   /** A chunk read to look at (by {@link hasContent}) and not consumed yet. */
   private pending: Uint8Array | null = null;
+  private readonly body: ReadableStream<Uint8Array> | null;
+  /** The body whole, when its length is declared; null once reading chunk by chunk began. */
+  private whole: { length: number; read: () => Promise<ArrayBuffer> } | null;
 
-  constructor(body: ReadableStream<Uint8Array> | null) {
-    this.reader = body ? readerOf(body) : null;
-    this.ended = body === null;
+  constructor(request: Request) {
+    this.body = request.body;
+    this.ended = request.body === null;
+    const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+    this.whole =
+      Number.isSafeInteger(declared) && declared >= 0 && !request.headers.has("transfer-encoding")
+        ? { length: declared, read: () => request.arrayBuffer() }
+        : null;
   }
 
   private async next(): Promise<Uint8Array | null> {
@@ -38,7 +50,9 @@ export class BodyReader {
       this.pending = null;
       return chunk;
     }
-    if (this.ended || !this.reader) return null;
+    if (this.ended || !this.body) return null;
+    this.whole = null;
+    this.reader ??= readerOf(this.body);
     const { done, value } = await this.reader.read();
     if (done) {
       this.ended = true;
@@ -64,6 +78,14 @@ export class BodyReader {
    * that fails (the client went away) rejects.
    */
   async readCapped(limitBytes: number): Promise<Uint8Array | null> {
+    if (this.whole && !this.ended && this.pending === null) {
+      // The declared length is how much is read: over the cap, nothing is.
+      if (this.whole.length > limitBytes) return null;
+      const { read } = this.whole;
+      this.whole = null;
+      this.ended = true;
+      return new Uint8Array(await read());
+    }
     const chunks: Uint8Array[] = [];
     let size = 0;
     for (;;) {

@@ -204,9 +204,9 @@ export function screenBodies(handle: Handler, routes: FrontDoorRoutes): Handler 
     const path = url.pathname;
     if (routes.rawBodyPaths.some((prefix) => path.startsWith(prefix))) {
       if (!contentLengthTooLarge(request)) return handle(request);
-      return refuse(request, tooLarge, await new BodyReader(request.body).discardRest());
+      return refuse(request, tooLarge, await new BodyReader(request).discardRest());
     }
-    const body = new BodyReader(request.body);
+    const body = new BodyReader(request);
     const repeated = repeatedParameters(url.searchParams);
     if (repeated.length > 0) {
       return refuse(request, invalidInput("query", repeated), await body.discardRest());

@@ -131,7 +131,7 @@ export async function receiveFromSource(
   if (!adapter.handle) {
     throw new NotFound(`source ${name} does not accept requests: it only polls`, { source: name });
   }
-  const reader = new BodyReader(request.body);
+  const reader = new BodyReader(request);
   await checkMediaType(request, reader, adapter.mediaTypes ?? DEFAULT_SOURCE_MEDIA_TYPES);
   const body = await readBody(reader);
   let events: unknown;
