@@ -229,12 +229,6 @@ describe("the compiled executable", () => {
     }
   });
 
-  test("runs its WAL checkpoints on a worker thread, whose code is embedded too", () => {
-    // The worker is started before the server listens; had it failed, the server says so.
-    expect(server.stdout() + server.stderr()).toContain('"msg":"listening"');
-    expect(server.stdout() + server.stderr()).not.toContain("WAL checkpoints stay");
-  });
-
   test("the Dockerfile's HEALTHCHECK, run with this executable, passes; on a closed port it fails", async () => {
     const command = healthcheckCommand(readDockerfile(DOCKERFILE)).map((arg) =>
       arg === "/usr/local/bin/hookpost" ? executable : arg,
