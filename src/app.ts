@@ -237,9 +237,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     services,
     scheduler,
     async start() {
-      // Before listening: the `listening` line means the server is whole (a signal handler is
-      // installed once start() resolves, see main.ts).
-      checkpointer = await Checkpointer.start(config.dbPath, store.sqlite, log);
       server = Bun.serve({
         hostname: config.host,
         port: config.port,
@@ -261,6 +258,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const url = `http://${server.hostname}:${server.port}`;
       log.info("listening", { url, dbPath: config.dbPath });
       memory.start();
+      checkpointer = await Checkpointer.start(config.dbPath, store.sqlite, log);
       scheduler.start();
       await mailer.announce();
       return url;
