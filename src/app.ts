@@ -37,7 +37,6 @@ import { pluginRoutes, SOURCES_PATH_PREFIX } from "./plugin-host/routes.ts";
 import { ingestSourceEvents } from "./plugin-host/sources.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import type { Services } from "./services.ts";
-import { Checkpointer } from "./store/checkpointer.ts";
 import { DeliveryStore } from "./store/store.ts";
 import { USER_AGENT } from "./version.ts";
 import { WEBHOOK_IMPORT_UPLOAD, webhookRoutes } from "./webhooks/index.ts";
@@ -225,7 +224,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   const memory = new MemoryGuard();
   let server: ReturnType<typeof Bun.serve> | undefined;
-  let checkpointer: Checkpointer | null = null;
   let stopping: Promise<void> | undefined;
 
   return {
@@ -258,7 +256,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const url = `http://${server.hostname}:${server.port}`;
       log.info("listening", { url, dbPath: config.dbPath });
       memory.start();
-      checkpointer = await Checkpointer.start(config.dbPath, store.sqlite, log);
       scheduler.start();
       await mailer.announce();
       return url;
@@ -271,7 +268,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await pollers.stop();
         await scheduler.stop();
         await mailer.stop();
-        await checkpointer?.stop();
         await store.close();
         lock?.release();
       })();
