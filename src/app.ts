@@ -256,7 +256,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const url = `http://${server.hostname}:${server.port}`;
       log.info("listening", { url, dbPath: config.dbPath });
       memory.start();
-      scheduler.start();
+      await scheduler.start();
       await mailer.announce();
       return url;
     },

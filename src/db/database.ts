@@ -112,6 +112,7 @@ export interface DeliveryTable {
   attempts: Generated<number>;
   max_attempts: number;
   next_attempt_at: number;
+  /** Unused since migration 0013: taking a delivery writes nothing (src/store/in-flight.ts). */
   lease_until: number | null;
   response_status_code: number | null;
   response_message: string | null;

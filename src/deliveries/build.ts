@@ -131,7 +131,6 @@ export function buildDelivery(options: BuildDeliveryOptions): Insertable<Deliver
     max_attempts:
       webhook.retry_policy === "manual" ? 1 : (webhook.max_attempts ?? options.defaultMaxAttempts),
     next_attempt_at: now,
-    lease_until: null,
     response_status_code: null,
     response_message: renderError,
     last_error: renderError,

@@ -25,7 +25,7 @@ export const TOKEN_EXPIRY_MARGIN_MS = 30_000;
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 300;
 /**
  * The longest a token request may take (or the attempt's own timeout, if shorter), so a token
- * request and the delivery together stay well inside the scheduler's lease.
+ * request does not hold a delivery's slot much past the attempt's own timeout.
  */
 export const TOKEN_TIMEOUT_MS = 10_000;
 /** Prefix of every error about getting a token, as the delivery log shows it. */

@@ -109,7 +109,12 @@ async function readCapped(response: Response, keep: number): Promise<string> {
   // length sent beside it), or no length — is read chunk by chunk, up to the cap.
   const declared = Number(response.headers.get("content-length") ?? Number.NaN);
   const chunked = response.headers.has("transfer-encoding");
-  if (!chunked && Number.isSafeInteger(declared) && declared <= RESPONSE_READ_LIMIT) {
+  if (
+    !chunked &&
+    Number.isSafeInteger(declared) &&
+    declared >= 0 &&
+    declared <= RESPONSE_READ_LIMIT
+  ) {
     return (await response.text()).slice(0, keep);
   }
   const reader = response.body?.getReader();
@@ -218,7 +223,7 @@ export async function sendAttempt(
     let target: Awaited<ReturnType<OutboundGuard["resolve"]>>;
     try {
       // The lookup counts against the attempt's timeout too: a resolver that never answers
-      // must not hold a delivery past its lease.
+      // must not hold a delivery's slot forever.
       target = await untilAborted(guard.resolve(url), signal);
     } catch (error) {
       if (error instanceof BlockedTargetError || error instanceof ResolveError) {

@@ -62,9 +62,11 @@ export class Dispatcher {
 
   /**
    * Takes one claimed delivery through its attempt, and resolves once the outcome is recorded
-   * (or the delivery released: shutdown aborted it). Rejects only when recording failed; the
-   * delivery is then still Waiting, and the store lets it be taken again after a while. `succeeded` is called as soon as the receiver has
-   * answered 2xx, before the outcome is recorded: the receiver is done with the attempt.
+   * (or the delivery released: shutdown aborted it). Rejects when recording failed (the
+   * delivery is then still Waiting, and the store lets it be taken again after a while) or when
+   * the attempt failed before it had an outcome (likewise). `succeeded` is
+   * called as soon as the receiver has answered 2xx, before the outcome is recorded: the
+   * receiver is done with the attempt.
    */
   async run(
     webhook: DispatchableWebhook,
@@ -80,11 +82,50 @@ export class Dispatcher {
       attempt: delivery.attempts + 1,
       maxAttempts: delivery.max_attempts,
     };
-    const prepared = await this.prepare(webhook, delivery, startedAt, context, signal);
-    if (prepared.kind === "aborted") {
+    const attempted = await this.attempt(webhook, delivery, startedAt, context, signal).catch(
+      (error: unknown) => {
+        // Something failed before an outcome existed (a stored column unreadable, a hook's
+        // bug): the delivery goes back after a while, not at once (it would fail again in a
+        // loop), and not never (it would stay in flight until the next start).
+        this.options.store.hold(delivery);
+        throw error;
+      },
+    );
+    if (attempted.kind === "aborted") {
       await this.options.store.release(delivery);
       return;
     }
+    const { result, headers, signature } = attempted;
+    if (isSuccessStatus(result.statusCode)) succeeded();
+    const { decision, error } = await this.record(webhook, delivery, {
+      result,
+      startedAt,
+      headers,
+      signature,
+    });
+    const outcome: DeliveryResult = {
+      statusCode: result.statusCode,
+      error,
+      durationMs: result.durationMs,
+      outcome: decision.kind,
+      nextAttemptAt: decision.kind === "retry" ? new Date(decision.nextAttemptAt) : null,
+    };
+    this.options.hooks?.afterDelivery(outcome, context);
+  }
+
+  /** Prepares and sends the request: its result, or `aborted` (shutdown). */
+  private async attempt(
+    webhook: DispatchableWebhook,
+    delivery: DueDelivery,
+    startedAt: number,
+    context: DeliveryContext,
+    signal: AbortSignal,
+  ): Promise<
+    | { kind: "aborted" }
+    | { kind: "sent"; result: AttemptResult; headers: Record<string, string>; signature: string }
+  > {
+    const prepared = await this.prepare(webhook, delivery, startedAt, context, signal);
+    if (prepared.kind === "aborted") return prepared;
     let sent: { result: AttemptResult; headers: Record<string, string> };
     if (prepared.kind === "failed") {
       sent = {
@@ -105,26 +146,8 @@ export class Dispatcher {
         },
       );
     }
-    const { result, headers } = sent;
-    if (result.aborted) {
-      await this.options.store.release(delivery);
-      return;
-    }
-    if (isSuccessStatus(result.statusCode)) succeeded();
-    const { decision, error } = await this.record(webhook, delivery, {
-      result,
-      startedAt,
-      headers,
-      signature: prepared.signature,
-    });
-    const outcome: DeliveryResult = {
-      statusCode: result.statusCode,
-      error,
-      durationMs: result.durationMs,
-      outcome: decision.kind,
-      nextAttemptAt: decision.kind === "retry" ? new Date(decision.nextAttemptAt) : null,
-    };
-    this.options.hooks?.afterDelivery(outcome, context);
+    if (sent.result.aborted) return { kind: "aborted" };
+    return { kind: "sent", ...sent, signature: prepared.signature };
   }
 
   /**

@@ -128,10 +128,20 @@ export class Scheduler {
     return this.running.size;
   }
 
-  /** Starts ticking. */
-  start(): void {
+  /**
+   * Fails what deleted webhooks left Waiting (their deliveries in flight when the last process
+   * died), then starts ticking.
+   */
+  async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    const failed = await this.options.store.sweepDeletedWebhooks();
+    if (failed > 0) {
+      this.options.log.warn("deliveries of deleted webhooks left Waiting are now Error", {
+        count: failed,
+      });
+    }
+    if (this.stopping) return;
     this.timer = setInterval(() => {
       this.kick();
       this.runTimerTasks();
@@ -312,8 +322,9 @@ export class Scheduler {
     const done = this.dispatcher
       .run(webhook, delivery, controller.signal, giveBackSlot)
       .catch((error: unknown) => {
-        // The delivery is still Waiting: it is sent again once the store lets it go.
-        this.options.log.error("delivery attempt could not be recorded", {
+        // Recording failed (the delivery is still Waiting, and sent again once the store lets
+        // it go), or something after it did.
+        this.options.log.error("delivery attempt failed", {
           deliveryId: delivery.id,
           error: String(error),
         });

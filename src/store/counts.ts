@@ -8,8 +8,9 @@
  * which tells a {@link Tally} the row's state before and after; the tally adds the changes up and
  * writes one upsert per (webhook, status) or (webhook, state) that moved, at the end of the
  * transaction. A group-committed batch of 64 outcomes for one webhook thus costs two upserts,
- * where triggers cost two per row. {@link recountTotals} derives both tables from the log again
- * (the migration that dropped the triggers, and tools that write rows by hand).
+ * where triggers cost two per row. {@link recountTotals} derives both tables from the log again,
+ * for whoever writes delivery rows by hand (the tests that set up log states do; migration 0013
+ * has its own frozen copy).
  */
 
 import { sql } from "kysely";

@@ -3,8 +3,7 @@
  * idempotency key, and read for their content, which is stored once, in the event's row.
  */
 
-import type { Insertable } from "kysely";
-import type { EventTable, Executor } from "../db/database.ts";
+import type { Executor } from "../db/database.ts";
 import { readJsonColumn } from "../db/json-column.ts";
 import type { GroupCommit } from "./group-commit.ts";
 
@@ -33,10 +32,6 @@ export function findAcceptedEventNow(
     eventId: existing.id,
     deliveries: first.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
   };
-}
-
-export async function insertEvent(db: Executor, row: Insertable<EventTable>): Promise<void> {
-  await db.insertInto("events").values(row).execute();
 }
 
 /** An event's content: stored once, in its row, and read from there by its deliveries. */

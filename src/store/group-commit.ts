@@ -105,7 +105,7 @@ export class GroupCommit {
     this.flushing = false;
     let outcomes: Outcome[];
     try {
-      // Optimistic first: no savepoints. Work fails rarely (a lost lease, the file busy), so
+      // Optimistic first: no savepoints. Work fails rarely (a row changed meanwhile, the file busy), so
       // when an item throws the whole batch is rolled back and run again, each item isolated
       // in its own savepoint. Work must therefore be safe to run twice: it reads the database
       // again, and whatever it changes in memory it puts back before its second run.

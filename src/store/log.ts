@@ -18,8 +18,8 @@ import { ProcessStatus, type ProcessStatusValue } from "../deliveries/status.ts"
 import { type KeptState, keptStateCount, keptStatusCount, SPLIT_STATE } from "./counts.ts";
 
 /**
- * Every column of a delivery but the unused content copies (`fields`, `translations`: the
- * content is its event's, see DeliveryTable), so reading a log page does not load them.
+ * Every column of a delivery but the unused ones (the content copies `fields`, `translations`:
+ * the content is its event's; `lease_until`), so reading a log page does not load them.
  */
 const DELIVERY_COLUMNS = [
   "id",
@@ -37,7 +37,6 @@ const DELIVERY_COLUMNS = [
   "attempts",
   "max_attempts",
   "next_attempt_at",
-  "lease_until",
   "response_status_code",
   "response_message",
   "last_error",
@@ -47,8 +46,11 @@ const DELIVERY_COLUMNS = [
   "updated_at",
 ] as const;
 
-/** A stored delivery as its readers see it (without the unused content copies). */
-export type DeliveryRow = Omit<Selectable<DeliveryTable>, "fields" | "translations">;
+/** A stored delivery as its readers see it (without the unused columns). */
+export type DeliveryRow = Omit<
+  Selectable<DeliveryTable>,
+  "fields" | "translations" | "lease_until"
+>;
 export type AttemptRow = Selectable<AttemptTable>;
 
 /** What the delivery log can be narrowed to; every bound is inclusive. */

@@ -154,3 +154,26 @@ export function failIfWebhookGoneNow(
     )
     .get(WEBHOOK_GONE, now, deliveryId) as { attempts: number; max_attempts: number } | null;
 }
+
+/**
+ * The Waiting deliveries of webhooks that no longer exist end in Error (`WEBHOOK_GONE`); only
+ * webhooks with a Waiting total are searched. Synchronous, in the caller's batch, at start
+ * (nothing is in flight then); returns the failed rows.
+ */
+export function failWaitingOfDeletedWebhooksNow(
+  statements: GroupCommit,
+  now: number,
+): { webhook_id: string; attempts: number; max_attempts: number }[] {
+  return statements
+    .get(
+      `update deliveries set process_status = -1, last_error = ?1, response_message = ?1,
+         updated_at = ?2
+       where webhook_id in (
+           select c.webhook_id from delivery_counts c
+           where c.process_status = 0 and c.count > 0
+             and not exists (select 1 from webhooks w where w.id = c.webhook_id))
+         and process_status = 0
+       returning webhook_id, attempts, max_attempts`,
+    )
+    .all(WEBHOOK_GONE, now) as { webhook_id: string; attempts: number; max_attempts: number }[];
+}

@@ -57,6 +57,7 @@ import {
   dueDeliveryNow,
   dueRowsNow,
   failIfWebhookGoneNow,
+  failWaitingOfDeletedWebhooksNow,
   failWaitingOfWebhook,
   nextDueAfterNow,
 } from "./queue.ts";
@@ -126,15 +127,19 @@ class NoLongerWaiting extends Error {}
 class WebhookGone extends Error {}
 
 /**
- * How long a delivery whose outcome could not be stored (the disk full, say) stays in flight
- * before it may be taken again: long enough not to resend in a tight loop.
+ * How long a delivery whose attempt went wrong (its outcome could not be stored — the disk full,
+ * say — or the attempt threw) stays in flight before it may be taken again: long enough not to
+ * resend in a tight loop.
  */
 const HOLD_UNRECORDED_MS = 60_000;
+/** After an outcome could not be stored, how long nothing new is taken. */
+const HOLD_TAKING_MS = 5_000;
 
 const RETENTION_BATCH = 1000;
 const RETENTION_BATCHES_PER_RUN = 20;
 
-function countedOf(delivery: DueDelivery, processStatus: number, attempts: number): CountedState {
+/** What the kept totals know of a taken delivery, in `processStatus` after `attempts`. */
+function countedAs(delivery: DueDelivery, processStatus: number, attempts: number): CountedState {
   return {
     webhookId: delivery.webhook_id,
     processStatus,
@@ -151,6 +156,8 @@ function statusOf(decision: Decision): number {
 export class DeliveryStore {
   /** The deliveries being attempted now: Waiting in their rows, Processing to readers. */
   private readonly inFlight = new InFlight();
+  /** Until when nothing is taken, after an outcome could not be stored. */
+  private takingHeldUntil = 0;
 
   constructor(
     readonly db: Executor,
@@ -232,15 +239,19 @@ export class DeliveryStore {
    * taken delivery must end in {@link recordAttempt}, {@link release} or {@link untake}.
    */
   takeDueNow(webhookId: string, now: number, limit: number): DueDelivery[] {
+    // While outcomes cannot be stored (see recordAttempt), nothing more is sent.
+    if (now < this.takingHeldUntil) return [];
     const flying = this.inFlight.idsOf(webhookId).length;
     const taken: DueDelivery[] = [];
     for (const row of dueRowsNow(this.statements, webhookId, now, limit + flying)) {
       if (taken.length === limit) break;
       if (this.inFlight.hasRow(row)) continue;
       const delivery = dueDeliveryNow(this.statements, row);
-      if (!delivery) continue;
-      this.inFlight.add(delivery.id, { webhookId, row, attempts: delivery.attempts });
-      taken.push(delivery);
+      if (delivery) taken.push(delivery);
+    }
+    // Marked only once every read succeeded: a read that throws leaves nothing marked.
+    for (const delivery of taken) {
+      this.inFlight.add(delivery.id, { webhookId, row: delivery.row, attempts: delivery.attempts });
     }
     return taken;
   }
@@ -255,17 +266,60 @@ export class DeliveryStore {
    * Error if its webhook was deleted while it was in flight.
    */
   release(delivery: DueDelivery): Promise<void> {
+    return this.statements
+      .exclusive(() => {
+        const failed = failIfWebhookGoneNow(this.statements, delivery.id, Date.now());
+        if (failed) {
+          this.statements.tally.change(
+            countedAs(delivery, ProcessStatus.Waiting, failed.attempts),
+            countedAs(delivery, ProcessStatus.Error, failed.attempts),
+          );
+        }
+        // In the same unit as the check, so a deletion never sees it neither in flight nor
+        // failed.
+        this.inFlight.remove(delivery.id);
+      })
+      .catch((error: unknown) => {
+        // The check could not run (the file unwritable): let it go all the same; a deleted
+        // webhook's leftovers are failed at the next start (sweepDeletedWebhooks).
+        this.inFlight.remove(delivery.id);
+        throw error;
+      });
+  }
+
+  /**
+   * At start: the Waiting deliveries of webhooks deleted meanwhile end in Error
+   * (`WEBHOOK_GONE`) — those that were in flight when a deletion spared them, and the process
+   * died before recording their outcome. Only webhooks with a Waiting total are looked at.
+   */
+  sweepDeletedWebhooks(): Promise<number> {
     return this.statements.exclusive(() => {
-      const failed = failIfWebhookGoneNow(this.statements, delivery.id, Date.now());
-      if (failed) {
+      const failed = failWaitingOfDeletedWebhooksNow(this.statements, Date.now());
+      for (const row of failed) {
+        const counted = {
+          webhookId: row.webhook_id,
+          attempts: row.attempts,
+          maxAttempts: row.max_attempts,
+        };
         this.statements.tally.change(
-          countedOf(delivery, ProcessStatus.Waiting, failed.attempts),
-          countedOf(delivery, ProcessStatus.Error, failed.attempts),
+          { ...counted, processStatus: ProcessStatus.Waiting },
+          { ...counted, processStatus: ProcessStatus.Error },
         );
       }
-      // In the same unit as the check, so a deletion never sees it neither in flight nor failed.
-      this.inFlight.remove(delivery.id);
+      return failed.length;
     });
+  }
+
+  /**
+   * Keeps a taken delivery in flight for {@link HOLD_UNRECORDED_MS}, then releases it: its
+   * attempt went wrong in a way that may well repeat (its outcome could not be stored, or the
+   * attempt itself threw), and taking it again at once would repeat it in a loop.
+   */
+  hold(delivery: DueDelivery): void {
+    const held = setTimeout(() => {
+      this.release(delivery).catch(() => undefined);
+    }, HOLD_UNRECORDED_MS);
+    held.unref();
   }
 
   /** Forgets a taken delivery at once: its claim was undone before anything was sent. */
@@ -344,8 +398,11 @@ export class DeliveryStore {
           .catch(notWaiting);
       }
     } catch (error) {
-      const held = setTimeout(() => this.inFlight.remove(record.delivery.id), HOLD_UNRECORDED_MS);
-      held.unref();
+      // Still Waiting in its row. Nothing more is taken for a while (the disk may be full: every
+      // attempt would be sent and not stored), and this delivery not for longer, so it is not
+      // resent in a loop; then it goes back as if released.
+      this.takingHeldUntil = Date.now() + HOLD_TAKING_MS;
+      this.hold(record.delivery);
       throw error;
     }
     this.inFlight.remove(record.delivery.id);
@@ -392,8 +449,8 @@ export class DeliveryStore {
     // rollback undoes the health too).
     if (!updated) throw new NoLongerWaiting();
     tally.change(
-      countedOf(delivery, ProcessStatus.Waiting, delivery.attempts),
-      countedOf(delivery, processStatus, number),
+      countedAs(delivery, ProcessStatus.Waiting, delivery.attempts),
+      countedAs(delivery, processStatus, number),
     );
     insertAttemptNow(this.statements, {
       id: newId("att", now),
@@ -507,7 +564,8 @@ export class DeliveryStore {
       .where("c.count", ">", sql.lit(0))
       .executeTakeFirstOrThrow();
     return {
-      waiting: (counted.waiting ?? 0) - flying.length,
+      // Read apart from the ids in flight, the total may lag them by a batch: never below 0.
+      waiting: Math.max(0, (counted.waiting ?? 0) - flying.length),
       oldestWaitingCreatedAt: oldest.createdAt,
       processing: flying.length,
     };

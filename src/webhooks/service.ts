@@ -374,9 +374,9 @@ export async function saveWebhook(
 
 /**
  * Deletes the webhook; its delivery log stays. Deliveries still Waiting for it end in Error in
- * the same transaction, since nothing will send them any more.
+ * the same transaction, since nothing will send them any more (those in flight when their
+ * attempt is recorded or released).
  */
-/** Deletes the webhook; its Waiting deliveries end in Error (its log stays readable). */
 export async function deleteWebhook(
   store: DeliveryStore,
   workspace: string,

@@ -316,7 +316,7 @@ describe("a graceful stop", () => {
       shutdownGraceMs: 300,
     });
     defer(() => scheduler.stop());
-    scheduler.start();
+    await scheduler.start();
     await waitFor("the attempt to reach the receiver", () => target.requests.length === 1);
     // Waiting in its row, Processing to readers while its attempt runs.
     const [claimed] = await deliveryRows(db, [deliveryId]);
@@ -348,7 +348,7 @@ describe("a graceful stop", () => {
       shutdownGraceMs: 300,
     });
     defer(() => next.stop());
-    next.start();
+    await next.start();
     await allSent(db, [deliveryId]);
     expect(receivedIds(target)).toEqual([deliveryId, deliveryId]);
     expect(await attemptRows(db, [deliveryId])).toEqual([

@@ -1,7 +1,8 @@
 /**
- * The engine's rarer paths: a webhook deleted while its delivery is in flight, an attempt that
- * outlives its lease, and a delivery whose template fails — each must end somewhere definite,
- * never Waiting forever, never recorded twice, never silently.
+ * The engine's rarer paths: a webhook deleted while its delivery is in flight (then a shutdown,
+ * or a crash), an outcome over a row someone changed meanwhile, an attempt that throws, and a
+ * delivery whose template fails — each must end somewhere definite, never Waiting or in flight
+ * forever, never recorded twice, never silently.
  */
 
 import { afterEach, expect, test } from "bun:test";
@@ -72,7 +73,7 @@ test("a webhook deleted while its delivery is in flight, then a shutdown: Error,
     shutdownGraceMs: 100,
   });
   cleanups.push(() => scheduler.stop());
-  scheduler.start();
+  await scheduler.start();
   await waitFor("the attempt in flight", () => target.requests.length === 1);
   expect((await t.request("DELETE", `/webhooks/${webhook.id}`, { key: t.keys.write })).status).toBe(
     200,
@@ -110,6 +111,61 @@ test("an outcome over a row changed during the attempt is not recorded", async (
     process_status: ProcessStatus.Error,
     last_error: "ended by hand",
   });
+});
+
+test("at start, what a deleted webhook left Waiting (in flight at a crash) ends in Error", async () => {
+  const t = await app();
+  const webhook = await createWebhook(t, { endpoint: "http://127.0.0.1:9/never" });
+  const deliveryId = await publishOne(t);
+  // As if the webhook had been deleted while this delivery was in flight (the deletion spares
+  // it) and the process had died before recording it: the row is still Waiting.
+  await t.app.store.db.deleteFrom("webhooks").where("id", "=", webhook.id).execute();
+  await t.app.start();
+  const after = await row(t, deliveryId);
+  expect(after).toMatchObject({
+    process_status: ProcessStatus.Error,
+    last_error: "webhook deleted before delivery",
+  });
+  // The totals moved with it.
+  const total = await t.request("GET", `/webhooks/${webhook.id}/events?status=-1`, {
+    key: t.keys.read,
+  });
+  expect((total.body as { total: number }).total).toBe(1);
+  expect(t.logLines.some((line) => line.includes("deliveries of deleted webhooks left"))).toBe(
+    true,
+  );
+});
+
+test("an attempt that throws is held in flight, not retried in a loop, and the rest go on", async () => {
+  const t = await app();
+  const target = startReceiver(() => Response.json({ ok: true }));
+  cleanups.push(() => target.stop());
+  const broken = await createWebhook(t, { endpoint: target.url, eventTypes: { article: [0] } });
+  const brokenDelivery = await publishOne(t);
+  // A stored column that cannot be read: the attempt throws before it has an outcome.
+  await t.app.store.db
+    .updateTable("webhooks")
+    .set({ auth: "not json" })
+    .where("id", "=", broken.id)
+    .execute();
+  await t.app.start();
+  await waitFor("the attempt to fail", () =>
+    t.logLines.some((line) => line.includes("delivery attempt failed")),
+  );
+  // Held: shown in flight, and not taken again at once (it would throw again, in a loop).
+  const seen = await t.app.services.store.findDelivery(t.app.store.db, brokenDelivery);
+  expect(seen?.process_status).toBe(ProcessStatus.Processing);
+  await createWebhook(t, { endpoint: target.url, eventTypes: { page: [0] } });
+  const response = await t.request("POST", "/events", {
+    key: t.keys.write,
+    json: { eventType: 0, contentType: "page", contentId: "p1" },
+  });
+  const healthyDelivery = (response.body as { deliveries: { deliveryId: string }[] })
+    .deliveries[0]?.deliveryId;
+  await waitFor("the healthy webhook's delivery", () =>
+    target.requests.some((request) => request.headers.get("webhook-id") === healthyDelivery),
+  );
+  expect(t.logLines.filter((line) => line.includes("delivery attempt failed"))).toHaveLength(1);
 });
 
 test("a delivery whose template engine fails is born in Error and reported to the failure hook", async () => {
