@@ -160,8 +160,8 @@ test("an attempt that throws is held in flight, not retried in a loop, and the r
     key: t.keys.write,
     json: { eventType: 0, contentType: "page", contentId: "p1" },
   });
-  const healthyDelivery = (response.body as { deliveries: { deliveryId: string }[] })
-    .deliveries[0]?.deliveryId;
+  const healthyDelivery = (response.body as { deliveries: { deliveryId: string }[] }).deliveries[0]
+    ?.deliveryId;
   await waitFor("the healthy webhook's delivery", () =>
     target.requests.some((request) => request.headers.get("webhook-id") === healthyDelivery),
   );
