@@ -19,9 +19,11 @@ import { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
 import type { Insertable, Selectable } from "kysely";
 import { seededRandom } from "../scripts/lib/prng.ts";
+import { openStore } from "../src/db/connect.ts";
 import { type DeliveryTable, type EventTable, NO_CONTENT_COPY } from "../src/db/database.ts";
 import { ProcessStatus } from "../src/deliveries/status.ts";
 import { ID_ALPHABET, type IdPrefix, idFloor } from "../src/ids.ts";
+import { recountTotals } from "../src/store/counts.ts";
 
 type DeliveryValues = Selectable<DeliveryTable>;
 
@@ -174,8 +176,11 @@ function insertOf(db: Database, table: string, row: object) {
   );
 }
 
-/** Inserts `rows` deliveries, each with its event, into the (migrated, not running) database. */
-export function seedDeliveries(options: SeedOptions): SeedReport {
+/**
+ * Inserts `rows` deliveries, each with its event, into the (migrated, not running) database,
+ * then derives the log's kept totals from them, as the store would have kept them.
+ */
+export async function seedDeliveries(options: SeedOptions): Promise<SeedReport> {
   const began = performance.now();
   const random = seededRandom(options.kind === "log" ? 42 : 7);
   const db = new Database(options.dbPath, { strict: true });
@@ -196,9 +201,15 @@ export function seedDeliveries(options: SeedOptions): SeedReport {
     for (let from = 0; from < options.rows; from += BATCH) {
       insertBatch(from, Math.min(options.rows, from + BATCH));
     }
-    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   } finally {
     db.close();
+  }
+  const store = openStore(options.dbPath);
+  try {
+    await store.db.transaction().execute((trx) => recountTotals(trx));
+    store.sqlite.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  } finally {
+    await store.close();
   }
   return {
     rows: options.rows,

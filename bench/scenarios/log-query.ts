@@ -79,7 +79,7 @@ export async function logQuery(context: BenchContext): Promise<void> {
       await setup.stop();
     }
     const now = Date.now();
-    const seeded = seedDeliveries({
+    const seeded = await seedDeliveries({
       dbPath,
       workspace: "default",
       webhookId,

@@ -89,7 +89,7 @@ export async function memory(context: BenchContext): Promise<void> {
       await setup.stop();
     }
     const without = await phase(context, dbPath);
-    const seeded = seedDeliveries({
+    const seeded = await seedDeliveries({
       dbPath,
       workspace: "default",
       webhookId: backlogWebhook,
