@@ -77,6 +77,26 @@ export class Tally {
     if (kept) this.changes.push({ webhookId: row.webhookId, key: kept, delta });
   }
 
+  /**
+   * Rows that were Waiting ended in Error with their attempts as they were (a deleted
+   * webhook's, each told by its webhook id, attempts and allowed attempts).
+   */
+  waitingFailed(
+    rows: readonly { webhook_id: string; attempts: number; max_attempts: number }[],
+  ): void {
+    for (const row of rows) {
+      const counted = {
+        webhookId: row.webhook_id,
+        attempts: row.attempts,
+        maxAttempts: row.max_attempts,
+      };
+      this.change(
+        { ...counted, processStatus: ProcessStatus.Waiting },
+        { ...counted, processStatus: ProcessStatus.Error },
+      );
+    }
+  }
+
   /** A position to go back to with {@link rewind}. */
   mark(): number {
     return this.changes.length;

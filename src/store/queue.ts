@@ -97,6 +97,9 @@ export function nextDueAfterNow(
   return row?.next ?? null;
 }
 
+/** The row a delivery failed for its deleted webhook comes back as, for the kept totals. */
+type FailedRow = { webhook_id: string; attempts: number; max_attempts: number };
+
 /**
  * Fails the Waiting deliveries of a deleted webhook, so nothing waits for it forever — except
  * those in flight (`spared`), whose attempt records their outcome. Runs in the caller's
@@ -118,62 +121,64 @@ export async function failWaitingOfWebhook(
     .where("webhook_id", "=", change.webhookId)
     .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
     .$if(change.spared.length > 0, (query) => query.where("id", "not in", change.spared))
-    .returning(["attempts", "max_attempts"])
+    .returning(["webhook_id", "attempts", "max_attempts"])
     .execute();
-  for (const row of failed) {
-    const counted = {
-      webhookId: change.webhookId,
-      attempts: row.attempts,
-      maxAttempts: row.max_attempts,
-    };
-    tally.change(
-      { ...counted, processStatus: ProcessStatus.Waiting },
-      { ...counted, processStatus: ProcessStatus.Error },
-    );
-  }
+  tally.waitingFailed(failed);
   return failed.length;
 }
 
 /**
+ * The prepared form of {@link failWaitingOfWebhook}'s change (`?1` the reason, `?2` the time),
+ * for the statements below to add their WHERE and RETURNING to.
+ */
+const FAIL_AS_GONE = `update deliveries set process_status = -1, last_error = ?1,
+  response_message = ?1, updated_at = ?2`;
+const RETURNING_FAILED = "returning webhook_id, attempts, max_attempts";
+
+/**
  * A taken delivery that goes back unattempted: if its webhook was deleted meanwhile, it ends in
  * Error (`WEBHOOK_GONE`) — the deletion spared it while it was in flight, and nothing would ever
- * take it now. Synchronous, in the caller's batch; returns the failed row, if any.
+ * take it now. Synchronous, in the caller's batch; `tally` hears of it; true when it failed.
  */
 export function failIfWebhookGoneNow(
   statements: GroupCommit,
+  tally: Tally,
   deliveryId: string,
   now: number,
-): { attempts: number; max_attempts: number } | null {
-  return statements
+): boolean {
+  const failed = statements
     .get(
-      `update deliveries set process_status = -1, last_error = ?1, response_message = ?1,
-         updated_at = ?2
+      `${FAIL_AS_GONE}
        where id = ?3 and process_status = 0
          and not exists (select 1 from webhooks w where w.id = deliveries.webhook_id)
-       returning attempts, max_attempts`,
+       ${RETURNING_FAILED}`,
     )
-    .get(WEBHOOK_GONE, now, deliveryId) as { attempts: number; max_attempts: number } | null;
+    .all(WEBHOOK_GONE, now, deliveryId) as FailedRow[];
+  tally.waitingFailed(failed);
+  return failed.length > 0;
 }
 
 /**
  * The Waiting deliveries of webhooks that no longer exist end in Error (`WEBHOOK_GONE`); only
  * webhooks with a Waiting total are searched. Synchronous, in the caller's batch, at start
- * (nothing is in flight then); returns the failed rows.
+ * (nothing is in flight then); `tally` hears of every row; returns how many failed.
  */
 export function failWaitingOfDeletedWebhooksNow(
   statements: GroupCommit,
+  tally: Tally,
   now: number,
-): { webhook_id: string; attempts: number; max_attempts: number }[] {
-  return statements
+): number {
+  const failed = statements
     .get(
-      `update deliveries set process_status = -1, last_error = ?1, response_message = ?1,
-         updated_at = ?2
+      `${FAIL_AS_GONE}
        where webhook_id in (
            select c.webhook_id from delivery_counts c
            where c.process_status = 0 and c.count > 0
              and not exists (select 1 from webhooks w where w.id = c.webhook_id))
          and process_status = 0
-       returning webhook_id, attempts, max_attempts`,
+       ${RETURNING_FAILED}`,
     )
-    .all(WEBHOOK_GONE, now) as { webhook_id: string; attempts: number; max_attempts: number }[];
+    .all(WEBHOOK_GONE, now) as FailedRow[];
+  tally.waitingFailed(failed);
+  return failed.length;
 }

@@ -166,6 +166,18 @@ export class DeliveryStore {
     private readonly onDeliveryFailed?: FailureHook,
   ) {}
 
+  /**
+   * Runs `work` in the caller's Kysely transaction with a tally of its own, written (with the
+   * transaction's prepared statements) once the work is done, so the totals commit or roll back
+   * with it. The group-committed batches use the batch's tally instead.
+   */
+  private async tallied<T>(work: (tally: Tally) => T | Promise<T>): Promise<T> {
+    const tally = new Tally();
+    const result = await work(tally);
+    tally.write(this.statements);
+    return result;
+  }
+
   // — Events —
 
   /**
@@ -198,15 +210,15 @@ export class DeliveryStore {
     const fast = await this.statements.exclusive(() => write(this.statements.tally, false));
     const written =
       fast ??
-      (await this.db.transaction().execute(async (trx) => {
+      (await this.db.transaction().execute((trx) =>
         // Prepared statements on the same connection run inside this open transaction.
-        const tally = new Tally();
-        const result = write(tally, true);
-        if (!result) throw new Error("an event with failed deliveries was refused twice");
-        await reportBornFailed(trx, result.failed, this.onDeliveryFailed);
-        tally.write(this.statements);
-        return result;
-      }));
+        this.tallied(async (tally) => {
+          const result = write(tally, true);
+          if (!result) throw new Error("an event with failed deliveries was refused twice");
+          await reportBornFailed(trx, result.failed, this.onDeliveryFailed);
+          return result;
+        }),
+      ));
     return { accepted: written.accepted, duplicate: written.duplicate };
   }
 
@@ -216,9 +228,7 @@ export class DeliveryStore {
    */
   async enqueue(trx: Executor, rows: readonly NewDelivery[], event?: NewEvent): Promise<void> {
     if (event) await trx.insertInto("events").values(event).execute();
-    const tally = new Tally();
-    await enqueueDeliveries(trx, tally, rows, this.onDeliveryFailed);
-    tally.write(this.statements);
+    await this.tallied((tally) => enqueueDeliveries(trx, tally, rows, this.onDeliveryFailed));
   }
 
   /** The content of events `ids`, read in one query (see events.ts). */
@@ -268,13 +278,7 @@ export class DeliveryStore {
   release(delivery: DueDelivery): Promise<void> {
     return this.statements
       .exclusive(() => {
-        const failed = failIfWebhookGoneNow(this.statements, delivery.id, Date.now());
-        if (failed) {
-          this.statements.tally.change(
-            countedAs(delivery, ProcessStatus.Waiting, failed.attempts),
-            countedAs(delivery, ProcessStatus.Error, failed.attempts),
-          );
-        }
+        failIfWebhookGoneNow(this.statements, this.statements.tally, delivery.id, Date.now());
         // In the same unit as the check, so a deletion never sees it neither in flight nor
         // failed.
         this.inFlight.remove(delivery.id);
@@ -293,21 +297,9 @@ export class DeliveryStore {
    * died before recording their outcome. Only webhooks with a Waiting total are looked at.
    */
   sweepDeletedWebhooks(): Promise<number> {
-    return this.statements.exclusive(() => {
-      const failed = failWaitingOfDeletedWebhooksNow(this.statements, Date.now());
-      for (const row of failed) {
-        const counted = {
-          webhookId: row.webhook_id,
-          attempts: row.attempts,
-          maxAttempts: row.max_attempts,
-        };
-        this.statements.tally.change(
-          { ...counted, processStatus: ProcessStatus.Waiting },
-          { ...counted, processStatus: ProcessStatus.Error },
-        );
-      }
-      return failed.length;
-    });
+    return this.statements.exclusive(() =>
+      failWaitingOfDeletedWebhooksNow(this.statements, this.statements.tally, Date.now()),
+    );
   }
 
   /**
@@ -336,15 +328,9 @@ export class DeliveryStore {
    * A deleted webhook's Waiting deliveries end in Error (`WEBHOOK_GONE`), in the caller's
    * transaction; those in flight record their own outcome.
    */
-  async failWaitingOfWebhook(trx: Executor, webhookId: string, now: number): Promise<number> {
-    const tally = new Tally();
-    const failed = await failWaitingOfWebhook(trx, tally, {
-      webhookId,
-      now,
-      spared: this.inFlight.idsOf(webhookId),
-    });
-    tally.write(this.statements);
-    return failed;
+  failWaitingOfWebhook(trx: Executor, webhookId: string, now: number): Promise<number> {
+    const spared = this.inFlight.idsOf(webhookId);
+    return this.tallied((tally) => failWaitingOfWebhook(trx, tally, { webhookId, now, spared }));
   }
 
   // — Outcomes —
@@ -374,27 +360,27 @@ export class DeliveryStore {
       if (recorded === "failure") {
         recorded = await this.db
           .transaction()
-          .execute(async (trx) => {
+          .execute((trx) =>
             // Prepared statements on the same connection run inside this open transaction.
-            const tally = new Tally();
-            const written = this.writeAttempt(record, tally, true);
-            const { decision } = written;
-            if (decision.kind === "failed" && this.onDeliveryFailed) {
-              await this.onDeliveryFailed(trx, {
-                workspace: record.delivery.workspace,
-                webhookId: record.delivery.webhook_id,
-                deliveryId: record.delivery.id,
-                deliveryCreatedAt: record.delivery.created_at,
-                reason: decision.reason,
-                attempts: record.delivery.attempts + 1,
-                statusCode: record.statusCode,
-                error: written.error,
-                at: record.now,
-              });
-            }
-            tally.write(this.statements);
-            return written;
-          })
+            this.tallied(async (tally) => {
+              const written = this.writeAttempt(record, tally, true);
+              const { decision } = written;
+              if (decision.kind === "failed" && this.onDeliveryFailed) {
+                await this.onDeliveryFailed(trx, {
+                  workspace: record.delivery.workspace,
+                  webhookId: record.delivery.webhook_id,
+                  deliveryId: record.delivery.id,
+                  deliveryCreatedAt: record.delivery.created_at,
+                  reason: decision.reason,
+                  attempts: record.delivery.attempts + 1,
+                  statusCode: record.statusCode,
+                  error: written.error,
+                  at: record.now,
+                });
+              }
+              return written;
+            }),
+          )
           .catch(notWaiting);
       }
     } catch (error) {
@@ -580,12 +566,9 @@ export class DeliveryStore {
    * database for long. `stopping` ends the run between batches.
    */
   async applyRetention(cutoff: number, stopping: () => boolean): Promise<Removed> {
-    const deliveries = await this.inBatches(stopping, async (trx) => {
-      const tally = new Tally();
-      const removed = await deleteFinishedBefore(trx, tally, cutoff, RETENTION_BATCH);
-      tally.write(this.statements);
-      return removed;
-    });
+    const deliveries = await this.inBatches(stopping, (trx) =>
+      this.tallied((tally) => deleteFinishedBefore(trx, tally, cutoff, RETENTION_BATCH)),
+    );
     const events = await this.inBatches(stopping, (trx) =>
       deleteOrphanEventsBefore(trx, cutoff, RETENTION_BATCH),
     );
