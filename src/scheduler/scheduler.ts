@@ -261,7 +261,7 @@ export class Scheduler {
     const { config, store } = this.options;
     const claims: [DispatchableWebhook, DueDelivery][] = [];
     let free = config.concurrency - this.slotsTaken;
-    if (free <= 0) return claims;
+    if (free <= 0 || store.takingHeld(now)) return claims;
     const webhooks = this.dispatchable.get("enabled");
     if (webhooks.length === 0) return claims;
     const rotation = this.rotation;

@@ -249,8 +249,6 @@ export class DeliveryStore {
    * taken delivery must end in {@link recordAttempt}, {@link release} or {@link untake}.
    */
   takeDueNow(webhookId: string, now: number, limit: number): DueDelivery[] {
-    // While outcomes cannot be stored (see recordAttempt), nothing more is sent.
-    if (now < this.takingHeldUntil) return [];
     const flying = this.inFlight.idsOf(webhookId).length;
     const taken: DueDelivery[] = [];
     for (const row of dueRowsNow(this.statements, webhookId, now, limit + flying)) {
@@ -264,6 +262,15 @@ export class DeliveryStore {
       this.inFlight.add(delivery.id, { webhookId, row: delivery.row, attempts: delivery.attempts });
     }
     return taken;
+  }
+
+  /**
+   * Whether nothing should be taken now: an outcome could not be stored moments ago (see
+   * recordAttempt), and every attempt sent would be sent again. The scheduler asks before it
+   * claims, so that what it knows of each webhook's due work stays true meanwhile.
+   */
+  takingHeld(now: number): boolean {
+    return now < this.takingHeldUntil;
   }
 
   /** When the webhook's next delivery not yet due falls due (synchronous, inside a batch). */
