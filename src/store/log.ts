@@ -115,17 +115,18 @@ type StatusCondition =
     }
   | { kind: "nothing" };
 
+/** A whole status: Processing is the deliveries in flight, any other the rows in it. */
+function wholeStatus(status: number): StatusCondition {
+  return status === ProcessStatus.Processing ? { kind: "inFlight" } : { kind: "status", status };
+}
+
 function statusCondition({ processStatus, state }: DeliveryLogFilter): StatusCondition {
   if (state === undefined) {
-    if (processStatus === undefined) return { kind: "any" };
-    return processStatus === ProcessStatus.Processing
-      ? { kind: "inFlight" }
-      : { kind: "status", status: processStatus };
+    return processStatus === undefined ? { kind: "any" } : wholeStatus(processStatus);
   }
   const { status, kept } = STATE_STATUS[state];
   if (processStatus !== undefined && processStatus !== status) return { kind: "nothing" };
-  if (kept) return { kind: "state", state, status, kept };
-  return status === ProcessStatus.Processing ? { kind: "inFlight" } : { kind: "status", status };
+  return kept ? { kind: "state", state, status, kept } : wholeStatus(status);
 }
 
 /** How many of the webhook's deliveries in flight are, in their rows, in this state. */
@@ -157,8 +158,8 @@ function logConditions(
     );
   }
   const waiting =
-    (status.kind === "status" && status.status === ProcessStatus.Waiting) ||
-    (status.kind === "state" && status.status === ProcessStatus.Waiting);
+    (status.kind === "status" || status.kind === "state") &&
+    status.status === ProcessStatus.Waiting;
   if (waiting && ids.length > 0) conditions.push(eb("id", "not in", ids));
   if (status.kind === "status") conditions.push(eb("process_status", "=", status.status));
   // Only the expression, without its status: then `deliveries_log_by_state` is the one index
