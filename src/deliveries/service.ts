@@ -24,12 +24,11 @@ import {
   type DeliveryLogEntry,
   type DeliveryLogPage,
   type DeliveryLogQuery,
-  type DeliveryState,
   LOG_QUERY_CHOICES,
   type ReplayInput,
   type ReplayResult,
 } from "./model.ts";
-import { ProcessStatus, type ProcessStatusValue } from "./status.ts";
+import { deliveryState, ProcessStatus, type ProcessStatusValue } from "./status.ts";
 
 /** What creating deliveries needs from the rest of the app. */
 export interface EnqueueContext {
@@ -54,24 +53,6 @@ function iso(ms: number): string {
 
 function isSuccessStatus(code: number | null): boolean {
   return code !== null && code >= 200 && code <= 299;
-}
-
-/** Seed 004's lifecycle state, derived from the process status and the attempts made. */
-export function deliveryState(row: {
-  process_status: number;
-  attempts: number;
-  max_attempts: number;
-}): DeliveryState {
-  switch (row.process_status) {
-    case ProcessStatus.Waiting:
-      return row.attempts === 0 ? "pending" : "retrying";
-    case ProcessStatus.Processing:
-      return "processing";
-    case ProcessStatus.Sent:
-      return "success";
-    default:
-      return row.attempts >= row.max_attempts ? "exhausted" : "failed";
-  }
 }
 
 /** The API's view of a stored delivery (WebhookEventLogModel), with its event's content. */

@@ -1,6 +1,7 @@
 /** WebhookProcessStatus (seed 000). */
 
 import type { FailureReason } from "./failure.ts";
+import type { DeliveryState } from "./model.ts";
 
 export const ProcessStatus = {
   Error: -1,
@@ -18,3 +19,21 @@ export type Decision =
   | { kind: "sent" }
   | { kind: "retry"; nextAttemptAt: number }
   | { kind: "failed"; reason: Exclude<FailureReason, "render"> };
+
+/** Seed 004's lifecycle state, derived from the process status and the attempts made. */
+export function deliveryState(row: {
+  process_status: number;
+  attempts: number;
+  max_attempts: number;
+}): DeliveryState {
+  switch (row.process_status) {
+    case ProcessStatus.Waiting:
+      return row.attempts === 0 ? "pending" : "retrying";
+    case ProcessStatus.Processing:
+      return "processing";
+    case ProcessStatus.Sent:
+      return "success";
+    default:
+      return row.attempts >= row.max_attempts ? "exhausted" : "failed";
+  }
+}

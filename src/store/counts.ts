@@ -15,7 +15,7 @@
 
 import { sql } from "kysely";
 import type { DeliveryStateCountTable, Executor } from "../db/database.ts";
-import { ProcessStatus } from "../deliveries/status.ts";
+import { deliveryState, ProcessStatus } from "../deliveries/status.ts";
 import type { GroupCommit } from "./group-commit.ts";
 
 export type KeptState = DeliveryStateCountTable["state"];
@@ -29,24 +29,25 @@ export interface CountedState {
 }
 
 /**
- * The kept state of a row: `retrying` (Waiting after a failed attempt), `exhausted` (Error with
- * its attempts used up), or null for the states counted as a difference. The same rule as
- * {@link SPLIT_STATE} in SQL.
+ * The kept state of a row, by {@link deliveryState}'s rule: `retrying` (Waiting after a failed
+ * attempt) or `exhausted` (Error with its attempts used up); null for the states counted as a
+ * difference (pending, failed) or as a whole status.
  */
-export function keptStateOf(row: Omit<CountedState, "webhookId">): KeptState | null {
-  if (row.processStatus === ProcessStatus.Waiting) return row.attempts > 0 ? "retrying" : null;
-  if (row.processStatus === ProcessStatus.Error) {
-    return row.attempts >= row.maxAttempts ? "exhausted" : null;
-  }
-  return null;
+function keptStateOf(row: Omit<CountedState, "webhookId">): KeptState | null {
+  const state = deliveryState({
+    process_status: row.processStatus,
+    attempts: row.attempts,
+    max_attempts: row.maxAttempts,
+  });
+  return state === "retrying" || state === "exhausted" ? state : null;
 }
 
 /**
  * The state of a failed-at-least-once delivery in SQL (`retrying`, `failed`, `exhausted`), null
  * for the others. Written exactly as migration 0012 indexes it (`deliveries_log_by_state`):
  * SQLite matches an indexed expression by its structure, so the two must not drift
- * (test/deliveries/log-indexes.test.ts checks the plans). `keptStateOf` and `deliveryState`
- * (deliveries/service.ts) are the same rule for one row; a test checks that they agree.
+ * (test/deliveries/log-indexes.test.ts checks the plans). `deliveryState` (deliveries/status.ts)
+ * is the same rule for one row; a test checks that they agree.
  */
 export const SPLIT_STATE = sql<"retrying" | "failed" | "exhausted" | null>`case process_status
   when 0 then case when attempts > 0 then 'retrying' end

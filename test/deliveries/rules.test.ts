@@ -8,14 +8,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DeliveryState } from "../../src/deliveries/model.ts";
 import {
   decodeCursor,
-  deliveryState,
   type EnqueueContext,
   encodeCursor,
   parseDateTime,
   replayDeliveries,
   retryDelivery,
 } from "../../src/deliveries/service.ts";
-import { ProcessStatus } from "../../src/deliveries/status.ts";
+import { deliveryState, ProcessStatus } from "../../src/deliveries/status.ts";
 import { NotFound } from "../../src/errors.ts";
 import { TemplaterRegistry } from "../../src/plugin-host/templaters.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
