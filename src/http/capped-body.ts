@@ -11,6 +11,8 @@
  * connection.
  */
 
+import { heldLength } from "../outbound/sender.ts";
+
 /** How long a refused body is read and dropped before the connection is closed instead. */
 const DISCARD_LIMIT_MS = 5000;
 
@@ -37,11 +39,8 @@ export class BodyReader {
   constructor(request: Request) {
     this.body = request.body;
     this.ended = request.body === null;
-    const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-    this.whole =
-      Number.isSafeInteger(declared) && declared >= 0 && !request.headers.has("transfer-encoding")
-        ? { length: declared, read: () => request.arrayBuffer() }
-        : null;
+    const length = heldLength(request.headers);
+    this.whole = length === null ? null : { length, read: () => request.arrayBuffer() };
   }
 
   private async next(): Promise<Uint8Array | null> {

@@ -97,6 +97,18 @@ function encodedBody(encoding: string): string {
   return `(a body with Content-Encoding ${encoding.slice(0, 50)}, not decoded: Hookpost asks for identity)`;
 }
 
+/**
+ * The length of a message's body when its headers declare one the HTTP parser holds it to: a
+ * Content-Length that is a whole number, and no Transfer-Encoding (chunked overrides a length
+ * sent beside it, so such a length says nothing). Null otherwise. Such a body can be read whole
+ * once its length is known to be within a cap; any other is read chunk by chunk, up to the cap.
+ */
+export function heldLength(headers: Headers): number | null {
+  if (headers.has("transfer-encoding")) return null;
+  const declared = Number(headers.get("content-length") ?? Number.NaN);
+  return Number.isSafeInteger(declared) && declared >= 0 ? declared : null;
+}
+
 /** Reads up to {@link RESPONSE_READ_LIMIT} bytes, then stops; returns the text cut to `keep`. */
 async function readCapped(response: Response, keep: number): Promise<string> {
   const encoding = response.headers.get("content-encoding")?.trim() ?? "";
@@ -104,17 +116,10 @@ async function readCapped(response: Response, keep: number): Promise<string> {
     await response.body?.cancel().catch(() => undefined);
     return encodedBody(encoding).slice(0, keep);
   }
-  // A declared length within the cap is read whole: the parser stops at that length, and the
-  // common small answer skips the stream machinery. Anything else — chunked (which overrides a
-  // length sent beside it), or no length — is read chunk by chunk, up to the cap.
-  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-  const chunked = response.headers.has("transfer-encoding");
-  if (
-    !chunked &&
-    Number.isSafeInteger(declared) &&
-    declared >= 0 &&
-    declared <= RESPONSE_READ_LIMIT
-  ) {
+  // A held length within the cap is read whole: the common small answer skips the stream
+  // machinery. Anything else is read chunk by chunk, up to the cap.
+  const length = heldLength(response.headers);
+  if (length !== null && length <= RESPONSE_READ_LIMIT) {
     return (await response.text()).slice(0, keep);
   }
   const reader = response.body?.getReader();
