@@ -10,6 +10,7 @@ import type { Executor, WebhookRow } from "../db/database.ts";
 import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
 import { type FieldProblem, Invalid, NotFound, ValidationFailed } from "../errors.ts";
 import { newId, randomString } from "../ids.ts";
+import { isSuccessStatus } from "../outbound/sender.ts";
 import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
 import type { NewDelivery } from "../store/deliveries.ts";
 import type { EventContent, EventContentOf } from "../store/events.ts";
@@ -49,10 +50,6 @@ export const MAX_REPLAY_EVENTS = 10_000;
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-function isSuccessStatus(code: number | null): boolean {
-  return code !== null && code >= 200 && code <= 299;
 }
 
 /** The API's view of a stored delivery (WebhookEventLogModel), with its event's content. */

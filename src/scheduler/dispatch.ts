@@ -4,9 +4,8 @@
  * final body); send it with the receiver's authentication (`outbound/`); decide what the
  * result means (`outcome.ts`); record the outcome in the store (with the failure mail's notice
  * in the same transaction when the delivery fails); then the plugins' `afterDelivery` hooks.
- * The scheduler
- * (`scheduler.ts`) decides when and which deliveries come here; this file decides nothing of
- * that, and tells the scheduler what it recorded.
+ * The scheduler (`scheduler.ts`) decides when and which deliveries come here; this file
+ * decides nothing of that, and tells the scheduler what it recorded.
  */
 
 import type { Config } from "../config.ts";
