@@ -53,6 +53,11 @@ export class InFlight {
     return this.byId.size;
   }
 
+  /** How many of one webhook's deliveries are in flight. */
+  countOf(webhookId: string): number {
+    return this.byWebhook.get(webhookId)?.size ?? 0;
+  }
+
   /** The ids in flight for one webhook (empty when none). */
   idsOf(webhookId: string): string[] {
     return [...(this.byWebhook.get(webhookId) ?? [])];

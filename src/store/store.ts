@@ -249,7 +249,7 @@ export class DeliveryStore {
    * taken delivery must end in {@link recordAttempt}, {@link release} or {@link untake}.
    */
   takeDueNow(webhookId: string, now: number, limit: number): DueDelivery[] {
-    const flying = this.inFlight.idsOf(webhookId).length;
+    const flying = this.inFlight.countOf(webhookId);
     const taken: DueDelivery[] = [];
     for (const row of dueRowsNow(this.statements, webhookId, now, limit + flying)) {
       if (taken.length === limit) break;
