@@ -9,11 +9,10 @@
 import { bootstrapApiKeys } from "./api-keys/service.ts";
 import type { Config } from "./config.ts";
 import { contentTypeRoutes } from "./content-types/index.ts";
-import { openStore, type Store } from "./db/connect.ts";
-import { migrateToLatest } from "./db/migrator.ts";
+import type { Backend } from "./db/backend.ts";
+import { openBackend } from "./db/open.ts";
 import { acquireServerLock } from "./db/server-lock.ts";
 import { deliveryLogRoutes } from "./deliveries/index.ts";
-import { EnabledWebhooks } from "./events/enabled-webhooks.ts";
 import { eventRoutes } from "./events/index.ts";
 import { ingestContextOf } from "./events/service.ts";
 import { healthRoutes } from "./health/index.ts";
@@ -37,7 +36,6 @@ import { pluginRoutes, SOURCES_PATH_PREFIX } from "./plugin-host/routes.ts";
 import { ingestSourceEvents } from "./plugin-host/sources.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import type { Services } from "./services.ts";
-import { DeliveryStore } from "./store/store.ts";
 import { USER_AGENT } from "./version.ts";
 import { WEBHOOK_IMPORT_UPLOAD, webhookRoutes } from "./webhooks/index.ts";
 import { pingRoutes } from "./webhooks/ping.ts";
@@ -75,9 +73,9 @@ const MAIL_MAX_RETRY_DELAY_MS = 15 * 60_000;
 /** The routes that also take their JSON body as a file in a form (seed 002's import). */
 const FORM_UPLOADS = [WEBHOOK_IMPORT_UPLOAD];
 
-function buildHttp(services: Services, store: Store, startedAt: number, inFlight: () => number) {
+function buildHttp(services: Services, store: Backend, startedAt: number, inFlight: () => number) {
   return createHttpServer(services.log, FORM_UPLOADS)
-    .use(healthRoutes(store.sqlite, startedAt))
+    .use(healthRoutes(() => store.writeProblem(), startedAt))
     .use(
       webhookRoutes(services.store, services.auth, {
         isTemplateEngine: (name) => services.templaters.has(name),
@@ -97,7 +95,8 @@ export type HttpApp = ReturnType<typeof buildHttp>;
 
 export interface App {
   config: Config;
-  store: Store;
+  /** The database: SQLite or PostgreSQL. */
+  store: Backend;
   log: Logger;
   http: HttpApp;
   /** Answers one request as the listening server does: the body checks, then the routes. */
@@ -123,20 +122,22 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const startedAt = Date.now();
   // Plugins first: a bad one stops startup before anything is opened.
   const plugins = await loadPlugins(config.pluginsDir, log);
-  // Before the database is opened: a second server on the file stops here, having touched
-  // nothing. Held until stop(), or until the process dies.
-  const lock = acquireServerLock(config.dbPath);
-  let store: Store;
+  // Before a SQLite file is opened: a second server on the file stops here, having touched
+  // nothing. Held until stop(), or until the process dies. (PostgreSQL is shared by design.)
+  const lock = config.databaseUrl === null ? acquireServerLock(config.dbPath) : null;
+  let store: Backend;
   try {
-    store = openStore(config.dbPath);
+    store = await openBackend(config);
   } catch (error) {
     lock?.release();
     throw error;
   }
   try {
-    const applied = await migrateToLatest(store.db);
-    if (applied.length > 0) log.info("database migrated", { applied, path: config.dbPath });
-    const outcome = await bootstrapApiKeys(store.db, config.apiKey);
+    const applied = await store.migrate();
+    if (applied.length > 0) log.info("database migrated", { applied, database: store.location });
+    const outcome = await store.serialized("bootstrap-api-keys", (trx) =>
+      bootstrapApiKeys(trx, config.apiKey),
+    );
     if (outcome.kind === "generated") {
       log.warn("created workspace default and a write key; it is printed once, store it now", {
         keyId: outcome.created.id,
@@ -181,14 +182,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
   });
   // Failed deliveries write their mail notice in the transaction that records the failure.
-  const deliveries = new DeliveryStore(store.db, store.statements, recordFailureNotice);
+  const deliveries = store.deliveryStore(recordFailureNotice);
+  // The work that runs once for the whole deployment runs where the leadership is.
+  const leadership = store.leadership();
   const scheduler = new Scheduler({
     store: deliveries,
-    statements: store.statements,
     config,
     log,
     authenticator,
     metrics,
+    leads: () => leadership.leads(),
     timerTasks: [() => mailer.trigger(), () => pollers.trigger()],
     hooks: new DeliveryHookChain(plugins.hooks(), log),
   });
@@ -196,9 +199,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     config,
     db: store.db,
     log,
-    auth: authPlugin(store.statements),
-    enabledWebhooks: new EnabledWebhooks(store.statements),
-    statements: store.statements,
+    auth: authPlugin(store.keyByHash),
     store: deliveries,
     plugins,
     templaters,
@@ -254,7 +255,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         },
       });
       const url = `http://${server.hostname}:${server.port}`;
-      log.info("listening", { url, dbPath: config.dbPath });
+      log.info("listening", { url, database: store.location });
       memory.start();
       await scheduler.start();
       await mailer.announce();
@@ -268,6 +269,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await pollers.stop();
         await scheduler.stop();
         await mailer.stop();
+        await leadership.stop();
         await store.close();
         lock?.release();
       })();

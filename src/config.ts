@@ -13,6 +13,8 @@ export interface Config {
   host: string;
   port: number;
   dbPath: string;
+  databaseUrl: string | null;
+  leaseMarginMs: number;
   apiKey: string | null;
   smtpUrl: string | null;
   mailFrom: string;
@@ -53,6 +55,22 @@ const text: Parser<string> = (raw, name) => {
 };
 
 const optionalText: Parser<string | null> = (raw) => (raw.trim() === "" ? null : raw);
+
+/** Empty, or a PostgreSQL connection URL (never echoed back: it may hold a password). */
+const postgresUrl: Parser<string | null> = (raw, name) => {
+  const trimmed = raw.trim();
+  if (trimmed === "") return null;
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw new ConfigError(`${name} must be a postgres:// URL`);
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new ConfigError(`${name} must be a postgres:// URL, not ${url.protocol}`);
+  }
+  return trimmed;
+};
 
 function integer(min: number, max: number): Parser<number> {
   return (raw, name) => {
@@ -149,6 +167,21 @@ export const SETTINGS = [
     defaultValue: "./data/hookpost.db",
     help: "SQLite file (its directory is created if missing)",
     parse: text,
+  }),
+  setting({
+    key: "databaseUrl",
+    env: "HOOKPOST_DATABASE_URL",
+    defaultValue: "",
+    help: "postgres://user:pass@host:5432/db: run on PostgreSQL (a cluster of nodes may share it) instead of the SQLite file",
+    parse: postgresUrl,
+    secret: true,
+  }),
+  setting({
+    key: "leaseMarginMs",
+    env: "HOOKPOST_LEASE_MARGIN_MS",
+    defaultValue: "30000",
+    help: "PostgreSQL: how long past its webhook's timeout a node holds a delivery it sends; a dead node's deliveries are taken over after that",
+    parse: integer(1000, 3_600_000),
   }),
   setting({
     key: "apiKey",

@@ -7,7 +7,6 @@
 
 import type { Config } from "./config.ts";
 import type { Executor } from "./db/database.ts";
-import type { EnabledWebhooks } from "./events/enabled-webhooks.ts";
 import type { AuthPlugin } from "./http/auth.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics/metrics.ts";
@@ -15,20 +14,15 @@ import type { OutboundGuard } from "./outbound/outbound-guard.ts";
 import type { ReceiverAuthenticator } from "./outbound/receiver-auth.ts";
 import type { PluginRegistry } from "./plugin-host/registry.ts";
 import type { TemplaterRegistry } from "./plugin-host/templaters.ts";
-import type { GroupCommit } from "./store/group-commit.ts";
-import type { DeliveryStore } from "./store/store.ts";
+import type { DeliveryStore } from "./store/delivery-store.ts";
 
 export interface Services {
   config: Config;
   db: Executor;
-  /** The group commit and prepared statements on the same connection (API keys, webhooks). */
-  statements: GroupCommit;
   /** Events, deliveries, attempts, the queue and the log: all of it is read and written here. */
   store: DeliveryStore;
   log: Logger;
   auth: AuthPlugin;
-  /** The enabled webhooks events are matched against, cached until a webhook changes. */
-  enabledWebhooks: EnabledWebhooks;
   /** The loaded plugins: sources, their content types, hooks, and what `GET /plugins` shows. */
   plugins: PluginRegistry;
   /** The built-in `json` engine and the plugins' engines (`plugins.templaters`). */

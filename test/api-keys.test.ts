@@ -42,15 +42,15 @@ describe("API keys", () => {
   test("a key authenticates as its workspace and policy; others do not", async () => {
     const store = await freshStore();
     const created = await createApiKey(store.db, { workspace: "acme", access: "read" });
-    expect(authenticate(store.statements, created.key)).toEqual({
+    expect(await authenticate(store.keyByHash, created.key)).toEqual({
       keyId: created.id,
       workspace: "acme",
       access: "read",
     });
-    expect(authenticate(store.statements, `${created.key}x`)).toBeNull();
-    expect(authenticate(store.statements, "")).toBeNull();
-    expect(authenticate(store.statements, null)).toBeNull();
-    expect(authenticate(store.statements, "x".repeat(10_000))).toBeNull();
+    expect(await authenticate(store.keyByHash, `${created.key}x`)).toBeNull();
+    expect(await authenticate(store.keyByHash, "")).toBeNull();
+    expect(await authenticate(store.keyByHash, null)).toBeNull();
+    expect(await authenticate(store.keyByHash, "x".repeat(10_000))).toBeNull();
     await store.close();
   });
 
@@ -58,7 +58,7 @@ describe("API keys", () => {
     const store = await freshStore();
     const created = await createApiKey(store.db, { workspace: "acme", access: "write" });
     await revokeApiKey(store.db, created.id);
-    expect(authenticate(store.statements, created.key)).toBeNull();
+    expect(await authenticate(store.keyByHash, created.key)).toBeNull();
     expect(revokeApiKey(store.db, created.id)).rejects.toBeInstanceOf(NotFound);
     await store.close();
   });
@@ -68,7 +68,7 @@ describe("API keys", () => {
     const first = await bootstrapApiKeys(store.db, null);
     expect(first.kind).toBe("generated");
     if (first.kind !== "generated") return;
-    expect(authenticate(store.statements, first.created.key)).toMatchObject({
+    expect(await authenticate(store.keyByHash, first.created.key)).toMatchObject({
       workspace: "default",
       access: "write",
     });
@@ -83,7 +83,7 @@ describe("API keys", () => {
     const second = await bootstrapApiKeys(store.db, configured);
     expect(first.kind).toBe("registered-env-key");
     expect(second).toEqual(first);
-    expect(authenticate(store.statements, configured)).toMatchObject({
+    expect(await authenticate(store.keyByHash, configured)).toMatchObject({
       workspace: "default",
       access: "write",
     });
@@ -97,7 +97,7 @@ describe("API keys", () => {
     if (first.kind !== "registered-env-key") throw new Error(first.kind);
     await revokeApiKey(store.db, first.keyId);
     expect((await bootstrapApiKeys(store.db, configured)).kind).toBe("env-key-revoked");
-    expect(authenticate(store.statements, configured)).toBeNull();
+    expect(await authenticate(store.keyByHash, configured)).toBeNull();
     await store.close();
   });
 

@@ -13,6 +13,8 @@ const SPEC_DEFAULTS: Config = {
   host: "0.0.0.0",
   port: 8080,
   dbPath: "./data/hookpost.db",
+  databaseUrl: null,
+  leaseMarginMs: 30_000,
   apiKey: null,
   smtpUrl: null,
   mailFrom: "hookpost@localhost",
@@ -76,6 +78,8 @@ describe("defaults", () => {
       host: "127.0.0.1",
       port: 9001,
       dbPath: "/var/lib/hookpost/h.db",
+      databaseUrl: null,
+      leaseMarginMs: 30_000,
       apiKey: "a-configured-key-that-is-long-enough",
       smtpUrl: "smtps://user:pass@mail.example.com:465",
       mailFrom: "alerts@example.com",
@@ -253,6 +257,7 @@ describe("describeSettings", () => {
     const secrets = SETTINGS.filter((item) => "secret" in item && item.secret);
     expect(secrets.map((item) => item.env).sort()).toEqual([
       "HOOKPOST_API_KEY",
+      "HOOKPOST_DATABASE_URL",
       "HOOKPOST_SMTP_URL",
     ]);
     for (const item of secrets) {

@@ -29,11 +29,16 @@ export async function insertApiKey(
     .execute();
 }
 
+/** The key with this hash: the query every request runs (see `authenticate`). */
+export function apiKeyByHashQuery(db: Executor, keyHash: string) {
+  return db.selectFrom("api_keys").selectAll().where("key_hash", "=", keyHash);
+}
+
 export async function findApiKeyByHash(
   db: Executor,
   keyHash: string,
 ): Promise<ApiKeyRow | undefined> {
-  return db.selectFrom("api_keys").selectAll().where("key_hash", "=", keyHash).executeTakeFirst();
+  return apiKeyByHashQuery(db, keyHash).executeTakeFirst();
 }
 
 export async function listApiKeyRows(db: Executor): Promise<ApiKeyRow[]> {

@@ -12,6 +12,7 @@ import { newApiKeyValue, newId } from "../ids.ts";
 import type { GroupCommit } from "../store/group-commit.ts";
 import { countWorkspaces, DEFAULT_WORKSPACE, ensureWorkspace } from "../workspaces/repository.ts";
 import {
+  apiKeyByHashQuery,
   countApiKeys,
   findApiKeyByHash,
   insertApiKey,
@@ -53,52 +54,71 @@ function displayPrefix(plain: string): string {
   return `${plain.slice(0, 8)}…`;
 }
 
+type NewKey = { workspace: string; access: Access; label: string | null };
+
+/** Stores a key (and its workspace when new), in the caller's transaction. */
+async function storeApiKey(trx: Executor, key: string, options: NewKey): Promise<string> {
+  const id = newId("key");
+  const now = Date.now();
+  await ensureWorkspace(trx, options.workspace, now);
+  await insertApiKey(trx, {
+    id,
+    workspace: options.workspace,
+    access: options.access,
+    keyHash: hashApiKey(key),
+    keyPrefix: displayPrefix(key),
+    label: options.label,
+    createdAt: now,
+  });
+  return id;
+}
+
+/** Creates a key (and its workspace when new), in the caller's transaction. */
+async function createApiKeyIn(trx: Executor, options: NewKey): Promise<CreatedApiKey> {
+  const key = newApiKeyValue();
+  const id = await storeApiKey(trx, key, options);
+  return { id, workspace: options.workspace, access: options.access, key };
+}
+
 /** Creates a key (and its workspace when new). */
-export async function createApiKey(
+export function createApiKey(
   db: Executor,
   options: { workspace: string; access: Access; label?: string | null },
 ): Promise<CreatedApiKey> {
-  const key = newApiKeyValue();
-  const id = newId("key");
-  await db.transaction().execute(async (trx) => {
-    const now = Date.now();
-    await ensureWorkspace(trx, options.workspace, now);
-    await insertApiKey(trx, {
-      id,
-      workspace: options.workspace,
-      access: options.access,
-      keyHash: hashApiKey(key),
-      keyPrefix: displayPrefix(key),
-      label: options.label ?? null,
-      createdAt: now,
-    });
-  });
-  return { id, workspace: options.workspace, access: options.access, key };
+  return db
+    .transaction()
+    .execute((trx) => createApiKeyIn(trx, { ...options, label: options.label ?? null }));
 }
+
+/** Finds the stored key with a hash (the backend's fastest way; see `authenticator`). */
+export type KeyByHash = (keyHash: string) => Promise<ApiKeyRow | null | undefined>;
 
 /**
  * The principal a presented key stands for, or null for a missing, unknown or revoked key.
  * The lookup goes through the unique hash index; the final comparison is constant-time.
  */
-export function authenticate(
-  statements: GroupCommit,
+export async function authenticate(
+  keyByHash: KeyByHash,
   presented: string | null | undefined,
-): Principal | null {
+): Promise<Principal | null> {
   if (!presented || presented.length > 256) return null;
   const presentedHash = hashApiKey(presented);
-  // Every request asks, so this is a prepared statement rather than a Kysely query.
-  const row = statements
-    .get("select id, workspace, access, key_hash, revoked_at from api_keys where key_hash = ?")
-    .get(presentedHash) as Pick<
-    ApiKeyRow,
-    "id" | "workspace" | "access" | "key_hash" | "revoked_at"
-  > | null;
+  const row = await keyByHash(presentedHash);
   if (!row || row.revoked_at !== null) return null;
   const matches = timingSafeEqual(
     Buffer.from(row.key_hash, "hex"),
     Buffer.from(presentedHash, "hex"),
   );
   return matches ? { keyId: row.id, workspace: row.workspace, access: row.access } : null;
+}
+
+/**
+ * The SQLite lookup: every request asks, so it is a prepared statement, read in the next batch
+ * of the group commit (see GroupCommit.read), rather than a Kysely query of its own.
+ */
+export function sqliteKeyByHash(db: Executor, statements: GroupCommit): KeyByHash {
+  const text = apiKeyByHashQuery(db, "").compile().sql;
+  return (keyHash) => statements.read(() => statements.get(text).get(keyHash) as ApiKeyRow | null);
 }
 
 export async function listApiKeys(db: Executor): Promise<ApiKeySummary[]> {
@@ -129,40 +149,32 @@ export type BootstrapOutcome =
 /**
  * First-start set-up. With `HOOKPOST_API_KEY`, makes sure that key is a write key of workspace
  * `default`. Otherwise, on an empty database, creates workspace `default` and one write key
- * for the caller to print once.
+ * for the caller to print once. Runs in the caller's transaction, which no other node runs at
+ * the same time (`Backend.serialized`): nodes starting together register one key.
  */
 export async function bootstrapApiKeys(
-  db: Executor,
+  trx: Executor,
   configuredKey: string | null,
 ): Promise<BootstrapOutcome> {
   if (configuredKey) {
-    const existing = await findApiKeyByHash(db, hashApiKey(configuredKey));
+    const existing = await findApiKeyByHash(trx, hashApiKey(configuredKey));
     if (existing) {
       // A revoked key stays revoked: revocation is a deliberate security action.
       return existing.revoked_at === null
         ? { kind: "registered-env-key", keyId: existing.id }
         : { kind: "env-key-revoked", keyId: existing.id };
     }
-    const id = newId("key");
-    await db.transaction().execute(async (trx) => {
-      const now = Date.now();
-      await ensureWorkspace(trx, DEFAULT_WORKSPACE, now);
-      await insertApiKey(trx, {
-        id,
-        workspace: DEFAULT_WORKSPACE,
-        access: "write",
-        keyHash: hashApiKey(configuredKey),
-        keyPrefix: displayPrefix(configuredKey),
-        label: "HOOKPOST_API_KEY",
-        createdAt: now,
-      });
+    const keyId = await storeApiKey(trx, configuredKey, {
+      workspace: DEFAULT_WORKSPACE,
+      access: "write",
+      label: "HOOKPOST_API_KEY",
     });
-    return { kind: "registered-env-key", keyId: id };
+    return { kind: "registered-env-key", keyId };
   }
-  if ((await countWorkspaces(db)) > 0 || (await countApiKeys(db)) > 0) {
+  if ((await countWorkspaces(trx)) > 0 || (await countApiKeys(trx)) > 0) {
     return { kind: "nothing-to-do" };
   }
-  const created = await createApiKey(db, {
+  const created = await createApiKeyIn(trx, {
     workspace: DEFAULT_WORKSPACE,
     access: "write",
     label: "generated at first start",

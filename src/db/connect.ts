@@ -8,17 +8,29 @@ import { Database as SqliteDatabase } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Kysely, SqliteDialect } from "kysely";
+import { sqliteKeyByHash } from "../api-keys/service.ts";
+import { databaseWriteProblem } from "../health/service.ts";
 import { GroupCommit } from "../store/group-commit.ts";
+import { SqliteDeliveryStore } from "../store/store.ts";
+import type { Backend, Leadership } from "./backend.ts";
 import type { Database } from "./database.ts";
+import { migrateToLatest } from "./migrator.ts";
 
-export interface Store {
+export interface Store extends Backend {
+  readonly kind: "sqlite";
   /** The raw handle, for the few hot paths that use prepared statements. */
   sqlite: SqliteDatabase;
   /** Prepared statements by SQL text, shared by Kysely and the hot paths. */
   statements: GroupCommit;
-  db: Kysely<Database>;
-  close(): Promise<void>;
 }
+
+/** Whether `backend` is a SQLite store (with its file handle and group commit). */
+export function isSqlite(backend: Backend): backend is Store {
+  return backend.kind === "sqlite";
+}
+
+/** The one server that owns the file (db/server-lock.ts) runs the singleton work. */
+const ALWAYS_LEADS: Leadership = { leads: () => true, stop: async () => undefined };
 
 /** Opens (creating if needed) the database at `path`; `:memory:` works for quick tests. */
 export function openStore(path: string): Store {
@@ -37,9 +49,18 @@ export function openStore(path: string): Store {
   });
   let closed = false;
   return {
+    kind: "sqlite",
+    location: path,
     sqlite,
     statements,
     db,
+    migrate: () => migrateToLatest(db),
+    deliveryStore: (onDeliveryFailed) => new SqliteDeliveryStore(db, statements, onDeliveryFailed),
+    keyByHash: sqliteKeyByHash(db, statements),
+    writeProblem: () => databaseWriteProblem(sqlite),
+    // One server owns the file, and SQLite has one writer: a transaction is enough.
+    serialized: (_name, work) => db.transaction().execute(work),
+    leadership: () => ALWAYS_LEADS,
     async close() {
       if (closed) return;
       closed = true;

@@ -185,6 +185,21 @@ export interface DeliveryStateCountTable {
   count: number;
 }
 
+/**
+ * A number that moves whenever a webhook changes in a way that matters to delivery (moved by
+ * triggers; see db/webhook-generation.ts): one row (id 1) for all webhooks.
+ */
+export interface WebhookGenerationTable {
+  id: number;
+  value: number;
+}
+
+/** The same number per workspace, moved only by that workspace's webhooks. */
+export interface WebhookGenerationByWorkspaceTable {
+  workspace: string;
+  value: number;
+}
+
 export interface Database {
   workspaces: WorkspaceTable;
   api_keys: ApiKeyTable;
@@ -197,6 +212,8 @@ export interface Database {
   mail_state: MailStateTable;
   delivery_counts: DeliveryCountTable;
   delivery_state_counts: DeliveryStateCountTable;
+  webhook_generation: WebhookGenerationTable;
+  webhook_generation_by_workspace: WebhookGenerationByWorkspaceTable;
 }
 
 /** The database, or a transaction on it: repositories accept either. */

@@ -11,55 +11,70 @@
  */
 
 import type { GroupCommit } from "../store/group-commit.ts";
+import type { Executor } from "./database.ts";
 
 /** The generation a cached value of `key` was read at, or undefined when there is none. */
 export type GenerationOf<K> = (key: K) => number | undefined;
 
 /** The one number that moves with any webhook of any workspace. */
-export function allWebhooksGeneration<K>(statements: GroupCommit): GenerationOf<K> {
-  return () => {
-    const row = statements.get("select value from webhook_generation where id = 1").get() as {
-      value: number;
-    } | null;
-    return row?.value;
-  };
+export function allWebhooksGenerationQuery(db: Executor) {
+  return db.selectFrom("webhook_generation").select("value").where("id", "=", 1);
 }
 
-/** The number that moves only with the webhooks of the workspace given as the key. */
-export function workspaceWebhooksGeneration(statements: GroupCommit): GenerationOf<string> {
+/** The number that moves only with the webhooks of `workspace`. */
+export function workspaceGenerationQuery(db: Executor, workspace: string) {
+  return db
+    .selectFrom("webhook_generation_by_workspace")
+    .select("value")
+    .where("workspace", "=", workspace);
+}
+
+/** {@link allWebhooksGenerationQuery}, read synchronously (SQLite, inside a batch). */
+export function allWebhooksGeneration<K>(db: Executor, statements: GroupCommit): GenerationOf<K> {
+  const query = allWebhooksGenerationQuery(db).compile();
+  return () => statements.rows(query)[0]?.value;
+}
+
+/** {@link workspaceGenerationQuery}, read synchronously (SQLite, inside a batch). */
+export function workspaceWebhooksGeneration(
+  db: Executor,
+  statements: GroupCommit,
+): GenerationOf<string> {
+  // Compiled once: only the workspace, its one parameter, changes.
+  const text = workspaceGenerationQuery(db, "").compile().sql;
   return (workspace) => {
-    const row = statements
-      .get("select value from webhook_generation_by_workspace where workspace = ?")
-      .get(workspace) as { value: number } | null;
+    const row = statements.get(text).get(workspace) as { value: number } | null;
     return row?.value;
   };
 }
 
 /**
  * Values read from the webhooks table, one per key, each kept until the generation it was read
- * at moves.
+ * at moves. The generation is read by the caller, inside the transaction that uses the value.
  *
  * @example
- * const lists = new WebhookDerived(workspaceWebhooksGeneration(statements), readList);
- * lists.get("default"); // read once, then from memory until a webhook of "default" changes
+ * const lists = new WebhookDerived<string, Candidate[]>();
+ * lists.at("default", generationOf("default"), () => readList("default"));
  */
 export class WebhookDerived<K, T> {
   private readonly entries = new Map<K, { generation: number; value: T }>();
 
-  constructor(
-    private readonly generationOf: GenerationOf<K>,
-    private readonly load: (key: K) => T,
-  ) {}
-
-  /** The value for `key` as the current transaction sees the webhooks. Synchronous. */
-  get(key: K): T {
-    const generation = this.generationOf(key);
+  /** The value kept for `key` if it was read at `generation`. */
+  kept(key: K, generation: number | undefined): T | undefined {
     const entry = this.entries.get(key);
-    if (entry !== undefined && entry.generation === generation) return entry.value;
-    const value = this.load(key);
+    return entry !== undefined && entry.generation === generation ? entry.value : undefined;
+  }
+
+  /** Keeps `value`, read at `generation`, for `key`; returns it. */
+  keep(key: K, generation: number | undefined, value: T): T {
     // Without a generation (its row missing) nothing can say when to read again: no cache.
     if (generation === undefined) this.entries.delete(key);
     else this.entries.set(key, { generation, value });
     return value;
+  }
+
+  /** The value for `key` at `generation`, read with `load` unless kept. Synchronous. */
+  at(key: K, generation: number | undefined, load: () => T): T {
+    return this.kept(key, generation) ?? this.keep(key, generation, load());
   }
 }

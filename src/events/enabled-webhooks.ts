@@ -4,8 +4,12 @@
  * `WebhookDerived`): another tenant's changes cost nothing here.
  */
 
-import type { WebhookRow } from "../db/database.ts";
-import { WebhookDerived, workspaceWebhooksGeneration } from "../db/webhook-generation.ts";
+import type { Executor, WebhookRow } from "../db/database.ts";
+import {
+  type GenerationOf,
+  WebhookDerived,
+  workspaceWebhooksGeneration,
+} from "../db/webhook-generation.ts";
 import type { GroupCommit } from "../store/group-commit.ts";
 import { type Matcher, matcherOf } from "./matching.ts";
 
@@ -29,20 +33,45 @@ export interface Candidate {
   matches: Matcher;
 }
 
-const ENABLED_SQL = `select id, workspace, event_types, slot, languages, use_custom_payload,
-  custom_payload, template_engine, retry_policy, max_attempts
-  from webhooks where workspace = ? and enabled = 1 order by id`;
+/** The columns ingestion reads of a webhook ({@link IngestWebhook}). */
+const INGEST_COLUMNS = [
+  "id",
+  "workspace",
+  "event_types",
+  "slot",
+  "languages",
+  "use_custom_payload",
+  "custom_payload",
+  "template_engine",
+  "retry_policy",
+  "max_attempts",
+] as const;
 
+/** The workspace's enabled webhooks in id order: the one query of them, on either backend. */
+export function enabledWebhooksQuery(db: Executor, workspace: string) {
+  return db
+    .selectFrom("webhooks")
+    .select(INGEST_COLUMNS)
+    .where("workspace", "=", workspace)
+    .where("enabled", "=", 1)
+    .orderBy("id");
+}
+
+/** The webhooks with their filters compiled. */
+export function candidatesOf(webhooks: readonly IngestWebhook[]): Candidate[] {
+  return webhooks.map((webhook) => ({ webhook, matches: matcherOf(webhook) }));
+}
+
+/** The SQLite adapter's cache: read synchronously, inside the batch that writes the event. */
 export class EnabledWebhooks {
-  private readonly byWorkspace: WebhookDerived<string, readonly Candidate[]>;
+  private readonly byWorkspace = new WebhookDerived<string, readonly Candidate[]>();
+  private readonly generationOf: GenerationOf<string>;
 
-  constructor(statements: GroupCommit) {
-    this.byWorkspace = new WebhookDerived(workspaceWebhooksGeneration(statements), (workspace) =>
-      (statements.get(ENABLED_SQL).all(workspace) as IngestWebhook[]).map((webhook) => ({
-        webhook,
-        matches: matcherOf(webhook),
-      })),
-    );
+  constructor(
+    private readonly db: Executor,
+    private readonly statements: GroupCommit,
+  ) {
+    this.generationOf = workspaceWebhooksGeneration(db, statements);
   }
 
   /**
@@ -50,6 +79,8 @@ export class EnabledWebhooks {
    * that writes the event, so the list is the one that transaction sees.
    */
   of(workspace: string): readonly Candidate[] {
-    return this.byWorkspace.get(workspace);
+    return this.byWorkspace.at(workspace, this.generationOf(workspace), () =>
+      candidatesOf(this.statements.rows(enabledWebhooksQuery(this.db, workspace).compile())),
+    );
   }
 }

@@ -7,16 +7,14 @@
 import { buildDelivery } from "../deliveries/build.ts";
 import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
 import type { Services } from "../services.ts";
-import type { DeliveryStore } from "../store/store.ts";
-import type { Candidate, EnabledWebhooks } from "./enabled-webhooks.ts";
+import type { DeliveryStore } from "../store/delivery-store.ts";
+import type { Candidate } from "./enabled-webhooks.ts";
 import type { MatchableEvent } from "./matching.ts";
 import type { IncomingEvent, IngestResult } from "./model.ts";
 
 export interface IngestContext {
   /** Writes the event and its deliveries (and tells the failure hook of any born in Error). */
   store: DeliveryStore;
-  /** The enabled webhooks, read inside the transaction that writes the event. */
-  webhooks: EnabledWebhooks;
   templaters: TemplaterRegistry;
   defaultMaxAttempts: number;
   /** Called after the commit with the webhooks that have new Waiting deliveries. */
@@ -28,11 +26,10 @@ export interface IngestContext {
  * pollers share, so every event takes the same path.
  */
 export function ingestContextOf(
-  services: Pick<Services, "store" | "enabledWebhooks" | "templaters" | "config" | "wake">,
+  services: Pick<Services, "store" | "templaters" | "config" | "wake">,
 ): IngestContext {
   return {
     store: services.store,
-    webhooks: services.enabledWebhooks,
     templaters: services.templaters,
     defaultMaxAttempts: services.config.maxAttempts,
     onEnqueued: services.wake,
@@ -122,10 +119,10 @@ export async function ingestEvent(
   const { accepted, duplicate } = await context.store.acceptEvent(
     workspace,
     event.id,
-    (eventId, now) => ({
+    (eventId, now, webhooks) => ({
       event: eventRow(workspace, event, eventId, source, now),
       // Matched inside the transaction, against the webhooks it sees.
-      deliveries: buildRows(context, context.webhooks.of(workspace), event, eventId, now),
+      deliveries: buildRows(context, webhooks, event, eventId, now),
     }),
   );
   if (!duplicate && accepted.deliveries.length > 0) {

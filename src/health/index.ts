@@ -1,10 +1,8 @@
 /** `GET /health`: liveness and whether the database can be written, open without a key (SPEC §10). */
 
-import type { Database } from "bun:sqlite";
 import { Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import { VERSION } from "../version.ts";
-import { databaseWriteProblem } from "./service.ts";
 
 const Health = T.Object({
   status: T.Union([T.Literal("ok"), T.Literal("degraded")]),
@@ -21,12 +19,12 @@ const Health = T.Object({
   ),
 });
 
-/** The `/health` route, checking the store's own connection (`sqlite`). */
-export function healthRoutes(sqlite: Database, startedAt: number) {
+/** The `/health` route; `writeProblem` checks the database (see `Backend.writeProblem`). */
+export function healthRoutes(writeProblem: () => Promise<string | null>, startedAt: number) {
   return new Elysia().get(
     "/health",
     async ({ set }) => {
-      const dbError = await databaseWriteProblem(sqlite);
+      const dbError = await writeProblem();
       const uptimeSeconds = Math.floor((Date.now() - startedAt) / 1000);
       if (dbError === null)
         return { status: "ok" as const, version: VERSION, uptimeSeconds, db: "ok" as const };

@@ -5,10 +5,9 @@
  */
 
 import { Elysia } from "elysia";
-import { authenticate, type Principal } from "../api-keys/service.ts";
+import { authenticate, type KeyByHash, type Principal } from "../api-keys/service.ts";
 import type { Access } from "../db/database.ts";
 import { Forbidden, Unauthorized } from "../errors.ts";
-import type { GroupCommit } from "../store/group-commit.ts";
 
 const principals = new WeakMap<Request, Principal>();
 
@@ -19,7 +18,7 @@ export function allows(granted: Access, required: Access): boolean {
   return granted === "write" || required === "read";
 }
 
-export function authPlugin(statements: GroupCommit) {
+export function authPlugin(keyByHash: KeyByHash) {
   // Unnamed on purpose: a name would let Elysia dedupe two apps' plugins (each with its own
   // database) into one. The plugin only adds a macro, so applying it per module is harmless.
   return new Elysia().macro({
@@ -30,8 +29,7 @@ export function authPlugin(statements: GroupCommit) {
       },
       async transform({ request }) {
         const presented = request.headers.get("x-api-key");
-        // In the next batch of the statement cache: see GroupCommit.read.
-        const principal = await statements.read(() => authenticate(statements, presented));
+        const principal = await authenticate(keyByHash, presented);
         if (!principal) {
           throw new Unauthorized("a valid X-Api-Key header is required");
         }

@@ -7,7 +7,7 @@
  * route can be open like `/health`.
  */
 
-import type { QueueState } from "../store/store.ts";
+import type { QueueState } from "../store/delivery-store.ts";
 import { VERSION } from "../version.ts";
 
 /** Upper bounds in seconds for one HTTP attempt; a webhook's timeout is at most 60 s. */

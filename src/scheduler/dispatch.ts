@@ -19,8 +19,8 @@ import { type AttemptResult, isSuccessStatus, noResponse } from "../outbound/sen
 import { requestHeaders, signatureHeaders } from "../outbound/signing.ts";
 import type { DeliveryContext, DeliveryResult } from "../plugin-host/api.ts";
 import { type DeliveryHookChain, unsignedHeaders } from "../plugin-host/hooks.ts";
+import type { DeliveryStore } from "../store/delivery-store.ts";
 import type { DispatchableWebhook, DueDelivery } from "../store/queue.ts";
-import type { DeliveryStore } from "../store/store.ts";
 import { USER_AGENT } from "../version.ts";
 import { decideOutcome, maskHeaders } from "./outcome.ts";
 
@@ -82,11 +82,11 @@ export class Dispatcher {
       maxAttempts: delivery.max_attempts,
     };
     const attempted = await this.attempt(webhook, delivery, startedAt, context, signal).catch(
-      (error: unknown) => {
+      async (error: unknown) => {
         // Something failed before an outcome existed (a stored column unreadable, a hook's
         // bug): the delivery goes back after a while, not at once (it would fail again in a
         // loop), and not never (it would stay in flight until the next start).
-        this.options.store.hold(delivery);
+        await this.options.store.hold(delivery).catch(() => undefined);
         throw error;
       },
     );

@@ -6,7 +6,7 @@
 
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import type { DeliveryStore } from "../store/store.ts";
+import type { DeliveryStore } from "../store/delivery-store.ts";
 
 /** How often the scheduler's tick runs retention. */
 export const RETENTION_EVERY_MS = 60_000;

@@ -14,18 +14,19 @@
  * held. The claim that refills the slot can then share the outcome's batch. Any other result
  * keeps its slot until recorded, so the failing limit counts the failure before the next claim.
  *
- * Delivery is at-least-once: taking a delivery writes nothing (the store keeps what is in
- * flight in memory, `store/in-flight.ts`), so whatever moment the process dies, the delivery is
- * still Waiting at the next start.
+ * Delivery is at-least-once: a taken delivery stays Waiting in its row until its outcome is
+ * recorded (on SQLite the server keeps what is in flight in memory; on PostgreSQL a lease says
+ * which node has it, and runs out if that node dies), so whatever moment the process dies, the
+ * delivery is sent again.
  *
- * This file is the when and the which: timer, wake-ups, fairness and claims. Each claimed
- * delivery goes to `dispatch.ts` (prepare → sign → send → decide → record), which reports back
- * what it recorded; the tick also runs `retention.ts`.
+ * This file is the when and the which: timer, wake-ups, fairness and what to take; the store
+ * takes it (`DeliveryStore.take`, where the limits also hold across a PostgreSQL cluster). Each
+ * taken delivery goes to `dispatch.ts` (prepare → sign → send → decide → record), which reports
+ * back what it recorded; the tick also runs `retention.ts` where this process leads.
  */
 
 import type { Config } from "../config.ts";
-import { allWebhooksGeneration, WebhookDerived } from "../db/webhook-generation.ts";
-import type { GroupCommit } from "../store/group-commit.ts";
+import type { Want } from "../store/delivery-store.ts";
 import type { DispatchableWebhook, DueDelivery } from "../store/queue.ts";
 import { Dispatcher, type DispatchOptions, type RecordedListener } from "./dispatch.ts";
 import { applyRetention, RETENTION_EVERY_MS } from "./retention.ts";
@@ -37,8 +38,11 @@ export type SchedulerConfig = Pick<
 
 export interface SchedulerOptions extends DispatchOptions {
   config: SchedulerConfig;
-  /** The group commit the claims run in (and the webhooks' generation is read through). */
-  statements: GroupCommit;
+  /**
+   * Whether this process runs the deployment's singleton work now (retention and the sweep of
+   * deleted webhooks' leftovers; see `Leadership`). Always, when not given.
+   */
+  leads?: () => boolean;
   /**
    * Run on every timer tick, in order, not awaited: the failure mailer, the plugins' pollers.
    * Each should not throw; one that does is logged and the others still run.
@@ -94,8 +98,10 @@ export class Scheduler {
    * a map lookup per webhook instead of a query.
    */
   private readonly nextDueAt = new Map<string, number>();
-  /** The enabled webhooks with what sending needs, read again only after a webhook changed. */
-  private readonly dispatchable: WebhookDerived<"enabled", DispatchableWebhook[]>;
+  /** The list of webhooks the last tick had: a new one means a webhook changed. */
+  private webhooks: readonly DispatchableWebhook[] | null = null;
+  /** Counts calls of wake(): what a take learnt is stale if one came while it ran. */
+  private wakes = 0;
   private lastFullLookAt = 0;
   private readonly dispatcher: Dispatcher;
   /**
@@ -115,10 +121,6 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.options = options;
     this.dispatcher = new Dispatcher(options, this.recorded);
-    this.dispatchable = new WebhookDerived(allWebhooksGeneration(options.statements), () => {
-      this.failuresInARow.clear();
-      return options.store.dispatchableWebhooksNow();
-    });
     this.perWebhookLimit = Math.max(1, Math.floor(options.config.concurrency / 4));
     this.failingLimit = Math.max(1, Math.floor(this.perWebhookLimit / 8));
   }
@@ -135,18 +137,23 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const failed = await this.options.store.sweepDeletedWebhooks();
-    if (failed > 0) {
-      this.options.log.warn("deliveries of deleted webhooks left Waiting are now Error", {
-        count: failed,
-      });
-    }
+    await this.sweepDeletedWebhooks(Date.now());
     if (this.stopping) return;
     this.timer = setInterval(() => {
       this.kick();
       this.runTimerTasks();
     }, this.options.config.tickMs);
     this.kick();
+  }
+
+  /** What deleted webhooks left Waiting, with nobody sending it, ends in Error. */
+  private async sweepDeletedWebhooks(now: number): Promise<void> {
+    const failed = await this.options.store.sweepDeletedWebhooks(now);
+    if (failed > 0) {
+      this.options.log.warn("deliveries of deleted webhooks left Waiting are now Error", {
+        count: failed,
+      });
+    }
   }
 
   private runTimerTasks(): void {
@@ -164,6 +171,7 @@ export class Scheduler {
    * is given): look at them again, now.
    */
   wake(webhookIds?: readonly string[]): void {
+    this.wakes++;
     if (webhookIds) for (const id of webhookIds) this.nextDueAt.delete(id);
     else this.nextDueAt.clear();
     this.kick();
@@ -221,81 +229,62 @@ export class Scheduler {
   }
 
   private async tick(): Promise<void> {
-    const { statements } = this.options;
     const now = Date.now();
     // What the map knows is refreshed now and then, so nothing can be forgotten for long.
     if (now - this.lastFullLookAt >= FULL_LOOK_EVERY_MS) {
       this.lastFullLookAt = now;
       this.nextDueAt.clear();
     }
-    if (now - this.lastRetentionAt >= RETENTION_EVERY_MS) {
+    if (now - this.lastRetentionAt >= RETENTION_EVERY_MS && (this.options.leads?.() ?? true)) {
       this.lastRetentionAt = now;
+      await this.sweepDeletedWebhooks(now);
       await applyRetention(this.options, now, () => this.stopping);
     }
-    // One synchronous unit, read in the batch with whatever else is queued: the claims,
-    // webhook by webhook.
-    const undo: (() => void)[] = [];
-    const putBack = () => {
-      for (let step = undo.pop(); step; step = undo.pop()) step();
-    };
-    const claims = await statements
-      .read(() => {
-        // A batch may run its work a second time (GroupCommit.flush): what the first run
-        // learnt in memory is undone first, so the second starts from what the database says.
-        putBack();
-        return this.claim(now, undo);
-      })
-      .catch((error: unknown) => {
-        // Nothing was claimed after all: what the run learnt in memory is undone too.
-        putBack();
-        throw error;
-      });
-    for (const [webhook, delivery] of claims) this.dispatch(webhook, delivery);
+    const free = this.options.config.concurrency - this.slotsTaken;
+    if (free <= 0) return;
+    const webhooks = await this.options.store.dispatchableWebhooks();
+    if (webhooks !== this.webhooks) {
+      // Read again, so a webhook changed: one enabled again starts from its cleared count.
+      this.webhooks = webhooks;
+      this.failuresInARow.clear();
+    }
+    const wants = this.wants(webhooks, now, free);
+    if (wants.length === 0) return;
+    const wakes = this.wakes;
+    const taken = await this.options.store.take(now, wants, free);
+    // Nothing more is due now for these: remember when something will be — unless new work
+    // was announced while the take ran, which it may not have seen (no entry: look again).
+    if (wakes === this.wakes) {
+      for (const [webhookId, at] of taken.nextDueAt) this.nextDueAt.set(webhookId, at);
+    }
+    for (const [webhook, delivery] of taken.deliveries) this.dispatch(webhook, delivery);
   }
 
   /**
-   * Claims due deliveries, round-robin over the webhooks, within the concurrency limits. What
-   * it changes in the scheduler's memory it can undo: each change pushes its undoing onto `undo`.
+   * What to take now, round-robin over the webhooks from a different one each tick: each
+   * webhook not known to have nothing due, with its free slots.
    */
-  private claim(now: number, undo: (() => void)[]): [DispatchableWebhook, DueDelivery][] {
-    const { config, store } = this.options;
-    const claims: [DispatchableWebhook, DueDelivery][] = [];
-    let free = config.concurrency - this.slotsTaken;
-    if (free <= 0 || store.takingHeld(now)) return claims;
-    const webhooks = this.dispatchable.get("enabled");
-    if (webhooks.length === 0) return claims;
-    const rotation = this.rotation;
-    undo.push(() => {
-      this.rotation = rotation;
-    });
-    const start = rotation % webhooks.length;
+  private wants(webhooks: readonly DispatchableWebhook[], now: number, free: number): Want[] {
+    const wants: Want[] = [];
+    if (webhooks.length === 0 || this.stopping) return wants;
+    const start = this.rotation % webhooks.length;
     this.rotation = start + 1;
-    for (let i = 0; i < webhooks.length && free > 0 && !this.stopping; i++) {
+    for (let i = 0; i < webhooks.length; i++) {
       const webhook = webhooks[(start + i) % webhooks.length];
       if (!webhook) continue;
       if ((this.nextDueAt.get(webhook.id) ?? 0) > now) continue;
       const busy = this.inFlightByWebhook.get(webhook.id) ?? 0;
       const room = Math.min(this.limitOf(webhook) - busy, free);
       if (room <= 0) continue;
-      const claimed = store.takeDueNow(webhook.id, now, room);
-      for (const delivery of claimed) {
-        undo.push(() => store.untake(delivery.id));
-        claims.push([webhook, delivery]);
-      }
-      free -= claimed.length;
-      if (claimed.length < room) {
-        // Nothing more is due now: remember when something will be. (Work committed after
-        // this calls wake(), which clears the entry again; a delivery in flight that is to be
-        // retried tells `recorded`.)
-        // Undone by forgetting: with no entry the webhook is simply looked at again.
-        undo.push(() => this.nextDueAt.delete(webhook.id));
-        this.nextDueAt.set(
-          webhook.id,
-          store.nextDueAfterNow(webhook.id, now) ?? Number.POSITIVE_INFINITY,
-        );
-      }
+      wants.push({
+        webhook,
+        room,
+        limit: this.perWebhookLimit,
+        failingLimit: this.failingLimit,
+        failingAfter: FAILING_AFTER,
+      });
     }
-    return claims;
+    return wants;
   }
 
   /** How many attempts this webhook may have in flight: less while it keeps failing. */

@@ -9,7 +9,7 @@
  */
 
 import type { Database as BunDatabase, SQLQueryBindings, Statement } from "bun:sqlite";
-import type { SqliteDatabase, SqliteStatement } from "kysely";
+import type { CompiledQuery, SqliteDatabase, SqliteStatement } from "kysely";
 import { Tally } from "./counts.ts";
 
 const CACHE_SIZE = 500;
@@ -61,6 +61,14 @@ export class GroupCommit {
       }
     }
     return statement;
+  }
+
+  /**
+   * The rows of a Kysely query, compiled once by the caller, run with the prepared statement
+   * for its text (synchronous): one definition of a query serves both backends.
+   */
+  rows<R>(query: CompiledQuery<R>): R[] {
+    return this.get(query.sql).all(...(query.parameters as Bindings)) as R[];
   }
 
   /**

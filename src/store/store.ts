@@ -1,23 +1,23 @@
 /**
- * The delivery store: the one place that reads or writes events, deliveries, attempts, the
- * queue and the log's totals (issue 14). Its methods speak the domain — accept an event with its
- * deliveries, take due work, record an attempt, read the log, apply retention — and hide how:
- * this is the SQLite adapter, where one server owns the file, so taking work writes nothing
- * (in-flight.ts) and totals are kept by the store, not by triggers (counts.ts).
+ * The delivery store's SQLite adapter (the interface and its contract: delivery-store.ts). One
+ * server owns the file (db/server-lock.ts), so taking work writes nothing — what is in flight is
+ * kept in memory (in-flight.ts) — and the totals are kept by the store, not by triggers
+ * (counts.ts). The common writes join the group-committed batch (group-commit.ts) and run as
+ * prepared statements; the rarer ones run in Kysely transactions on the same connection.
  *
- * Where each thing happens:
- * - an event is written by {@link DeliveryStore.acceptEvent} (events.ts, deliveries.ts);
- * - a delivery is taken by {@link DeliveryStore.takeDueNow} (queue.ts), sent by the scheduler's
- *   dispatcher, and recorded by {@link DeliveryStore.recordAttempt} (outcomes.ts);
- * - the log is read by the `count`/`list`/`find` methods (log.ts);
- * - old rows go in {@link DeliveryStore.applyRetention} (retention.ts).
  * A column of these tables is added in a migration, `db/database.ts` (its type) and here.
  */
 
 import { sql } from "kysely";
 import type { Executor } from "../db/database.ts";
+import {
+  allWebhooksGeneration,
+  type GenerationOf,
+  WebhookDerived,
+} from "../db/webhook-generation.ts";
 import type { FailureHook } from "../deliveries/failure.ts";
 import { type Decision, ProcessStatus } from "../deliveries/status.ts";
+import { EnabledWebhooks } from "../events/enabled-webhooks.ts";
 import { newId } from "../ids.ts";
 import { type CountedState, Tally } from "./counts.ts";
 import {
@@ -27,12 +27,18 @@ import {
   type NewEvent,
   reportBornFailed,
 } from "./deliveries.ts";
-import {
-  type AcceptedEvent,
-  type EventContentOf,
-  findAcceptedEventNow,
-  readEventContents,
-} from "./events.ts";
+import type {
+  Acceptance,
+  AttemptRecord,
+  DeliveryStore,
+  EventBuilder,
+  QueueState,
+  Recorded,
+  Removed,
+  Taken,
+  Want,
+} from "./delivery-store.ts";
+import { type EventContentOf, findAcceptedEventNow, readEventContents } from "./events.ts";
 import type { GroupCommit } from "./group-commit.ts";
 import { InFlight } from "./in-flight.ts";
 import {
@@ -53,7 +59,7 @@ import { insertAttemptNow, updateDeliveryOutcomeNow, updateWebhookHealthNow } fr
 import {
   type DispatchableWebhook,
   type DueDelivery,
-  dispatchableWebhooks,
+  dispatchableWebhooksQuery,
   dueDeliveryNow,
   dueRowsNow,
   failIfWebhookGoneNow,
@@ -66,59 +72,6 @@ import {
   deleteMailedNoticesBefore,
   deleteOrphanEventsBefore,
 } from "./retention.ts";
-
-/** What an event is written as: built inside the transaction, once its id and time are known. */
-export type EventBuilder = (
-  eventId: string,
-  now: number,
-) => { event: NewEvent; deliveries: NewDelivery[] };
-
-export interface Acceptance {
-  accepted: AcceptedEvent;
-  /** True when the idempotency key was seen before and nothing new was written. */
-  duplicate: boolean;
-}
-
-/** One attempt, as it is recorded. */
-export interface AttemptRecord {
-  delivery: DueDelivery;
-  decision: Decision;
-  startedAt: number;
-  durationMs: number;
-  statusCode: number | null;
-  error: string | null;
-  responseBody: string | null;
-  /** What the delivery shows as the receiver's answer. */
-  responseMessage: string | null;
-  /** The request headers as recorded (credentials masked), as JSON. */
-  requestHeaders: string;
-  signature: string;
-  now: number;
-}
-
-/** What recording an attempt stored. */
-export interface Recorded {
-  /** The decision as stored: a retry whose webhook was deleted meanwhile became a failure. */
-  decision: Decision;
-  error: string | null;
-  /** The webhook's failed attempts in a row now; null when the webhook is gone. */
-  failCount: number | null;
-}
-
-/** The queue's size, for /metrics. */
-export interface QueueState {
-  waiting: number;
-  /** `created_at` (ms) of the oldest Waiting delivery not in flight, or null when none waits. */
-  oldestWaitingCreatedAt: number | null;
-  processing: number;
-}
-
-/** The totals retention removed in one run. */
-export interface Removed {
-  deliveries: number;
-  events: number;
-  notices: number;
-}
 
 /** Thrown inside a recording transaction to roll it back: the row is no longer Waiting. */
 class NoLongerWaiting extends Error {}
@@ -153,18 +106,26 @@ function statusOf(decision: Decision): number {
   return decision.kind === "retry" ? ProcessStatus.Waiting : ProcessStatus.Error;
 }
 
-export class DeliveryStore {
+export class SqliteDeliveryStore implements DeliveryStore {
   /** The deliveries being attempted now: Waiting in their rows, Processing to readers. */
   private readonly inFlight = new InFlight();
   /** Until when nothing is taken, after an outcome could not be stored. */
   private takingHeldUntil = 0;
+  /** The enabled webhooks of each workspace, for ingestion. */
+  private readonly enabled: EnabledWebhooks;
+  /** The enabled webhooks with what sending needs, for the scheduler. */
+  private readonly dispatchable = new WebhookDerived<"all", readonly DispatchableWebhook[]>();
+  private readonly allGeneration: GenerationOf<"all">;
 
   constructor(
     readonly db: Executor,
     private readonly statements: GroupCommit,
     /** Told, inside the transaction, when a delivery ends in Error (the mail outbox). */
     private readonly onDeliveryFailed?: FailureHook,
-  ) {}
+  ) {
+    this.enabled = new EnabledWebhooks(db, statements);
+    this.allGeneration = allWebhooksGeneration(db, statements);
+  }
 
   /**
    * Runs `work` in the caller's Kysely transaction with a tally of its own, written (with the
@@ -197,7 +158,7 @@ export class DeliveryStore {
       }
       const now = Date.now();
       const eventId = newId("evt", now);
-      const { event, deliveries } = build(eventId, now);
+      const { event, deliveries } = build(eventId, now, this.enabled.of(workspace));
       const failed = deliveries.filter((row) => row.process_status === ProcessStatus.Error);
       if (failed.length > 0 && !failuresAllowed) return null;
       insertEventNow(this.statements, tally, event, deliveries);
@@ -238,17 +199,66 @@ export class DeliveryStore {
 
   // — The queue —
 
-  /** The enabled webhooks with what sending needs (synchronous, inside a batch). */
-  dispatchableWebhooksNow(): DispatchableWebhook[] {
-    return dispatchableWebhooks(this.statements);
+  dispatchableWebhooks(): Promise<readonly DispatchableWebhook[]> {
+    return this.statements.read(() =>
+      this.dispatchable.at("all", this.allGeneration("all"), () =>
+        this.statements.rows(dispatchableWebhooksQuery(this.db).compile()),
+      ),
+    );
+  }
+
+  /**
+   * Takes due work in one synchronous unit, read in the batch with whatever else is queued
+   * (nothing is written: the deliveries taken are marked in flight in memory). Nothing is taken
+   * for a while after an outcome could not be stored (see recordAttempt).
+   */
+  take(now: number, wants: readonly Want[], free: number): Promise<Taken> {
+    if (now < this.takingHeldUntil)
+      return Promise.resolve({ deliveries: [], nextDueAt: new Map() });
+    let marked: string[] = [];
+    const unmark = () => {
+      for (const id of marked) this.inFlight.remove(id);
+      marked = [];
+    };
+    return this.statements
+      .read(() => {
+        // A batch may run its work a second time (GroupCommit.flush): what the first run
+        // marked is forgotten first, so the second starts from what the database says.
+        unmark();
+        const taken: Taken = { deliveries: [], nextDueAt: new Map() };
+        let left = free;
+        for (const want of wants) {
+          if (left <= 0) break;
+          const room = Math.min(want.room, left);
+          if (room <= 0) continue;
+          const webhookId = want.webhook.id;
+          const claimed = this.takeDueNow(webhookId, now, room);
+          for (const delivery of claimed) {
+            marked.push(delivery.id);
+            taken.deliveries.push([want.webhook, delivery]);
+          }
+          left -= claimed.length;
+          if (claimed.length < room) {
+            taken.nextDueAt.set(
+              webhookId,
+              nextDueAfterNow(this.statements, webhookId, now) ?? Number.POSITIVE_INFINITY,
+            );
+          }
+        }
+        return taken;
+      })
+      .catch((error: unknown) => {
+        // Nothing was taken after all.
+        unmark();
+        throw error;
+      });
   }
 
   /**
    * Takes up to `limit` of the webhook's due deliveries that are not in flight, oldest due
-   * first, and marks them in flight (synchronous, inside a batch; nothing is written). Each
-   * taken delivery must end in {@link recordAttempt}, {@link release} or {@link untake}.
+   * first, and marks them in flight (synchronous, inside a batch; nothing is written).
    */
-  takeDueNow(webhookId: string, now: number, limit: number): DueDelivery[] {
+  private takeDueNow(webhookId: string, now: number, limit: number): DueDelivery[] {
     const flying = this.inFlight.countOf(webhookId);
     const taken: DueDelivery[] = [];
     for (const row of dueRowsNow(this.statements, webhookId, now, limit + flying)) {
@@ -262,20 +272,6 @@ export class DeliveryStore {
       this.inFlight.add(delivery.id, { webhookId, row: delivery.row, attempts: delivery.attempts });
     }
     return taken;
-  }
-
-  /**
-   * Whether nothing should be taken now: an outcome could not be stored moments ago (see
-   * recordAttempt), and every attempt sent would be sent again. The scheduler asks before it
-   * claims, so that what it knows of each webhook's due work stays true meanwhile.
-   */
-  takingHeld(now: number): boolean {
-    return now < this.takingHeldUntil;
-  }
-
-  /** When the webhook's next delivery not yet due falls due (synchronous, inside a batch). */
-  nextDueAfterNow(webhookId: string, now: number): number | null {
-    return nextDueAfterNow(this.statements, webhookId, now);
   }
 
   /**
@@ -303,9 +299,9 @@ export class DeliveryStore {
    * (`WEBHOOK_GONE`) — those that were in flight when a deletion spared them, and the process
    * died before recording their outcome. Only webhooks with a Waiting total are looked at.
    */
-  sweepDeletedWebhooks(): Promise<number> {
+  sweepDeletedWebhooks(now: number): Promise<number> {
     return this.statements.exclusive(() =>
-      failWaitingOfDeletedWebhooksNow(this.statements, this.statements.tally, Date.now()),
+      failWaitingOfDeletedWebhooksNow(this.statements, this.statements.tally, now),
     );
   }
 
@@ -314,16 +310,12 @@ export class DeliveryStore {
    * attempt went wrong in a way that may well repeat (its outcome could not be stored, or the
    * attempt itself threw), and taking it again at once would repeat it in a loop.
    */
-  hold(delivery: DueDelivery): void {
+  hold(delivery: DueDelivery): Promise<void> {
     const held = setTimeout(() => {
       this.release(delivery).catch(() => undefined);
     }, HOLD_UNRECORDED_MS);
     held.unref();
-  }
-
-  /** Forgets a taken delivery at once: its claim was undone before anything was sent. */
-  untake(deliveryId: string): void {
-    this.inFlight.remove(deliveryId);
+    return Promise.resolve();
   }
 
   /** Deliveries in flight, overall. */
@@ -395,7 +387,7 @@ export class DeliveryStore {
       // attempt would be sent and not stored), and this delivery not for longer, so it is not
       // resent in a loop; then it goes back as if released.
       this.takingHeldUntil = Date.now() + HOLD_TAKING_MS;
-      this.hold(record.delivery);
+      await this.hold(record.delivery);
       throw error;
     }
     this.inFlight.remove(record.delivery.id);

@@ -8,7 +8,7 @@ import { Elysia } from "elysia";
 import type { AuthPlugin } from "../http/auth.ts";
 import { ErrorEnvelope, ResourceErrors } from "../http/envelope.ts";
 import type { FormUpload } from "../http/form-upload.ts";
-import type { DeliveryStore } from "../store/store.ts";
+import type { DeliveryStore } from "../store/delivery-store.ts";
 import {
   DeletedWebhook,
   Webhook,

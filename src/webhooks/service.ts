@@ -8,7 +8,7 @@ import type { Executor, WebhookRow, WebhookTable } from "../db/database.ts";
 import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
 import { Conflict, type FieldProblem, Invalid, NotFound } from "../errors.ts";
 import { newId, newWebhookSecret } from "../ids.ts";
-import type { DeliveryStore } from "../store/store.ts";
+import type { DeliveryStore } from "../store/delivery-store.ts";
 import {
   isCredentialHeader,
   maskAuth,

@@ -56,6 +56,6 @@ describe("server lock", () => {
     const config = { ...testConfig(folder()), dbPath: ":memory:" };
     await app(config);
     const second = await app(config);
-    expect(second.store.sqlite.filename).toBe(":memory:");
+    expect(second.store.location).toBe(":memory:");
   });
 });

@@ -8,6 +8,8 @@ import { expect } from "bun:test";
 import type { Updateable } from "kysely";
 import type { DeliveryTable } from "../../src/db/database.ts";
 import { recountTotals } from "../../src/store/counts.ts";
+import type { DeliveryStore } from "../../src/store/delivery-store.ts";
+import type { DispatchableWebhook, DueDelivery } from "../../src/store/queue.ts";
 import type { TestApp } from "../helpers/test-app.ts";
 
 export interface Published {
@@ -64,9 +66,33 @@ export async function setDelivery(
 export async function takeInFlight(app: TestApp, webhookId: string, id: string): Promise<void> {
   // Due before any other, so it is the one taken.
   await setDelivery(app, id, { next_attempt_at: 0 });
-  const { store, statements } = app.app.services;
-  const taken = await statements.read(() => store.takeDueNow(webhookId, Date.now(), 1));
+  const taken = await takeDue(app.app.services.store, webhookId, 1);
   expect(taken.map((delivery) => delivery.id)).toEqual([id]);
+}
+
+/**
+ * Takes up to `count` of the webhook's due deliveries, oldest due first, as the scheduler
+ * would (the app must not be started): in flight until recorded or released.
+ */
+export async function takeDue(
+  store: DeliveryStore,
+  webhookId: string,
+  count: number,
+): Promise<DueDelivery[]> {
+  const webhook = (await store.dispatchableWebhooks()).find((each) => each.id === webhookId);
+  if (!webhook) throw new Error(`webhook ${webhookId} is not enabled`);
+  return takeDueOf(store, webhook, count);
+}
+
+/** {@link takeDue} for a webhook given whole (one the test made up, say). */
+export async function takeDueOf(
+  store: DeliveryStore,
+  webhook: DispatchableWebhook,
+  count: number,
+): Promise<DueDelivery[]> {
+  const want = { webhook, room: count, limit: count, failingLimit: count, failingAfter: 1e9 };
+  const taken = await store.take(Date.now(), [want], count);
+  return taken.deliveries.map(([, delivery]) => delivery);
 }
 
 export async function deliveryRow(app: TestApp, id: string) {

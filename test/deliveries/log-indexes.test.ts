@@ -12,7 +12,7 @@ import type { Executor } from "../../src/db/database.ts";
 import type { DeliveryState } from "../../src/deliveries/model.ts";
 import { countDeliveryLog, type InFlightOf, listDeliveryLog } from "../../src/store/log.ts";
 import { queryPlan, recordingKysely } from "../helpers/query-plans.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, sqliteOf, type TestApp } from "../helpers/test-app.ts";
 
 let testApp: TestApp;
 /** No delivery in flight; a Waiting filter with some is checked on its own below. */
@@ -27,8 +27,8 @@ afterAll(async () => {
 
 describe("the status-code index", () => {
   test("holds answered deliveries only", () => {
-    const { sql } = testApp.app.store.sqlite
-      .query("select sql from sqlite_master where name = 'deliveries_log_by_code'")
+    const { sql } = sqliteOf(testApp.app)
+      .sqlite.query("select sql from sqlite_master where name = 'deliveries_log_by_code'")
       .get() as { sql: string };
     expect(sql).toMatch(/where response_status_code is not null$/i);
   });
@@ -38,11 +38,11 @@ describe("the status-code index", () => {
     [{ statusCodeTo: 299 }],
     [{ statusCodeFrom: 500, statusCodeTo: 599 }],
   ])("a count filtered by %o searches it", async (filter) => {
-    const { db: logged, executed } = recordingKysely(testApp.app.store);
+    const { db: logged, executed } = recordingKysely(sqliteOf(testApp.app));
     expect(await countDeliveryLog(logged, "whk_none", filter, NONE)).toBe(0);
     const [query] = executed;
     if (!query) throw new Error("no query ran");
-    const plan = queryPlan(testApp.app.store.sqlite, query.sql, query.parameters);
+    const plan = queryPlan(sqliteOf(testApp.app).sqlite, query.sql, query.parameters);
     expect(plan.join("; ")).toMatch(
       /^SEARCH deliveries USING COVERING INDEX deliveries_log_by_code \(webhook_id=\? AND response_status_code[<>]/,
     );
@@ -52,11 +52,11 @@ describe("the status-code index", () => {
 describe("the state filter", () => {
   /** The plan of every query `run` makes, one string per query. */
   async function plansOf(run: (db: Executor) => Promise<unknown>) {
-    const { db: logged, executed } = recordingKysely(testApp.app.store);
+    const { db: logged, executed } = recordingKysely(sqliteOf(testApp.app));
     await run(logged);
     if (executed.length === 0) throw new Error("no query ran");
     return executed.map((query) =>
-      queryPlan(testApp.app.store.sqlite, query.sql, query.parameters).join("; "),
+      queryPlan(sqliteOf(testApp.app).sqlite, query.sql, query.parameters).join("; "),
     );
   }
   const byState =

@@ -11,7 +11,7 @@ import { newId } from "../../src/ids.ts";
 import { deliveryOf, publish } from "../deliveries/helpers.ts";
 import { startReceiver, waitFor } from "../helpers/receiver.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp } from "../helpers/test-app.ts";
+import { createTestApp, sqliteOf } from "../helpers/test-app.ts";
 
 test("a claim that shares its batch with a failing item still sends its delivery", async () => {
   const receiver = startReceiver();
@@ -49,7 +49,7 @@ test("a claim that shares its batch with a failing item still sends its delivery
       })
       .execute();
     t.app.scheduler.wake([webhook.id]);
-    const failing = t.app.store.statements.exclusive(() => {
+    const failing = sqliteOf(t.app).statements.exclusive(() => {
       throw new Error("an item that fails");
     });
     await expect(failing).rejects.toThrow("an item that fails");

@@ -305,10 +305,9 @@ describe("a graceful stop", () => {
     // Published before any scheduler runs, so it waits for the one built here.
     const [deliveryId] = await publish(t, "hanging");
     if (!deliveryId) throw new Error("no delivery");
-    const { db, store, statements, config, log, authenticator, metrics } = t.app.services;
+    const { db, store, config, log, authenticator, metrics } = t.app.services;
     const scheduler = new Scheduler({
       store,
-      statements,
       config,
       log,
       authenticator,
@@ -340,7 +339,6 @@ describe("a graceful stop", () => {
     target.handle(ok);
     const next = new Scheduler({
       store,
-      statements,
       config,
       log,
       authenticator,

@@ -62,10 +62,9 @@ test("a webhook deleted while its delivery is in flight, then a shutdown: Error,
   const { target } = receiverHeldUntilReleased();
   const webhook = await createWebhook(t, { endpoint: target.url });
   const deliveryId = await publishOne(t);
-  const { store, statements, config, log, authenticator, metrics } = t.app.services;
+  const { store, config, log, authenticator, metrics } = t.app.services;
   const scheduler = new Scheduler({
     store,
-    statements,
     config,
     log,
     authenticator,

@@ -10,7 +10,7 @@ import { newId } from "../../src/ids.ts";
 import { deliveryOf, type Published, publish, setDelivery } from "../deliveries/helpers.ts";
 import { waitFor } from "../helpers/receiver.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp } from "../helpers/test-app.ts";
+import { createTestApp, sqliteOf } from "../helpers/test-app.ts";
 
 const DAY = 86_400_000;
 
@@ -28,7 +28,7 @@ test("old finished deliveries, orphan events and mailed notices go; waiting and 
     const aged = (published: Published) => {
       const eventId = newId("evt", old);
       const deliveryId = newId("dlv", old);
-      const { sqlite } = t.app.store;
+      const { sqlite } = sqliteOf(t.app);
       sqlite.run("update events set id = ?, created_at = ? where id = ?", [
         eventId,
         old,

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, spyOn, test } from "bun:test";
 import { updateWebhookHealthNow } from "../../src/store/outcomes.ts";
 import { publish } from "../deliveries/helpers.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, sqliteOf, type TestApp } from "../helpers/test-app.ts";
 
 let t: TestApp;
 let webhookId: string;
@@ -77,7 +77,7 @@ test("a change committed by another connection reaches the next event", async ()
 });
 
 test("an attempt's health update keeps the cached list; a 410's disabling reaches the next event", async () => {
-  const { statements, sqlite } = t.app.store;
+  const { statements, sqlite } = sqliteOf(t.app);
   // The global number (the scheduler's) and the workspace's (ingestion's).
   const generation = () => [
     sqlite.query("select value from webhook_generation").get(),
@@ -123,10 +123,12 @@ test("a change in one workspace reloads that workspace's list only", async () =>
   expect(await inDefault()).toEqual([webhookId]);
   expect(await inOther()).toEqual([otherId]);
 
-  const get = spyOn(t.app.store.statements, "get");
+  const get = spyOn(sqliteOf(t.app).statements, "get");
   // Each read of a workspace's enabled webhooks asks the statement cache for this query.
   const loads = () =>
-    get.mock.calls.filter(([query]) => query.includes("from webhooks where workspace = ?")).length;
+    get.mock.calls.filter(([query]) =>
+      query.endsWith('where "workspace" = ? and "enabled" = ? order by "id"'),
+    ).length;
   try {
     await write("POST", `/webhooks/${otherId}/disable`, undefined, t.keys.other);
     expect(await inDefault()).toEqual([webhookId]);

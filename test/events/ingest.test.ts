@@ -9,7 +9,7 @@ import { type IngestContext, ingestEvent } from "../../src/events/service.ts";
 import { TemplaterRegistry } from "../../src/plugin-host/templaters.ts";
 import { queryPlan } from "../helpers/query-plans.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, sqliteOf, type TestApp } from "../helpers/test-app.ts";
 
 describe("ingestEvent", () => {
   let app: TestApp;
@@ -29,7 +29,6 @@ describe("ingestEvent", () => {
     app = await createTestApp();
     context = {
       store: app.app.services.store,
-      webhooks: app.app.services.enabledWebhooks,
       templaters: new TemplaterRegistry(),
       defaultMaxAttempts: 7,
       onEnqueued: () => {
@@ -137,7 +136,7 @@ describe("ingestEvent", () => {
   });
 
   test("only events with an id are in the idempotency index, and the lookup searches it", async () => {
-    const sqlite = app.app.store.sqlite;
+    const sqlite = sqliteOf(app.app).sqlite;
     await ingestEvent(context, "default", publish);
     await ingestEvent(context, "default", { ...publish, id: "indexed-id" });
     const entries = sqlite

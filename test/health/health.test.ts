@@ -7,7 +7,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { VERSION } from "../../src/version.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, sqliteOf, type TestApp } from "../helpers/test-app.ts";
 
 describe("GET /health", () => {
   let t: TestApp;
@@ -88,13 +88,13 @@ describe("GET /health", () => {
   });
 
   test("leaves the connection's busy timeout as it was", async () => {
-    const before = t.app.store.sqlite.query("PRAGMA busy_timeout").get();
+    const before = sqliteOf(t.app).sqlite.query("PRAGMA busy_timeout").get();
     other.exec("BEGIN IMMEDIATE");
     try {
       expect((await t.request("GET", "/health")).status).toBe(503);
     } finally {
       other.exec("ROLLBACK");
     }
-    expect(t.app.store.sqlite.query("PRAGMA busy_timeout").get()).toEqual(before);
+    expect(sqliteOf(t.app).sqlite.query("PRAGMA busy_timeout").get()).toEqual(before);
   });
 });

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createApiKey } from "../../src/api-keys/service.ts";
 import { type App, type AppOptions, createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
+import { isSqlite, type Store } from "../../src/db/connect.ts";
 import { createLogger } from "../../src/log.ts";
 
 export interface TestKeys {
@@ -132,4 +133,14 @@ export async function createTestApp(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The app's SQLite store, for the tests of SQLite's own mechanisms (its file lock, its query
+ * plans, its group commit); throws on another backend.
+ */
+export function sqliteOf(app: App): Store {
+  const store = app.store;
+  if (!isSqlite(store)) throw new Error("this test needs the SQLite backend");
+  return store;
 }

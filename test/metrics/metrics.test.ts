@@ -23,10 +23,12 @@ import { ReceiverAuthenticator } from "../../src/outbound/receiver-auth.ts";
 import { TemplaterRegistry } from "../../src/plugin-host/templaters.ts";
 import type { Services } from "../../src/services.ts";
 import { recountTotals } from "../../src/store/counts.ts";
-import { DeliveryStore, type QueueState } from "../../src/store/store.ts";
+import type { DeliveryStore, QueueState } from "../../src/store/delivery-store.ts";
+import { SqliteDeliveryStore } from "../../src/store/store.ts";
 import { USER_AGENT, VERSION } from "../../src/version.ts";
+import { takeDueOf } from "../deliveries/helpers.ts";
 import { queryPlan, recordingKysely } from "../helpers/query-plans.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, sqliteOf, type TestApp } from "../helpers/test-app.ts";
 
 /** The value of one series (`name` or `name{labels}`) in an exposition text. */
 function seriesValue(text: string, series: string): number {
@@ -93,15 +95,23 @@ async function insertDeliveries(
 }
 
 /** Takes the webhook's `count` oldest due deliveries in flight, as the scheduler does. */
-function takeInFlight(
-  testApp: TestApp,
+async function takeInFlight(
   store: DeliveryStore,
   webhookId: string,
   count: number,
 ): Promise<string[]> {
-  return testApp.app.store.statements.exclusive(() =>
-    store.takeDueNow(webhookId, Date.now(), count).map((delivery) => delivery.id),
-  );
+  // No such webhook exists (so no scheduler takes its deliveries): the store is told of one.
+  const webhook = {
+    id: webhookId,
+    workspace: "default",
+    endpoint: "https://example.com/",
+    secret: "",
+    headers: "{}",
+    timeout_seconds: 10,
+    auth: "{}",
+    fail_count: 0,
+  };
+  return (await takeDueOf(store, webhook, count)).map((delivery) => delivery.id);
 }
 
 /** The queue state of a database with no delivery, for tests of the in-memory counters. */
@@ -117,11 +127,9 @@ function servicesOf(testApp: TestApp, metrics: Metrics): Services {
   return {
     config,
     db: store.db,
-    statements: store.statements,
     store: testApp.app.services.store,
     log,
-    auth: authPlugin(store.statements),
-    enabledWebhooks: testApp.app.services.enabledWebhooks,
+    auth: authPlugin(store.keyByHash),
     plugins: testApp.app.services.plugins,
     templaters: new TemplaterRegistry(),
     guard,
@@ -265,7 +273,7 @@ describe("Metrics", () => {
 
   test("the queue queries read the per-webhook counts and one index entry per waiting webhook, never the rows", async () => {
     const testApp = await openApp();
-    const { sqlite, statements } = testApp.app.store;
+    const { sqlite, statements } = sqliteOf(testApp.app);
     const now = Date.now();
     await insertDeliveries(testApp, [
       deliveryRow(ProcessStatus.Waiting, now - 1_000),
@@ -273,10 +281,10 @@ describe("Metrics", () => {
       deliveryRow(ProcessStatus.Sent, now),
       deliveryRow(ProcessStatus.Error, now),
     ]);
-    const { db: logged, executed } = recordingKysely(testApp.app.store);
-    const store = new DeliveryStore(logged, statements);
+    const { db: logged, executed } = recordingKysely(sqliteOf(testApp.app));
+    const store = new SqliteDeliveryStore(logged, statements);
     // One delivery in flight: the oldest Waiting one not in flight is searched past it.
-    const flying = await takeInFlight(testApp, store, "wh_metrics", 1);
+    const flying = await takeInFlight(store, "wh_metrics", 1);
     await store.queueState();
     // Literals, not bound parameters, but for the ids in flight: nothing else depends on a
     // value from outside.
@@ -333,7 +341,7 @@ describe("GET /metrics", () => {
     // The two oldest due are taken for an attempt: still Waiting in their rows, Processing to
     // readers (no webhook wh_metrics exists, so the scheduler takes none of the others).
     const { store } = testApp.app.services;
-    const flying = await takeInFlight(testApp, store, "wh_metrics", 2);
+    const flying = await takeInFlight(store, "wh_metrics", 2);
     expect(flying.sort()).toEqual([oldest.id, older.id].sort());
     const stored = await testApp.app.store.db
       .selectFrom("deliveries")

@@ -9,9 +9,10 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { sql } from "kysely";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
 import { DUE_ROWS } from "../../src/store/queue.ts";
+import { takeDue } from "../deliveries/helpers.ts";
 import { queryPlan } from "../helpers/query-plans.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, sqliteOf, type TestApp } from "../helpers/test-app.ts";
 
 let app: TestApp;
 
@@ -23,7 +24,7 @@ afterAll(async () => {
 });
 
 test("the due rows are read from deliveries_due alone", () => {
-  const plan = queryPlan(app.app.store.sqlite, DUE_ROWS, ["wh_none", Date.now(), 10]);
+  const plan = queryPlan(sqliteOf(app.app).sqlite, DUE_ROWS, ["wh_none", Date.now(), 10]);
   expect(plan).toEqual([
     "SEARCH deliveries USING COVERING INDEX deliveries_due (webhook_id=? AND next_attempt_at<?)",
   ]);
@@ -42,17 +43,17 @@ test("a taken delivery is not taken again, and taking writes nothing", async () 
       (response.body as { deliveries: { deliveryId: string }[] }).deliveries[0]?.deliveryId ?? "",
     );
   }
-  const { store, statements } = app.app.services;
+  const { store } = app.app.services;
   const db = app.app.store.db;
   const changes = async () =>
     (await sql<{ n: number }>`select total_changes() as n`.execute(db)).rows[0]?.n;
   const before = await changes();
-  const first = await statements.read(() => store.takeDueNow(webhook.id, Date.now(), 2));
-  const second = await statements.read(() => store.takeDueNow(webhook.id, Date.now(), 2));
+  const first = await takeDue(store, webhook.id, 2);
+  const second = await takeDue(store, webhook.id, 2);
   expect(await changes()).toBe(before);
   expect([...first, ...second].map((delivery) => delivery.id).sort()).toEqual([...ids].sort());
   expect(second).toHaveLength(1);
-  expect(await statements.read(() => store.takeDueNow(webhook.id, Date.now(), 2))).toEqual([]);
+  expect(await takeDue(store, webhook.id, 2)).toEqual([]);
   // Waiting in their rows, Processing to readers.
   const row = await store.findDelivery(db, ids[0] ?? "");
   expect(row?.process_status).toBe(ProcessStatus.Processing);
@@ -60,6 +61,6 @@ test("a taken delivery is not taken again, and taking writes nothing", async () 
   const [released] = first;
   if (!released) throw new Error("nothing taken");
   await store.release(released);
-  const again = await statements.read(() => store.takeDueNow(webhook.id, Date.now(), 2));
+  const again = await takeDue(store, webhook.id, 2);
   expect(again.map((delivery) => delivery.id)).toEqual([released.id]);
 });

@@ -4,7 +4,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, sqliteOf, type TestApp } from "../helpers/test-app.ts";
 
 interface Saved {
   id: string;
@@ -134,8 +134,8 @@ describe("secrets stored before the rules", () => {
       });
       const { id } = created.body as Saved;
       // What an older version let through: the rules now refuse it at PUT.
-      first.app.store.sqlite
-        .query("update webhooks set secret = ? where id = ?")
+      sqliteOf(first.app)
+        .sqlite.query("update webhooks set secret = ? where id = ?")
         .run("sécret-ключ-🔑", id);
       await first.app.stop();
       reopened = await createTestApp({ HOOKPOST_DB_PATH: first.app.config.dbPath });
