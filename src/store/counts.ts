@@ -59,12 +59,19 @@ const ADD_TO_STATUS = `insert into delivery_counts (webhook_id, process_status, 
 const ADD_TO_STATE = `insert into delivery_state_counts (webhook_id, state, count) values (?, ?, ?)
   on conflict (webhook_id, state) do update set count = count + excluded.count`;
 
+/** One total's change: a status (number) or a kept state of a webhook, by `delta`. */
+export interface TotalChange {
+  webhookId: string;
+  key: number | KeptState;
+  delta: number;
+}
+
 /**
  * Changes to the kept totals, added up until {@link write}. Append-only with marks, so a
  * group-committed batch can drop the share of an item it rolled back (see GroupCommit).
  */
 export class Tally {
-  private changes: { webhookId: string; key: number | KeptState; delta: number }[] = [];
+  private changes: TotalChange[] = [];
 
   /** A row went from `before` to `after`; null is "no row" (inserted, or deleted). */
   change(before: CountedState | null, after: CountedState | null): void {
@@ -109,20 +116,30 @@ export class Tally {
   }
 
   /**
-   * Writes the changes, added up, with the transaction's statements (synchronous: the caller
-   * holds the transaction), and forgets them.
+   * The changes added up per total, those that moved, in one order (by webhook, then status or
+   * state: concurrent writers then lock the same totals in the same order), and forgets them.
    */
-  write(statements: GroupCommit): void {
-    const sums = new Map<string, { webhookId: string; key: number | KeptState; delta: number }>();
+  takeSums(): TotalChange[] {
+    const sums = new Map<string, TotalChange>();
     for (const change of this.changes) {
-      const id = `${change.key}\u0000${change.webhookId}`;
+      const id = `${change.webhookId}\u0000${change.key}`;
       const sum = sums.get(id);
       if (sum) sum.delta += change.delta;
       else sums.set(id, { ...change });
     }
     this.changes = [];
-    for (const { webhookId, key, delta } of sums.values()) {
-      if (delta === 0) continue;
+    return [...sums.entries()]
+      .filter(([, sum]) => sum.delta !== 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, sum]) => sum);
+  }
+
+  /**
+   * Writes the changes, added up, with the transaction's statements (SQLite, synchronous: the
+   * caller holds the transaction), and forgets them.
+   */
+  write(statements: GroupCommit): void {
+    for (const { webhookId, key, delta } of this.takeSums()) {
       statements
         .get(typeof key === "number" ? ADD_TO_STATUS : ADD_TO_STATE)
         .run(webhookId, key, delta);
@@ -163,11 +180,12 @@ export async function keptStateCount(
   webhookId: string,
   state: KeptState,
 ): Promise<number> {
+  // A sum: on PostgreSQL a total is kept in several rows (postgres/totals.ts).
   const row = await db
     .selectFrom("delivery_state_counts")
-    .select("count")
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("count"), eb.lit(0)).as("total"))
     .where("webhook_id", "=", webhookId)
     .where("state", "=", state)
-    .executeTakeFirst();
-  return row?.count ?? 0;
+    .executeTakeFirstOrThrow();
+  return Number(row.total);
 }

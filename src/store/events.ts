@@ -13,25 +13,61 @@ export interface AcceptedEvent {
   deliveries: { webhookId: string; deliveryId: string }[];
 }
 
-/** The event the workspace sent before under `idempotencyKey`, if any (synchronous). */
+function eventByIdempotencyKeyQuery(db: Executor, workspace: string, idempotencyKey: string) {
+  return db
+    .selectFrom("events")
+    .select("id")
+    .where("workspace", "=", workspace)
+    .where("idempotency_key", "=", idempotencyKey);
+}
+
+/** The deliveries an event created when it was accepted (not its retries), by webhook id. */
+function firstDeliveriesQuery(db: Executor, eventId: string) {
+  return db
+    .selectFrom("deliveries")
+    .select(["id", "webhook_id"])
+    .where("event_id", "=", eventId)
+    .where("retry_of", "is", null)
+    .orderBy("webhook_id");
+}
+
+function acceptedOf(eventId: string, first: readonly { id: string; webhook_id: string }[]) {
+  return {
+    eventId,
+    deliveries: first.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
+  };
+}
+
+/**
+ * The event the workspace sent before under `idempotencyKey`, if any (synchronous: SQLite,
+ * inside the batch that would write it).
+ */
 export function findAcceptedEventNow(
+  db: Executor,
   statements: GroupCommit,
   workspace: string,
   idempotencyKey: string,
 ): AcceptedEvent | null {
-  const existing = statements
-    .get("select id from events where workspace = ? and idempotency_key = ?")
-    .get(workspace, idempotencyKey) as { id: string } | null;
+  const [existing] = statements.rows(
+    eventByIdempotencyKeyQuery(db, workspace, idempotencyKey).compile(),
+  );
   if (!existing) return null;
-  const first = statements
-    .get(
-      "select id, webhook_id from deliveries where event_id = ? and retry_of is null order by webhook_id",
-    )
-    .all(existing.id) as { id: string; webhook_id: string }[];
-  return {
-    eventId: existing.id,
-    deliveries: first.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
-  };
+  return acceptedOf(existing.id, statements.rows(firstDeliveriesQuery(db, existing.id).compile()));
+}
+
+/** {@link findAcceptedEventNow} in the caller's transaction (PostgreSQL). */
+export async function findAcceptedEvent(
+  trx: Executor,
+  workspace: string,
+  idempotencyKey: string,
+): Promise<AcceptedEvent | null> {
+  const existing = await eventByIdempotencyKeyQuery(
+    trx,
+    workspace,
+    idempotencyKey,
+  ).executeTakeFirst();
+  if (!existing) return null;
+  return acceptedOf(existing.id, await firstDeliveriesQuery(trx, existing.id).execute());
 }
 
 /** An event's content: stored once, in its row, and read from there by its deliveries. */

@@ -27,8 +27,6 @@ export interface DispatchableWebhook {
 
 /** A Waiting delivery taken for an attempt. */
 export interface DueDelivery {
-  /** Its SQLite row id, which `deliveries_due` holds (see {@link dueRowsNow}). */
-  row: number;
   id: string;
   workspace: string;
   webhook_id: string;
@@ -82,14 +80,17 @@ export function dueRowsNow(
 }
 
 /** One delivery found by {@link dueRowsNow}, by its row id. */
-export function dueDeliveryNow(statements: GroupCommit, row: number): DueDelivery | null {
+export function dueDeliveryNow(
+  statements: GroupCommit,
+  row: number,
+): (DueDelivery & { row: number }) | null {
   return statements
     .get(
       `select rowid as row, id, workspace, webhook_id, message_id, body, attempts, max_attempts,
          created_at
        from deliveries where rowid = ?`,
     )
-    .get(row) as DueDelivery | null;
+    .get(row) as (DueDelivery & { row: number }) | null;
 }
 
 /** When the webhook's next Waiting delivery falls due after `now`; null when none will. */

@@ -153,7 +153,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
   ): Promise<Acceptance> {
     const write = (tally: Tally, failuresAllowed: boolean) => {
       if (idempotencyKey !== undefined) {
-        const before = findAcceptedEventNow(this.statements, workspace, idempotencyKey);
+        const before = findAcceptedEventNow(this.db, this.statements, workspace, idempotencyKey);
         if (before) return { accepted: before, duplicate: true, failed: [] };
       }
       const now = Date.now();
@@ -260,7 +260,8 @@ export class SqliteDeliveryStore implements DeliveryStore {
    */
   private takeDueNow(webhookId: string, now: number, limit: number): DueDelivery[] {
     const flying = this.inFlight.countOf(webhookId);
-    const taken: DueDelivery[] = [];
+    // Each with its SQLite row id, which `deliveries_due` holds (see dueRowsNow).
+    const taken: (DueDelivery & { row: number })[] = [];
     for (const row of dueRowsNow(this.statements, webhookId, now, limit + flying)) {
       if (taken.length === limit) break;
       if (this.inFlight.hasRow(row)) continue;
