@@ -22,6 +22,7 @@ COPY package.json package-lock.json ./
 RUN bun install --frozen-lockfile --production --ignore-scripts
 COPY tsconfig.json bunfig.toml ./
 COPY migrations ./migrations
+COPY migrations-postgres ./migrations-postgres
 COPY src ./src
 COPY scripts/build.ts ./scripts/build.ts
 RUN bun scripts/build.ts /out/usr/local/bin/hookpost \

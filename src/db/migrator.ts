@@ -1,18 +1,22 @@
 /**
- * Runs the statically imported migrations (`migrations/index.ts`) up to the latest.
+ * Runs the statically imported migrations (`migrations/index.ts`) up to the latest. The result
+ * handling — names applied, or one error naming the migration that failed — is shared with the
+ * PostgreSQL migrations (src/db/postgres/migrator.ts).
  */
 
-import { type Kysely, type MigrationProvider, Migrator } from "kysely";
+import { type Kysely, type Migration, Migrator } from "kysely";
 import { migrations } from "../../migrations/index.ts";
 import type { Database } from "./database.ts";
 
-const provider: MigrationProvider = {
-  getMigrations: async () => migrations,
-};
-
-/** Applies every pending migration; returns the names applied now. Throws on failure. */
-export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider });
+/**
+ * Applies every pending migration of `available` with Kysely's Migrator (which holds its lock
+ * for the run); returns the names applied now. Throws on failure.
+ */
+export async function applyMigrations(
+  db: Kysely<Database>,
+  available: Record<string, Migration>,
+): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => available } });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === "Error");
@@ -20,4 +24,9 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
     throw new Error(`migration ${failed?.migrationName ?? "(unknown)"} failed: ${reason}`);
   }
   return (results ?? []).map((result) => result.migrationName);
+}
+
+/** Applies every pending SQLite migration; returns the names applied now. Throws on failure. */
+export function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  return applyMigrations(db, migrations);
 }
