@@ -25,7 +25,8 @@ import { ProcessStatus } from "../src/deliveries/status.ts";
 import { ID_ALPHABET, type IdPrefix, idFloor } from "../src/ids.ts";
 import { recountTotals } from "../src/store/counts.ts";
 
-type DeliveryValues = Selectable<DeliveryTable>;
+// The SQLite columns: `lease_owner` is PostgreSQL's alone.
+type DeliveryValues = Omit<Selectable<DeliveryTable>, "lease_owner">;
 
 /** One seeded delivery and the event it belongs to. */
 interface SeededRow {

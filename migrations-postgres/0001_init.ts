@@ -12,7 +12,8 @@
  *   the workspace on the `hookpost_webhooks` channel at commit, so other nodes drop their
  *   cached webhooks without asking for the generation first.
  * - The delivery totals (`delivery_counts`, `delivery_state_counts`) have no triggers: the
- *   store keeps them, as on SQLite since 0013.
+ *   store keeps them, as on SQLite since 0013. Each total is spread over rows by `shard`
+ *   (PostgreSQL only), so concurrent writers rarely wait on one row's lock.
  */
 
 import { type Kysely, sql } from "kysely";
@@ -274,17 +275,22 @@ export async function up(db: AnyDatabase): Promise<void> {
     .addColumn("last_error", "text")
     .execute();
 
+  // Each total is kept in up to 16 rows (`shard`), each writer adding to one of them: nodes
+  // and connections writing at once then rarely wait for each other's lock on the same row.
+  // Readers add the shards up.
   await sql`create table delivery_counts (
     webhook_id text not null,
     process_status integer not null,
+    shard smallint not null default 0,
     count bigint not null,
-    primary key (webhook_id, process_status)
+    primary key (webhook_id, process_status, shard)
   )`.execute(db);
   await sql`create table delivery_state_counts (
     webhook_id text not null,
     state text not null,
+    shard smallint not null default 0,
     count bigint not null,
-    primary key (webhook_id, state)
+    primary key (webhook_id, state, shard)
   )`.execute(db);
 
   await sql`create table webhook_generation (

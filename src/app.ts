@@ -127,7 +127,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const lock = config.databaseUrl === null ? acquireServerLock(config.dbPath) : null;
   let store: Backend;
   try {
-    store = await openBackend(config);
+    store = openBackend(config, log);
   } catch (error) {
     lock?.release();
     throw error;
@@ -192,7 +192,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     authenticator,
     metrics,
     leads: () => leadership.leads(),
-    timerTasks: [() => mailer.trigger(), () => pollers.trigger()],
+    // The failure mail's outbox and the source pollers: once for the whole deployment.
+    timerTasks: [
+      () => leadership.leads() && mailer.trigger(),
+      () => leadership.leads() && pollers.trigger(),
+    ],
     hooks: new DeliveryHookChain(plugins.hooks(), log),
   });
   const services: Services = {
@@ -218,6 +222,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     (workspace, source, events) => ingestSourceEvents(ingest, workspace, source, events),
     log,
   );
+  // Other nodes' new work wakes this scheduler too (PostgreSQL; nothing on SQLite).
+  const stopWatchingDue = await store.watchDue((webhookIds) => scheduler.wake(webhookIds));
   const http = buildHttp(services, store, startedAt, () => scheduler.inFlight);
   const handle = screenBodies((request) => http.handle(request), {
     rawBodyPaths: [SOURCES_PATH_PREFIX],
@@ -267,6 +273,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         memory.stop();
         if (server) await stopListening(server);
         await pollers.stop();
+        await stopWatchingDue();
         await scheduler.stop();
         await mailer.stop();
         await leadership.stop();

@@ -48,5 +48,11 @@ export interface Backend {
   serialized<T>(name: string, work: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
   /** Starts taking part in the choice of who runs the singleton work. */
   leadership(): Leadership;
+  /**
+   * Calls `wake` whenever another process commits new Waiting deliveries (with their webhooks'
+   * ids, or none for "look at all"); resolves with the call that stops it. A no-op where one
+   * process owns the database.
+   */
+  watchDue(wake: (webhookIds?: readonly string[]) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

@@ -61,6 +61,8 @@ export function openStore(path: string): Store {
     // One server owns the file, and SQLite has one writer: a transaction is enough.
     serialized: (_name, work) => db.transaction().execute(work),
     leadership: () => ALWAYS_LEADS,
+    // Nobody else writes the file.
+    watchDue: async () => async () => undefined,
     async close() {
       if (closed) return;
       closed = true;

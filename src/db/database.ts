@@ -112,8 +112,14 @@ export interface DeliveryTable {
   attempts: Generated<number>;
   max_attempts: number;
   next_attempt_at: number;
-  /** Unused since migration 0013: taking a delivery writes nothing (src/store/in-flight.ts). */
+  /**
+   * PostgreSQL: until when the node in `lease_owner` holds the delivery in flight
+   * (store/postgres/queue.ts). Unused on SQLite since its migration 0013: taking a delivery
+   * writes nothing there (store/in-flight.ts).
+   */
   lease_until: number | null;
+  /** PostgreSQL only (SQLite has no such column): the node holding the delivery in flight. */
+  lease_owner?: string | null;
   response_status_code: number | null;
   response_message: string | null;
   last_error: string | null;

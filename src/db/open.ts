@@ -4,12 +4,15 @@
  */
 
 import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
 import type { Backend } from "./backend.ts";
 import { openStore } from "./connect.ts";
+import { openPostgresBackend } from "./postgres/backend.ts";
 
-export async function openBackend(
+export function openBackend(
   config: Pick<Config, "dbPath" | "databaseUrl" | "leaseMarginMs">,
-): Promise<Backend> {
+  log?: Logger,
+): Backend {
   if (config.databaseUrl === null) return openStore(config.dbPath);
-  throw new Error("PostgreSQL is not available in this build");
+  return openPostgresBackend(config.databaseUrl, { leaseMarginMs: config.leaseMarginMs, log });
 }

@@ -19,7 +19,7 @@ import { type KeptState, keptStateCount, keptStatusCount, SPLIT_STATE } from "./
 
 /**
  * Every column of a delivery but the unused ones (the content copies `fields`, `translations`:
- * the content is its event's; `lease_until`), so reading a log page does not load them.
+ * the content is its event's; the lease), so reading a log page does not load them.
  */
 const DELIVERY_COLUMNS = [
   "id",
@@ -49,7 +49,7 @@ const DELIVERY_COLUMNS = [
 /** A stored delivery as its readers see it (without the unused columns). */
 export type DeliveryRow = Omit<
   Selectable<DeliveryTable>,
-  "fields" | "translations" | "lease_until"
+  "fields" | "translations" | "lease_until" | "lease_owner"
 >;
 export type AttemptRow = Selectable<AttemptTable>;
 

@@ -11,6 +11,7 @@ import { type App, type AppOptions, createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import { isSqlite, type Store } from "../../src/db/connect.ts";
 import { createLogger } from "../../src/log.ts";
+import { createTestDatabase } from "./postgres.ts";
 
 export interface TestKeys {
   write: string;
@@ -102,18 +103,33 @@ export function buildRequest(
   return new Request(`${base}${path}`, { method, headers, body });
 }
 
+/**
+ * The backend the suite runs on: SQLite unless `HOOKPOST_TEST_BACKEND=postgres`, which gives
+ * each test app a database of its own on the test PostgreSQL server (`test/helpers/postgres.ts`).
+ * One suite, run twice by `.ci/run`.
+ */
+export const TEST_BACKEND: "sqlite" | "postgres" =
+  process.env.HOOKPOST_TEST_BACKEND === "postgres" ? "postgres" : "sqlite";
+
 export async function createTestApp(
   env: Record<string, string> = {},
   options: Pick<AppOptions, "resolver"> = {},
 ): Promise<TestApp> {
   const dir = tempDir();
   const logLines: string[] = [];
-  const config = testConfig(dir, env);
-  const app = await createApp(config, {
-    log: createLogger("debug", (line) => logLines.push(line)),
-    announce: (text) => logLines.push(text),
-    ...options,
-  });
+  const database = TEST_BACKEND === "postgres" ? await createTestDatabase() : null;
+  const config = testConfig(dir, database ? { HOOKPOST_DATABASE_URL: database.url, ...env } : env);
+  let app: App;
+  try {
+    app = await createApp(config, {
+      log: createLogger("debug", (line) => logLines.push(line)),
+      announce: (text) => logLines.push(text),
+      ...options,
+    });
+  } catch (error) {
+    await database?.drop();
+    throw error;
+  }
   const [write, read, other] = await Promise.all([
     createApiKey(app.store.db, { workspace: "default", access: "write" }),
     createApiKey(app.store.db, { workspace: "default", access: "read" }),
@@ -130,6 +146,7 @@ export async function createTestApp(
     },
     async close() {
       await app.stop();
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
