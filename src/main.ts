@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /**
  * The `hookpost` command: parse argv and environment, then run one command — `serve`
- * (default), `migrate`, `keys create|list|revoke` — or print help or the version.
+ * (default), `migrate`, `keys create|list|revoke`, `copy-data` — or print help or the version.
  */
 
 // First: it must run before Elysia loads (see the module).
@@ -18,6 +18,7 @@ import {
   SETTINGS,
 } from "./config.ts";
 import { openStore } from "./db/connect.ts";
+import { copyData } from "./db/copy-data.ts";
 import type { Access } from "./db/database.ts";
 import { migrateToLatest } from "./db/migrator.ts";
 import { DomainError } from "./errors.ts";
@@ -35,6 +36,11 @@ Usage:
                                                  create an API key (printed alone on the last line)
   hookpost keys list                             list API keys (never the keys themselves)
   hookpost keys revoke ID                        revoke a key; a running server honours it at once
+  hookpost copy-data --to postgres://USER@HOST/DB
+                                                 copy this SQLite database (migrated to the
+                                                 latest) into an empty PostgreSQL database, in
+                                                 one transaction; refuses while a server runs
+                                                 on the file, and keeps one from starting
   hookpost --version | --help
 
 Settings (environment variable or flag; flags win):
@@ -44,6 +50,7 @@ ${describeSettings()}
 const SETTING_FLAGS = new Set(SETTINGS.map((item) => flagName(item.env)));
 const COMMAND_FLAGS: Record<string, Set<string>> = {
   "keys create": new Set(["--workspace", "--access", "--label"]),
+  "copy-data": new Set(["--to"]),
 };
 
 function splitFlags(commandName: string, flags: Record<string, string>) {
@@ -156,6 +163,17 @@ async function run(argv: readonly string[]): Promise<void> {
       if (rest.length !== 1 || !id) throw new UsageError("usage: hookpost keys revoke ID");
       await withDatabase(config, (store) => revokeApiKey(store.db, id));
       console.log(`revoked ${id}`);
+      return;
+    }
+    case "copy-data": {
+      const url = commandFlags["--to"];
+      if (!url || !/^postgres(ql)?:\/\//.test(url)) {
+        throw new UsageError("--to is required: the postgres://… URL of an empty database");
+      }
+      const copied = await copyData(config.dbPath, url);
+      for (const { table, rows } of copied) console.log(`${table.padEnd(24)} ${rows}`);
+      const total = copied.reduce((sum, { rows }) => sum + rows, 0);
+      console.log(`copied ${total} rows into PostgreSQL`);
       return;
     }
     default:

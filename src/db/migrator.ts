@@ -8,6 +8,10 @@ import { type Kysely, type Migration, Migrator } from "kysely";
 import { migrations } from "../../migrations/index.ts";
 import type { Database } from "./database.ts";
 
+function migratorOf(db: Kysely<Database>, available: Record<string, Migration>): Migrator {
+  return new Migrator({ db, provider: { getMigrations: async () => available } });
+}
+
 /**
  * Applies every pending migration of `available` with Kysely's Migrator (which holds its lock
  * for the run); returns the names applied now. Throws on failure.
@@ -16,8 +20,7 @@ export async function applyMigrations(
   db: Kysely<Database>,
   available: Record<string, Migration>,
 ): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => available } });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await migratorOf(db, available).migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === "Error");
     const reason = error instanceof Error ? error.message : String(error);
@@ -29,4 +32,10 @@ export async function applyMigrations(
 /** Applies every pending SQLite migration; returns the names applied now. Throws on failure. */
 export function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   return applyMigrations(db, migrations);
+}
+
+/** The SQLite migrations not yet applied to `db`, in run order; writes nothing. */
+export async function pendingMigrations(db: Kysely<Database>): Promise<string[]> {
+  const known = await migratorOf(db, migrations).getMigrations();
+  return known.filter((migration) => migration.executedAt === undefined).map(({ name }) => name);
 }

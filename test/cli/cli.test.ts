@@ -289,6 +289,16 @@ describe("usage errors exit with code 2", () => {
     expect(result.stderr).toContain("frobnicate");
   });
 
+  test("copy-data without a postgres:// --to exits 2 before opening anything", async () => {
+    const dbPath = freshDbPath();
+    for (const args of [["copy-data"], ["copy-data", "--to", "mysql://host/db"]]) {
+      const result = await runCli(args, cliEnv(dbPath));
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("--to is required");
+    }
+    expect(existsSync(dbPath)).toBe(false);
+  });
+
   test("an unknown keys subcommand exits 2", async () => {
     const result = await runCli(["keys", "rotate"], cliEnv(freshDbPath()));
     expect(result.code).toBe(2);
