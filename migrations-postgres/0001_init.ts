@@ -9,8 +9,8 @@
  *   queue, so a delivery in flight is leased to a node until `lease_until` rather than kept in
  *   one process's memory; the index finds a webhook's leased deliveries, and the expired ones.
  * - The generation triggers (SQLite 0005 and 0010) are one plpgsql function, which also sends
- *   the workspace on the `hookpost_webhooks` channel at commit, so other nodes drop their
- *   cached webhooks without asking for the generation first.
+ *   the workspace on the `hookpost_webhooks` channel at commit, so other nodes can hear of a
+ *   change to a workspace's webhooks rather than poll its generation.
  * - The delivery totals (`delivery_counts`, `delivery_state_counts`) have no triggers: the
  *   store keeps them, as on SQLite since 0013. Each total is spread over rows by `shard`
  *   (PostgreSQL only), so concurrent writers rarely wait on one row's lock.

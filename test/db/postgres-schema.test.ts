@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL schema (migrations-postgres/) against the SQLite one it mirrors: a fresh SQLite
  * file migrated to the latest is the reference, read through its pragmas, and PostgreSQL must
- * have every table, column (same nullability), foreign key and index of it; the PostgreSQL-only
+ * have every table, column (same nullability, integer or text alike), foreign key and index of it; the PostgreSQL-only
  * additions are named here. Also the migrator under concurrent starts and down to nothing, and
  * the webhook generation triggers with their notifications. Skipped without a PostgreSQL server.
  */
@@ -28,13 +28,23 @@ const POSTGRES_ONLY_INDEXES = ["deliveries_leased"];
 const isOurs = (table: string) => !table.startsWith("kysely_") && !table.startsWith("sqlite_");
 
 interface Schema {
-  /** `table.column` → nullable. */
-  columns: Map<string, boolean>;
+  /** `table.column` → `null`/`not null` and its storage class, e.g. `not null integer`. */
+  columns: Map<string, string>;
   /** `table.column -> table.column on delete RULE`. */
   foreignKeys: string[];
   /** Index name → `table unique? partial?`. */
   indexes: Map<string, string>;
 }
+
+const columnShape = (nullable: boolean, storage: string) =>
+  `${nullable ? "null" : "not null"} ${storage}`;
+
+/** PostgreSQL's column types by the SQLite storage class they stand for. */
+const STORAGE_OF_POSTGRES_TYPE: Record<string, string> = {
+  integer: "integer",
+  bigint: "integer",
+  text: "text",
+};
 
 const indexShape = (table: string, unique: boolean, partial: boolean) =>
   `${table}${unique ? " unique" : ""}${partial ? " partial" : ""}`;
@@ -53,12 +63,17 @@ async function sqliteSchema(): Promise<Schema> {
       .filter(isOurs);
     for (const table of tables) {
       const columns = store.sqlite
-        .query<{ name: string; notnull: number; pk: number }, []>(`pragma table_info(${table})`)
+        .query<{ name: string; type: string; notnull: number; pk: number }, []>(
+          `pragma table_info(${table})`,
+        )
         .all();
       // SQLite lets a text primary key hold NULL; PostgreSQL's primary keys are NOT NULL, and
       // no row of ours has a NULL key, so a key column counts as not null.
       for (const column of columns) {
-        schema.columns.set(`${table}.${column.name}`, column.notnull === 0 && column.pk === 0);
+        schema.columns.set(
+          `${table}.${column.name}`,
+          columnShape(column.notnull === 0 && column.pk === 0, column.type.toLowerCase()),
+        );
       }
       const foreignKeys = store.sqlite
         .query<{ from: string; table: string; to: string; on_delete: string }, []>(
@@ -88,11 +103,22 @@ async function sqliteSchema(): Promise<Schema> {
 /** The schema of a migrated PostgreSQL database, in the shape of {@link sqliteSchema}'s. */
 async function postgresSchema(db: Kysely<Database>): Promise<Schema> {
   const schema: Schema = { columns: new Map(), foreignKeys: [], indexes: new Map() };
-  const columns = await sql<{ table_name: string; column_name: string; is_nullable: string }>`
-    select table_name, column_name, is_nullable from information_schema.columns
+  const columns = await sql<{
+    table_name: string;
+    column_name: string;
+    is_nullable: string;
+    data_type: string;
+  }>`
+    select table_name, column_name, is_nullable, data_type from information_schema.columns
     where table_schema = 'public'`.execute(db);
   for (const column of columns.rows.filter((row) => isOurs(row.table_name))) {
-    schema.columns.set(`${column.table_name}.${column.column_name}`, column.is_nullable === "YES");
+    schema.columns.set(
+      `${column.table_name}.${column.column_name}`,
+      columnShape(
+        column.is_nullable === "YES",
+        STORAGE_OF_POSTGRES_TYPE[column.data_type] ?? column.data_type,
+      ),
+    );
   }
   const foreignKeys = await sql<{ key: string }>`
     select conrelid::regclass || '.' || a.attname || ' -> ' || confrelid::regclass || '.'
@@ -139,11 +165,11 @@ describe.skipIf(!available)("the PostgreSQL schema", () => {
     await database?.drop();
   });
 
-  test("has every table and column of SQLite's, with the same nullability", async () => {
+  test("has every table and column of SQLite's, with the same nullability and kind", async () => {
     const reference = await sqliteSchema();
     const actual = await postgresSchema(postgres.db);
     const expected = new Map(reference.columns);
-    for (const column of POSTGRES_ONLY_COLUMNS) expected.set(column, true);
+    for (const column of POSTGRES_ONLY_COLUMNS) expected.set(column, columnShape(true, "text"));
     expect(Object.fromEntries([...actual.columns].sort())).toEqual(
       Object.fromEntries([...expected].sort()),
     );
