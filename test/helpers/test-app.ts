@@ -3,6 +3,7 @@
  * write and a read key of workspace `default`, and a write key of another workspace `other`.
  */
 
+import { describe, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -110,6 +111,13 @@ export function buildRequest(
  */
 export const TEST_BACKEND: "sqlite" | "postgres" =
   process.env.HOOKPOST_TEST_BACKEND === "postgres" ? "postgres" : "sqlite";
+
+/**
+ * `describe` and `test` for SQLite's own mechanisms (its locks, query plans, group commit):
+ * skipped when the suite runs on PostgreSQL, whose own are tested in test/db/postgres-*.
+ */
+export const describeOnSqlite = describe.skipIf(TEST_BACKEND !== "sqlite");
+export const testOnSqlite = test.skipIf(TEST_BACKEND !== "sqlite");
 
 export async function createTestApp(
   env: Record<string, string> = {},

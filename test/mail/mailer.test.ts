@@ -85,7 +85,11 @@ describe("failure mail", () => {
       expect(textOf(mail)).not.toContain(secret);
       expect(String(mail.parsed.html)).not.toContain(secret);
     }
-    const notices = await t.app.store.db.selectFrom("failure_notices").selectAll().execute();
+    // Marked sent once the SMTP server has taken it: a moment after the mail arrives.
+    const notices = await waitFor("the notice marked as mailed", async () => {
+      const rows = await t.app.store.db.selectFrom("failure_notices").selectAll().execute();
+      return rows.every((row) => row.mailed_at !== null) ? rows : undefined;
+    });
     expect(notices).toHaveLength(1);
     expect(notices[0]?.mailed_at).toBeGreaterThan(0);
   });

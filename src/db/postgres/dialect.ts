@@ -73,7 +73,8 @@ class BunPostgresConnection implements DatabaseConnection {
         result.command !== null && WRITE_COMMANDS.has(result.command)
           ? BigInt(result.affectedRows)
           : undefined,
-      rows: result as R[],
+      // A plain array: Bun's carries the result's metadata (count, command…) as properties.
+      rows: Array.from(result) as R[],
     };
   }
 
