@@ -84,7 +84,7 @@ export async function copyData(dbPath: string, url: string): Promise<CopiedTable
       await migratePostgresToLatest(postgres.db);
       store.sqlite.exec("begin");
       try {
-        return await postgres.sql.begin(async (target) => {
+        const copied = await postgres.sql.begin(async (target) => {
           await refuseUnlessEmpty(target);
           const copied: CopiedTable[] = [];
           for (const { table, key } of COPIED_TABLES) {
@@ -97,6 +97,10 @@ export async function copyData(dbPath: string, url: string): Promise<CopiedTable
           }
           return copied;
         });
+        // Statistics for the planner at once: autovacuum would gather them only within a
+        // minute, and a server starting meanwhile would plan for empty tables.
+        await postgres.sql`analyze`;
+        return copied;
       } finally {
         store.sqlite.exec("commit");
       }

@@ -28,6 +28,7 @@ import {
   parseMediaType,
   unsupportedMediaType,
 } from "./media-type.ts";
+import { jsonTextHoldsNul, nulFieldOf, urlHoldsNul } from "./nul-character.ts";
 import { requestIdOf } from "./request-id.ts";
 
 /** What the HTTP server calls for each request. */
@@ -126,12 +127,21 @@ function withJsonBody(request: Request, text: string): Request {
 }
 
 /** Too deep to hand to a parser (`where`: `(body)` or the form field it came in). */
-function nestingRefusal(text: string, where: string): Refusal | null {
-  if (!textNestingExceeds(text)) return null;
-  return invalidInput("body", [
-    { field: where, message: `nests deeper than ${MAX_JSON_DEPTH} levels` },
-  ]);
+/** Why a JSON text is refused before it is parsed: too deep, or holding a NUL; or null. */
+function textRefusal(text: string, where: string): Refusal | null {
+  if (textNestingExceeds(text)) {
+    return invalidInput("body", [
+      { field: where, message: `nests deeper than ${MAX_JSON_DEPTH} levels` },
+    ]);
+  }
+  if (jsonTextHoldsNul(text)) {
+    return invalidInput("body", [{ field: nulFieldOf(text, where), message: NUL_MESSAGE }]);
+  }
+  return null;
 }
+
+const NUL = "the NUL character (U+0000)";
+const NUL_MESSAGE = `must not contain ${NUL}`;
 
 /** The body as JSON text to hand on (null: there is none), or why the request is refused. */
 type Screened = { text: string | null } | { refusal: Refusal };
@@ -144,7 +154,7 @@ async function screenedUpload(
 ): Promise<Screened> {
   const uploaded = await uploadedText(bytes, contentType, upload);
   if ("problems" in uploaded) return { refusal: invalidInput("body", uploaded.problems) };
-  const refusal = nestingRefusal(uploaded.text, upload.field);
+  const refusal = textRefusal(uploaded.text, upload.field);
   if (refusal) return { refusal };
   try {
     // Bounded in size and depth by now, so parsing it is cheap; the route parses it again.
@@ -189,7 +199,7 @@ async function screenedBody(
   if (bytes.byteLength === 0) return { text: null };
   if (isForm && contentType) return screenedUpload(bytes, contentType, upload);
   const text = new TextDecoder().decode(bytes);
-  const refusal = nestingRefusal(text, "(body)");
+  const refusal = textRefusal(text, "(body)");
   return refusal ? { refusal } : { text };
 }
 
@@ -210,6 +220,10 @@ export function screenBodies(handle: Handler, routes: FrontDoorRoutes): Handler 
     const repeated = repeatedParameters(url.searchParams);
     if (repeated.length > 0) {
       return refuse(request, invalidInput("query", repeated), await body.discardRest());
+    }
+    if (urlHoldsNul(url)) {
+      const problem = { field: "(url)", message: `must not contain ${NUL}` };
+      return refuse(request, invalidInput("query", [problem]), await body.discardRest());
     }
     // The common case, a GET: no body and nothing claiming one.
     if (request.body === null && !request.headers.has("content-type")) return handle(request);

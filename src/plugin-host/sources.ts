@@ -12,6 +12,7 @@ import { type IngestContext, ingestEvent } from "../events/service.ts";
 import { bodyTooLarge, MAX_BODY_BYTES } from "../http/body-limit.ts";
 import { BodyReader, hasContent } from "../http/capped-body.ts";
 import { JSON_MEDIA_TYPE, parseMediaType, unsupportedMediaType } from "../http/media-type.ts";
+import { jsonTextHoldsNul } from "../http/nul-character.ts";
 import type { Logger } from "../log.ts";
 import { pluginLogger } from "./plugin-logger.ts";
 import type { PluginRegistry } from "./registry.ts";
@@ -33,6 +34,10 @@ function eventProblems(events: unknown): FieldProblem[] {
       // The first problem of a field says it best ("Expected required property", not the
       // "Expected string" that follows for the same missing field).
       if (!problems.has(field)) problems.set(field, error.message);
+    }
+    // As the front door refuses it in a request (see nul-character.ts).
+    if (jsonTextHoldsNul(JSON.stringify(event) ?? "")) {
+      problems.set(`events.${index}`, "must not contain the NUL character (U+0000) in any string");
     }
   });
   return [...problems].map(([field, message]) => ({ field, message }));

@@ -7,12 +7,12 @@
  * every row of the status reading its attempts.
  */
 
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Executor } from "../../src/db/database.ts";
 import type { DeliveryState } from "../../src/deliveries/model.ts";
 import { countDeliveryLog, type InFlightOf, listDeliveryLog } from "../../src/store/log.ts";
 import { queryPlan, recordingKysely } from "../helpers/query-plans.ts";
-import { createTestApp, sqliteOf, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, describeOnSqlite, sqliteOf, type TestApp } from "../helpers/test-app.ts";
 
 let testApp: TestApp;
 /** No delivery in flight; a Waiting filter with some is checked on its own below. */
@@ -25,7 +25,7 @@ afterAll(async () => {
   await testApp.close();
 });
 
-describe("the status-code index", () => {
+describeOnSqlite("the status-code index", () => {
   test("holds answered deliveries only", () => {
     const { sql } = sqliteOf(testApp.app)
       .sqlite.query("select sql from sqlite_master where name = 'deliveries_log_by_code'")
@@ -49,7 +49,7 @@ describe("the status-code index", () => {
   });
 });
 
-describe("the state filter", () => {
+describeOnSqlite("the state filter", () => {
   /** The plan of every query `run` makes, one string per query. */
   async function plansOf(run: (db: Executor) => Promise<unknown>) {
     const { db: logged, executed } = recordingKysely(sqliteOf(testApp.app));

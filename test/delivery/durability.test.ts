@@ -21,7 +21,14 @@ import {
   waitFor,
 } from "../helpers/receiver.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, LOOPBACK_DELIVERY, type TestApp, tempDir } from "../helpers/test-app.ts";
+import {
+  createTestApp,
+  describeOnSqlite,
+  LOOPBACK_DELIVERY,
+  otherConnection,
+  type TestApp,
+  tempDir,
+} from "../helpers/test-app.ts";
 
 const ENGINE_ENV = {
   ...LOOPBACK_DELIVERY,
@@ -280,7 +287,7 @@ describe("a graceful stop", () => {
     stopping.release();
     await stopped;
 
-    const store = openStore(t.app.config.dbPath);
+    const store = otherConnection(t.app);
     defer(() => store.close());
     const [row] = await deliveryRows(store.db, [deliveryId]);
     expect(row).toMatchObject({
@@ -463,7 +470,7 @@ describe("fairness", () => {
   });
 });
 
-describe("taking work", () => {
+describeOnSqlite("taking work", () => {
   test("writes nothing: a delivery's row changes once, when its outcome is stored", async () => {
     // Concurrency 4: one attempt at a time to the webhook, so the second delivery is taken
     // while the first is in flight or just answered.

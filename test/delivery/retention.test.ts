@@ -10,7 +10,7 @@ import { newId } from "../../src/ids.ts";
 import { deliveryOf, type Published, publish, setDelivery } from "../deliveries/helpers.ts";
 import { waitFor } from "../helpers/receiver.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, sqliteOf } from "../helpers/test-app.ts";
+import { createTestApp } from "../helpers/test-app.ts";
 
 const DAY = 86_400_000;
 
@@ -25,26 +25,33 @@ test("old finished deliveries, orphan events and mailed notices go; waiting and 
     const waiting = await publish(t, { contentId: "old-waiting" });
     const recent = await publish(t, { contentId: "recent-sent" });
     // Made eight days ago: ids begin with their creation time, so both change.
-    const aged = (published: Published) => {
+    const aged = async (published: Published) => {
       const eventId = newId("evt", old);
       const deliveryId = newId("dlv", old);
-      const { sqlite } = sqliteOf(t.app);
-      sqlite.run("update events set id = ?, created_at = ? where id = ?", [
-        eventId,
-        old,
-        published.eventId,
-      ]);
-      sqlite.run("update deliveries set id = ?, event_id = ?, created_at = ? where id = ?", [
-        deliveryId,
-        eventId,
-        old,
-        deliveryOf(published, webhook.id),
-      ]);
+      // One transaction: the delivery refers to the event by id (deferred on neither backend,
+      // so the event's new row comes first, then the delivery moves to it, then the old goes).
+      await db.transaction().execute(async (trx) => {
+        const row = await trx
+          .selectFrom("events")
+          .selectAll()
+          .where("id", "=", published.eventId)
+          .executeTakeFirstOrThrow();
+        await trx
+          .insertInto("events")
+          .values({ ...row, id: eventId, created_at: old })
+          .execute();
+        await trx
+          .updateTable("deliveries")
+          .set({ id: deliveryId, event_id: eventId, created_at: old })
+          .where("id", "=", deliveryOf(published, webhook.id))
+          .execute();
+        await trx.deleteFrom("events").where("id", "=", published.eventId).execute();
+      });
       return { eventId, deliveryId };
     };
-    const oldSent = aged(sent);
-    const oldFailed = aged(failed);
-    const oldWaiting = aged(waiting);
+    const oldSent = await aged(sent);
+    const oldFailed = await aged(failed);
+    const oldWaiting = await aged(waiting);
     const ids = {
       sent: oldSent.deliveryId,
       failed: oldFailed.deliveryId,

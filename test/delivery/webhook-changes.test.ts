@@ -4,13 +4,12 @@
  * headers and receiver authentication, disabling — through the API or by another connection.
  */
 
-import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { publish } from "../deliveries/helpers.ts";
 import { type Receiver, startReceiver, waitFor } from "../helpers/receiver.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, otherConnection, type TestApp } from "../helpers/test-app.ts";
 
 async function delivered(target: Receiver, count: number) {
   const request = await waitFor(`delivery ${count}`, () => target.requests[count - 1]);
@@ -61,11 +60,15 @@ test("each change to a webhook decides how its next delivery is sent", async () 
     expect(first.requests).toHaveLength(2);
 
     // Changed by another connection (another process): the next tick sees it.
-    const other = new Database(t.app.config.dbPath);
+    const other = otherConnection(t.app);
     try {
-      other.run("update webhooks set endpoint = ? where id = ?", [`${first.url}/c`, webhook.id]);
+      await other.db
+        .updateTable("webhooks")
+        .set({ endpoint: `${first.url}/c` })
+        .where("id", "=", webhook.id)
+        .execute();
     } finally {
-      other.close();
+      await other.close();
     }
     await publish(t, { contentId: "4" });
     const four = await delivered(first, 3);

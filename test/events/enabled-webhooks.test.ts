@@ -5,12 +5,17 @@
  * a reload.
  */
 
-import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, expect, spyOn, test } from "bun:test";
 import { updateWebhookHealthNow } from "../../src/store/outcomes.ts";
 import { publish } from "../deliveries/helpers.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, sqliteOf, type TestApp } from "../helpers/test-app.ts";
+import {
+  createTestApp,
+  otherConnection,
+  sqliteOf,
+  type TestApp,
+  testOnSqlite,
+} from "../helpers/test-app.ts";
 
 let t: TestApp;
 let webhookId: string;
@@ -64,51 +69,62 @@ test("a change committed by another connection reaches the next event", async ()
     eventTypes: { article: [0] },
   });
   expect(await targets()).toEqual([webhookId]);
-  const other = new Database(t.app.config.dbPath);
+  const other = otherConnection(t.app);
   try {
-    other.run("update webhooks set enabled = 0 where id = ?", [webhookId]);
+    await other.db
+      .updateTable("webhooks")
+      .set({ enabled: 0 })
+      .where("id", "=", webhookId)
+      .execute();
     expect(await targets()).toEqual([]);
-    other.run("update webhooks set enabled = 1, languages = ? where id = ?", ['["de"]', webhookId]);
+    await other.db
+      .updateTable("webhooks")
+      .set({ enabled: 1, languages: '["de"]' })
+      .where("id", "=", webhookId)
+      .execute();
     expect(await targets({ language: "en" })).toEqual([]);
     expect(await targets({ language: "DE" })).toEqual([webhookId]);
   } finally {
-    other.close();
+    await other.close();
   }
 });
 
-test("an attempt's health update keeps the cached list; a 410's disabling reaches the next event", async () => {
-  const { statements, sqlite } = sqliteOf(t.app);
-  // The global number (the scheduler's) and the workspace's (ingestion's).
-  const generation = () => [
-    sqlite.query("select value from webhook_generation").get(),
-    sqlite
-      .query("select value from webhook_generation_by_workspace where workspace = 'default'")
-      .get(),
-  ];
-  await write("PUT", "/webhooks", {
-    id: webhookId,
-    endpoint: "https://example.com/hooks",
-    eventTypes: { article: [0] },
-    languages: ["de"],
-  });
-  const before = generation();
-  // The failCount after each outcome: reset by a success, counted up by a failure.
-  for (const [success, failCount] of [
-    [true, 0],
-    [false, 1],
-  ] as const) {
-    expect(updateWebhookHealthNow(statements, webhookId, { success, disable: false, now: 1 })).toBe(
-      failCount,
-    );
-  }
-  expect(generation()).toEqual(before);
-  expect(await targets({ language: "de" })).toEqual([webhookId]);
-  updateWebhookHealthNow(statements, webhookId, { success: false, disable: true, now: 2 });
-  expect(generation()).not.toEqual(before);
-  expect(await targets({ language: "de" })).toEqual([]);
-});
+testOnSqlite(
+  "an attempt's health update keeps the cached list; a 410's disabling reaches the next event",
+  async () => {
+    const { statements, sqlite } = sqliteOf(t.app);
+    // The global number (the scheduler's) and the workspace's (ingestion's).
+    const generation = () => [
+      sqlite.query("select value from webhook_generation").get(),
+      sqlite
+        .query("select value from webhook_generation_by_workspace where workspace = 'default'")
+        .get(),
+    ];
+    await write("PUT", "/webhooks", {
+      id: webhookId,
+      endpoint: "https://example.com/hooks",
+      eventTypes: { article: [0] },
+      languages: ["de"],
+    });
+    const before = generation();
+    // The failCount after each outcome: reset by a success, counted up by a failure.
+    for (const [success, failCount] of [
+      [true, 0],
+      [false, 1],
+    ] as const) {
+      expect(
+        updateWebhookHealthNow(statements, webhookId, { success, disable: false, now: 1 }),
+      ).toBe(failCount);
+    }
+    expect(generation()).toEqual(before);
+    expect(await targets({ language: "de" })).toEqual([webhookId]);
+    updateWebhookHealthNow(statements, webhookId, { success: false, disable: true, now: 2 });
+    expect(generation()).not.toEqual(before);
+    expect(await targets({ language: "de" })).toEqual([]);
+  },
+);
 
-test("a change in one workspace reloads that workspace's list only", async () => {
+testOnSqlite("a change in one workspace reloads that workspace's list only", async () => {
   await write("PUT", "/webhooks", {
     id: webhookId,
     endpoint: "https://example.com/hooks",

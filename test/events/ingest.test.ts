@@ -9,7 +9,7 @@ import { type IngestContext, ingestEvent } from "../../src/events/service.ts";
 import { TemplaterRegistry } from "../../src/plugin-host/templaters.ts";
 import { queryPlan } from "../helpers/query-plans.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
-import { createTestApp, sqliteOf, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, sqliteOf, type TestApp, testOnSqlite } from "../helpers/test-app.ts";
 
 describe("ingestEvent", () => {
   let app: TestApp;
@@ -135,34 +135,37 @@ describe("ingestEvent", () => {
     expect(Number(count.n)).toBe(1);
   });
 
-  test("only events with an id are in the idempotency index, and the lookup searches it", async () => {
-    const sqlite = sqliteOf(app.app).sqlite;
-    await ingestEvent(context, "default", publish);
-    await ingestEvent(context, "default", { ...publish, id: "indexed-id" });
-    const entries = sqlite
-      .query(
-        "select count(*) as n from events indexed by events_idempotency where idempotency_key is not null",
-      )
-      .get() as { n: number };
-    const withId = sqlite
-      .query("select count(*) as n from events where idempotency_key is not null")
-      .get() as { n: number };
-    const all = sqlite.query("select count(*) as n from events").get() as { n: number };
-    expect(entries.n).toBe(withId.n);
-    expect(all.n).toBeGreaterThan(withId.n);
-    const { sql } = sqlite
-      .query("select sql from sqlite_master where name = 'events_idempotency'")
-      .get() as { sql: string };
-    expect(sql).toMatch(/where idempotency_key is not null$/i);
-    const plan = queryPlan(
-      sqlite,
-      "select id from events where workspace = ? and idempotency_key = ?",
-      ["default", "indexed-id"],
-    );
-    expect(plan).toEqual([
-      "SEARCH events USING INDEX events_idempotency (workspace=? AND idempotency_key=?)",
-    ]);
-  });
+  testOnSqlite(
+    "only events with an id are in the idempotency index, and the lookup searches it",
+    async () => {
+      const sqlite = sqliteOf(app.app).sqlite;
+      await ingestEvent(context, "default", publish);
+      await ingestEvent(context, "default", { ...publish, id: "indexed-id" });
+      const entries = sqlite
+        .query(
+          "select count(*) as n from events indexed by events_idempotency where idempotency_key is not null",
+        )
+        .get() as { n: number };
+      const withId = sqlite
+        .query("select count(*) as n from events where idempotency_key is not null")
+        .get() as { n: number };
+      const all = sqlite.query("select count(*) as n from events").get() as { n: number };
+      expect(entries.n).toBe(withId.n);
+      expect(all.n).toBeGreaterThan(withId.n);
+      const { sql } = sqlite
+        .query("select sql from sqlite_master where name = 'events_idempotency'")
+        .get() as { sql: string };
+      expect(sql).toMatch(/where idempotency_key is not null$/i);
+      const plan = queryPlan(
+        sqlite,
+        "select id from events where workspace = ? and idempotency_key = ?",
+        ["default", "indexed-id"],
+      );
+      expect(plan).toEqual([
+        "SEARCH events USING INDEX events_idempotency (workspace=? AND idempotency_key=?)",
+      ]);
+    },
+  );
 
   test("the same event id in another workspace is a different event", async () => {
     const mine = await ingestEvent(context, "default", { ...publish, id: "shared-id" });

@@ -7,7 +7,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { VERSION } from "../../src/version.ts";
-import { createTestApp, sqliteOf, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, sqliteOf, type TestApp, testOnSqlite } from "../helpers/test-app.ts";
 
 describe("GET /health", () => {
   let t: TestApp;
@@ -44,50 +44,60 @@ describe("GET /health", () => {
     });
   }
 
-  test("is 503 with db error while another connection holds the write lock and writes fail; 200 once released", async () => {
-    other.exec("BEGIN IMMEDIATE");
-    try {
+  testOnSqlite(
+    "is 503 with db error while another connection holds the write lock and writes fail; 200 once released",
+    async () => {
+      other.exec("BEGIN IMMEDIATE");
+      try {
+        const write = await t.request("PUT", "/webhooks", {
+          key: t.keys.write,
+          json: { endpoint: "https://example.com/locked" },
+        });
+        expect(write.status).toBe(500);
+        await expectDegraded();
+      } finally {
+        other.exec("ROLLBACK");
+      }
+      expect((await t.request("GET", "/health")).status).toBe(200);
       const write = await t.request("PUT", "/webhooks", {
         key: t.keys.write,
-        json: { endpoint: "https://example.com/locked" },
+        json: { endpoint: "https://example.com/unlocked" },
       });
-      expect(write.status).toBe(500);
-      await expectDegraded();
-    } finally {
-      other.exec("ROLLBACK");
-    }
-    expect((await t.request("GET", "/health")).status).toBe(200);
-    const write = await t.request("PUT", "/webhooks", {
-      key: t.keys.write,
-      json: { endpoint: "https://example.com/unlocked" },
-    });
-    expect(write.status).toBe(200);
-  }, 30_000);
+      expect(write.status).toBe(200);
+    },
+    30_000,
+  );
 
-  test("waits out a lock another process holds briefly: 200, not a flap to 503", async () => {
-    other.exec("BEGIN IMMEDIATE");
-    const release = setTimeout(() => other.exec("ROLLBACK"), 20);
-    try {
-      const health = await t.request("GET", "/health");
-      expect(health.status).toBe(200);
-    } finally {
-      clearTimeout(release);
-      if (other.inTransaction) other.exec("ROLLBACK");
-    }
-  });
+  testOnSqlite(
+    "waits out a lock another process holds briefly: 200, not a flap to 503",
+    async () => {
+      other.exec("BEGIN IMMEDIATE");
+      const release = setTimeout(() => other.exec("ROLLBACK"), 20);
+      try {
+        const health = await t.request("GET", "/health");
+        expect(health.status).toBe(200);
+      } finally {
+        clearTimeout(release);
+        if (other.inTransaction) other.exec("ROLLBACK");
+      }
+    },
+  );
 
-  test("is 503 while another connection holds an exclusive lock with a write pending", async () => {
-    other.exec("BEGIN EXCLUSIVE");
-    try {
-      other.exec("DELETE FROM webhooks");
-      await expectDegraded();
-    } finally {
-      other.exec("ROLLBACK");
-    }
-    expect((await t.request("GET", "/health")).status).toBe(200);
-  });
+  testOnSqlite(
+    "is 503 while another connection holds an exclusive lock with a write pending",
+    async () => {
+      other.exec("BEGIN EXCLUSIVE");
+      try {
+        other.exec("DELETE FROM webhooks");
+        await expectDegraded();
+      } finally {
+        other.exec("ROLLBACK");
+      }
+      expect((await t.request("GET", "/health")).status).toBe(200);
+    },
+  );
 
-  test("leaves the connection's busy timeout as it was", async () => {
+  testOnSqlite("leaves the connection's busy timeout as it was", async () => {
     const before = sqliteOf(t.app).sqlite.query("PRAGMA busy_timeout").get();
     other.exec("BEGIN IMMEDIATE");
     try {

@@ -82,7 +82,8 @@ export function sendStreamed(
         drained = null;
       }
     }
-    if (!finished) socket.end();
+    // No half-close: a request's end is its length or its last chunk, and Bun closes a socket
+    // whose client half-closed, even while its answer is still being computed.
   })();
   return promise;
 }

@@ -7,10 +7,13 @@ import { describe, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Kysely } from "kysely";
 import { createApiKey } from "../../src/api-keys/service.ts";
 import { type App, type AppOptions, createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
-import { isSqlite, type Store } from "../../src/db/connect.ts";
+import { isSqlite, openStore, type Store } from "../../src/db/connect.ts";
+import type { Database } from "../../src/db/database.ts";
+import { openPostgres } from "../../src/db/postgres/connect.ts";
 import { createLogger } from "../../src/log.ts";
 import { createTestDatabase } from "./postgres.ts";
 
@@ -125,7 +128,11 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const dir = tempDir();
   const logLines: string[] = [];
-  const database = TEST_BACKEND === "postgres" ? await createTestDatabase() : null;
+  // A database of its own, unless the test reopens one (reopenEnv).
+  const database =
+    TEST_BACKEND === "postgres" && env.HOOKPOST_DATABASE_URL === undefined
+      ? await createTestDatabase()
+      : null;
   const config = testConfig(dir, database ? { HOOKPOST_DATABASE_URL: database.url, ...env } : env);
   let app: App;
   try {
@@ -158,6 +165,23 @@ export async function createTestApp(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The settings that make {@link createTestApp} open `app`'s database again (after a stop). */
+export function reopenEnv(app: App): Record<string, string> {
+  const { databaseUrl, dbPath } = app.config;
+  return databaseUrl === null
+    ? { HOOKPOST_DB_PATH: dbPath }
+    : { HOOKPOST_DB_PATH: dbPath, HOOKPOST_DATABASE_URL: databaseUrl };
+}
+
+/**
+ * A connection of its own to the app's database, as another process (the CLI, another node)
+ * would have; the caller closes it.
+ */
+export function otherConnection(app: App): { db: Kysely<Database>; close(): Promise<void> } {
+  const { databaseUrl, dbPath } = app.config;
+  return databaseUrl === null ? openStore(dbPath) : openPostgres(databaseUrl, { max: 1 });
 }
 
 /**

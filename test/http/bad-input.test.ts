@@ -370,6 +370,36 @@ const cases: BadInput[] = [
     field: "id",
   },
   { name: "an unknown route", method: "GET", path: "/nowhere", status: 404, code: "not_found" },
+  {
+    name: "a NUL character (U+0000) in a string of the body",
+    json: { ...valid, name: "bad\u0000name" },
+    status: 400,
+    code: "validation_failed",
+    field: "name",
+  },
+  {
+    name: "a NUL character in a nested string of the body",
+    json: { ...valid, customPayload: { deep: ["ok", { "x-a": "v\u0000" }] } },
+    status: 400,
+    code: "validation_failed",
+    field: "customPayload.deep.1.x-a",
+  },
+  {
+    name: "a NUL character in the path",
+    method: "GET",
+    path: "/webhooks/%00",
+    status: 400,
+    code: "validation_failed",
+    field: "(url)",
+  },
+  {
+    name: "a NUL character in the query",
+    method: "GET",
+    path: "/webhooks?name=a%00b",
+    status: 400,
+    code: "validation_failed",
+    field: "(url)",
+  },
 ];
 
 describe("bad input", () => {

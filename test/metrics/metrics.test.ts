@@ -28,7 +28,7 @@ import { SqliteDeliveryStore } from "../../src/store/store.ts";
 import { USER_AGENT, VERSION } from "../../src/version.ts";
 import { takeDueOf } from "../deliveries/helpers.ts";
 import { queryPlan, recordingKysely } from "../helpers/query-plans.ts";
-import { createTestApp, sqliteOf, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, sqliteOf, type TestApp, testOnSqlite } from "../helpers/test-app.ts";
 
 /** The value of one series (`name` or `name{labels}`) in an exposition text. */
 function seriesValue(text: string, series: string): number {
@@ -271,34 +271,37 @@ describe("Metrics", () => {
     expect(text.endsWith("\n")).toBe(true);
   });
 
-  test("the queue queries read the per-webhook counts and one index entry per waiting webhook, never the rows", async () => {
-    const testApp = await openApp();
-    const { sqlite, statements } = sqliteOf(testApp.app);
-    const now = Date.now();
-    await insertDeliveries(testApp, [
-      deliveryRow(ProcessStatus.Waiting, now - 1_000),
-      deliveryRow(ProcessStatus.Waiting, now),
-      deliveryRow(ProcessStatus.Sent, now),
-      deliveryRow(ProcessStatus.Error, now),
-    ]);
-    const { db: logged, executed } = recordingKysely(sqliteOf(testApp.app));
-    const store = new SqliteDeliveryStore(logged, statements);
-    // One delivery in flight: the oldest Waiting one not in flight is searched past it.
-    const flying = await takeInFlight(store, "wh_metrics", 1);
-    await store.queueState();
-    // Literals, not bound parameters, but for the ids in flight: nothing else depends on a
-    // value from outside.
-    expect(executed.map((query) => query.parameters)).toEqual([[], flying]);
-    const plans = executed.map((query) =>
-      queryPlan(sqlite, query.sql, query.parameters).join("; "),
-    );
-    // The counts (a row per webhook and status), and per webhook with Waiting rows a search
-    // for its first one: the cost does not grow with the backlog.
-    expect(plans).toEqual([
-      "SCAN delivery_counts",
-      "SEARCH c USING PRIMARY KEY; CORRELATED SCALAR SUBQUERY 1; SEARCH d USING COVERING INDEX deliveries_log_by_status (webhook_id=? AND process_status=?)",
-    ]);
-  });
+  testOnSqlite(
+    "the queue queries read the per-webhook counts and one index entry per waiting webhook, never the rows",
+    async () => {
+      const testApp = await openApp();
+      const { sqlite, statements } = sqliteOf(testApp.app);
+      const now = Date.now();
+      await insertDeliveries(testApp, [
+        deliveryRow(ProcessStatus.Waiting, now - 1_000),
+        deliveryRow(ProcessStatus.Waiting, now),
+        deliveryRow(ProcessStatus.Sent, now),
+        deliveryRow(ProcessStatus.Error, now),
+      ]);
+      const { db: logged, executed } = recordingKysely(sqliteOf(testApp.app));
+      const store = new SqliteDeliveryStore(logged, statements);
+      // One delivery in flight: the oldest Waiting one not in flight is searched past it.
+      const flying = await takeInFlight(store, "wh_metrics", 1);
+      await store.queueState();
+      // Literals, not bound parameters, but for the ids in flight: nothing else depends on a
+      // value from outside.
+      expect(executed.map((query) => query.parameters)).toEqual([[], flying]);
+      const plans = executed.map((query) =>
+        queryPlan(sqlite, query.sql, query.parameters).join("; "),
+      );
+      // The counts (a row per webhook and status), and per webhook with Waiting rows a search
+      // for its first one: the cost does not grow with the backlog.
+      expect(plans).toEqual([
+        "SCAN delivery_counts",
+        "SEARCH c USING PRIMARY KEY; CORRELATED SCALAR SUBQUERY 1; SEARCH d USING COVERING INDEX deliveries_log_by_status (webhook_id=? AND process_status=?)",
+      ]);
+    },
+  );
 });
 
 describe("GET /metrics", () => {
@@ -339,7 +342,26 @@ describe("GET /metrics", () => {
       deliveryRow(ProcessStatus.Sent, now),
     ]);
     // The two oldest due are taken for an attempt: still Waiting in their rows, Processing to
-    // readers (no webhook wh_metrics exists, so the scheduler takes none of the others).
+    // readers (webhook wh_metrics is disabled, so the scheduler takes none of the others).
+    await testApp.app.store.db
+      .insertInto("webhooks")
+      .values({
+        id: "wh_metrics",
+        workspace: "default",
+        name: "metrics",
+        description: null,
+        endpoint: "https://example.com/",
+        secret: "whsec_metrics",
+        event_types: "{}",
+        custom_payload: null,
+        error_email_to: null,
+        enabled: 0,
+        max_attempts: null,
+        last_delivered_at: null,
+        created_at: now,
+        last_modified: now,
+      })
+      .execute();
     const { store } = testApp.app.services;
     const flying = await takeInFlight(store, "wh_metrics", 2);
     expect(flying.sort()).toEqual([oldest.id, older.id].sort());

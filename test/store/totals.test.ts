@@ -109,21 +109,24 @@ describe("the kept totals equal what the rows derive, along every status change"
 
   async function totalsIn(executor: Executor): Promise<Totals> {
     const name = (id: string) => names.get(id) ?? id;
+    // Summed per total: PostgreSQL spreads a total over rows (store/postgres/totals.ts).
     const statuses = await executor
       .selectFrom("delivery_counts")
-      .selectAll()
-      .where("count", "!=", 0)
+      .select(["webhook_id", "process_status", (eb) => eb.fn.sum<number>("count").as("count")])
+      .groupBy(["webhook_id", "process_status"])
       .execute();
     const states = await executor
       .selectFrom("delivery_state_counts")
-      .selectAll()
-      .where("count", "!=", 0)
+      .select(["webhook_id", "state", (eb) => eb.fn.sum<number>("count").as("count")])
+      .groupBy(["webhook_id", "state"])
       .execute();
     return [
-      ...statuses.map(
-        (row) => `${name(row.webhook_id)} status ${row.process_status}: ${row.count}`,
-      ),
-      ...states.map((row) => `${name(row.webhook_id)} ${row.state}: ${row.count}`),
+      ...statuses
+        .filter((row) => Number(row.count) !== 0)
+        .map((row) => `${name(row.webhook_id)} status ${row.process_status}: ${row.count}`),
+      ...states
+        .filter((row) => Number(row.count) !== 0)
+        .map((row) => `${name(row.webhook_id)} ${row.state}: ${row.count}`),
     ].sort();
   }
 

@@ -4,7 +4,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createTestApp, sqliteOf, type TestApp } from "../helpers/test-app.ts";
+import { createTestApp, reopenEnv, type TestApp } from "../helpers/test-app.ts";
 
 interface Saved {
   id: string;
@@ -134,11 +134,13 @@ describe("secrets stored before the rules", () => {
       });
       const { id } = created.body as Saved;
       // What an older version let through: the rules now refuse it at PUT.
-      sqliteOf(first.app)
-        .sqlite.query("update webhooks set secret = ? where id = ?")
-        .run("sécret-ключ-🔑", id);
+      await first.app.store.db
+        .updateTable("webhooks")
+        .set({ secret: "sécret-ключ-🔑" })
+        .where("id", "=", id)
+        .execute();
       await first.app.stop();
-      reopened = await createTestApp({ HOOKPOST_DB_PATH: first.app.config.dbPath });
+      reopened = await createTestApp(reopenEnv(first.app));
       const warnings = reopened.logLines.filter((line) =>
         line.includes("stored secret cannot be verified"),
       );

@@ -96,6 +96,16 @@ function statusOf(decision: AttemptRecord["decision"]): number {
   return decision.kind === "retry" ? ProcessStatus.Waiting : ProcessStatus.Error;
 }
 
+/** Rows as readers see them: a Waiting delivery with a running lease is Processing. */
+function seenAll(rows: DeliveryRow[], inFlight: InFlightOf): DeliveryRow[] {
+  const flying = new Set(inFlight.ids);
+  return rows.map((row) =>
+    row.process_status === ProcessStatus.Waiting && flying.has(row.id)
+      ? { ...row, process_status: ProcessStatus.Processing }
+      : row,
+  );
+}
+
 export interface PostgresStoreOptions {
   /** This node's name in the leases it writes (unique per process). */
   nodeId: string;
@@ -477,13 +487,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
     page: { limit: number; offset?: number; after?: LogPosition },
   ): Promise<DeliveryRow[]> {
     const inFlight = await this.inFlightOf(db, webhookId);
-    const flying = new Set(inFlight.ids);
-    const rows = await listDeliveryLog(db, webhookId, filter, inFlight, page);
-    return rows.map((row) =>
-      row.process_status === ProcessStatus.Waiting && flying.has(row.id)
-        ? { ...row, process_status: ProcessStatus.Processing }
-        : row,
-    );
+    return seenAll(await listDeliveryLog(db, webhookId, filter, inFlight, page), inFlight);
   }
 
   hasLog(db: Executor, workspace: string, webhookId: string): Promise<boolean> {
@@ -515,7 +519,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
     limit: number,
   ): Promise<DeliveryRow[]> {
     const rows = await listLatestDeliveryPerEvent(db, workspace, webhookId, window, limit);
-    return Promise.all(rows.map((row) => this.seen(db, row)));
+    return seenAll(rows, await this.inFlightOf(db, webhookId));
   }
 
   async queueState(): Promise<QueueState> {
