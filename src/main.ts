@@ -17,10 +17,10 @@ import {
   loadConfig,
   SETTINGS,
 } from "./config.ts";
-import { openStore } from "./db/connect.ts";
+import type { Backend } from "./db/backend.ts";
 import { copyData } from "./db/copy-data.ts";
 import type { Access } from "./db/database.ts";
-import { migrateToLatest } from "./db/migrator.ts";
+import { openBackend } from "./db/open.ts";
 import { DomainError } from "./errors.ts";
 import { PluginLoadError } from "./plugin-host/registry.ts";
 import { VERSION } from "./version.ts";
@@ -79,13 +79,14 @@ async function serve(config: Config): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
+/** Runs a command on the database the settings name: PostgreSQL when a URL is set, else SQLite. */
 async function withDatabase<T>(
   config: Config,
-  run: (store: ReturnType<typeof openStore>, applied: string[]) => Promise<T>,
+  run: (store: Backend, applied: string[]) => Promise<T>,
 ): Promise<T> {
-  const store = openStore(config.dbPath);
+  const store = openBackend(config);
   try {
-    const applied = await migrateToLatest(store.db);
+    const applied = await store.migrate();
     return await run(store, applied);
   } finally {
     await store.close();

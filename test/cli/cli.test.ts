@@ -9,11 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import packageJson from "../../package.json" with { type: "json" };
+import { createKeyWithCli, KEY_ID_PATTERN, lastLine, runCli } from "../helpers/cli.ts";
 
 const REPO_ROOT = join(import.meta.dir, "..", "..");
 const BUN = process.execPath;
 const API_KEY_PATTERN = /hpk_[A-Za-z0-9]{40}/g;
-const KEY_ID_PATTERN = /key_[0-9a-z]{22}/;
 
 /** Every variable of SPEC §2, spelled out so a renamed or missing one fails the help test. */
 const SPEC_VARIABLES = [
@@ -69,58 +69,6 @@ function cliEnv(dbPath: string, extra: Record<string, string> = {}): Record<stri
     HOOKPOST_PLUGINS_DIR: join(root, "plugins"),
     ...extra,
   };
-}
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs one command to completion (killed after 15 s so a command that serves cannot hang). */
-async function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  const proc = Bun.spawn([BUN, "src/main.ts", ...args], {
-    cwd: REPO_ROOT,
-    env,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const guard = setTimeout(() => proc.kill("SIGKILL"), 15_000);
-  try {
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(guard);
-    if (proc.exitCode === null) proc.kill("SIGKILL");
-  }
-}
-
-function lastLine(text: string): string {
-  const lines = text.trimEnd().split("\n");
-  return lines[lines.length - 1] ?? "";
-}
-
-/** Creates a key with the CLI and returns its id and plain value. */
-async function createKeyWithCli(
-  dbPath: string,
-  workspace: string,
-  access: "read" | "write",
-): Promise<{ id: string; key: string }> {
-  const result = await runCli(
-    ["keys", "create", "--workspace", workspace, "--access", access],
-    cliEnv(dbPath),
-  );
-  expect(result.code).toBe(0);
-  const key = lastLine(result.stdout);
-  expect(key).toMatch(/^hpk_[A-Za-z0-9]{40}$/);
-  const id = result.stdout.match(KEY_ID_PATTERN)?.[0];
-  if (!id) throw new Error(`no key id in: ${result.stdout}`);
-  return { id, key };
 }
 
 /** The SQLite file and its write-ahead log, as text, however much of it is checkpointed. */
@@ -380,8 +328,8 @@ describe("hookpost keys", () => {
 
   test("keys list shows id, workspace and access of each key but never the key", async () => {
     const dbPath = freshDbPath();
-    const read = await createKeyWithCli(dbPath, "acme", "read");
-    const write = await createKeyWithCli(dbPath, "beta", "write");
+    const read = await createKeyWithCli(cliEnv(dbPath), "acme", "read");
+    const write = await createKeyWithCli(cliEnv(dbPath), "beta", "write");
     const result = await runCli(["keys", "list"], cliEnv(dbPath));
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
@@ -429,7 +377,7 @@ describe("hookpost keys", () => {
 
   test("keys revoke marks the key revoked in keys list", async () => {
     const dbPath = freshDbPath();
-    const { id } = await createKeyWithCli(dbPath, "acme", "write");
+    const { id } = await createKeyWithCli(cliEnv(dbPath), "acme", "write");
     const revoked = await runCli(["keys", "revoke", id], cliEnv(dbPath));
     expect(revoked.code).toBe(0);
     expect(revoked.stdout).toContain(id);
@@ -448,7 +396,7 @@ describe("hookpost keys", () => {
 
   test("revoking a key twice fails the second time", async () => {
     const dbPath = freshDbPath();
-    const { id } = await createKeyWithCli(dbPath, "acme", "read");
+    const { id } = await createKeyWithCli(cliEnv(dbPath), "acme", "read");
     expect((await runCli(["keys", "revoke", id], cliEnv(dbPath))).code).toBe(0);
     const again = await runCli(["keys", "revoke", id], cliEnv(dbPath));
     expect(again.code).not.toBe(0);
@@ -462,7 +410,7 @@ describe("hookpost keys", () => {
 
   test("the database file never contains the plain key", async () => {
     const dbPath = freshDbPath();
-    const { id, key } = await createKeyWithCli(dbPath, "acme", "write");
+    const { id, key } = await createKeyWithCli(cliEnv(dbPath), "acme", "write");
     const bytes = databaseBytes(dbPath);
     // The key's row is in these bytes (its id is), so the key's absence means something.
     expect(bytes).toContain(id);
@@ -527,13 +475,13 @@ describe("hookpost serve on a fresh database without HOOKPOST_API_KEY", () => {
   });
 
   test("a key created with the CLI works on the running server at once", async () => {
-    const { key } = await createKeyWithCli(dbPath, "default", "write");
+    const { key } = await createKeyWithCli(cliEnv(dbPath), "default", "write");
     const response = await running().get("/webhooks", key);
     expect(response.status).toBe(200);
   });
 
   test("a key revoked with the CLI is refused by the running server at once", async () => {
-    const { id, key } = await createKeyWithCli(dbPath, "default", "write");
+    const { id, key } = await createKeyWithCli(cliEnv(dbPath), "default", "write");
     expect((await running().get("/webhooks", key)).status).toBe(200);
     const revoked = await runCli(["keys", "revoke", id], cliEnv(dbPath));
     expect(revoked.code).toBe(0);
@@ -543,7 +491,7 @@ describe("hookpost serve on a fresh database without HOOKPOST_API_KEY", () => {
   });
 
   test("while the server runs, the database file and its WAL never hold a plain key", async () => {
-    const { id, key } = await createKeyWithCli(dbPath, "acme", "read");
+    const { id, key } = await createKeyWithCli(cliEnv(dbPath), "acme", "read");
     const bytes = databaseBytes(dbPath);
     expect(bytes).toContain(id);
     expect(bytes).not.toContain(key);
@@ -642,7 +590,7 @@ describe("one hookpost serve per database file", () => {
     const migrate = await runCli(["migrate"], cliEnv(dbPath));
     expect(migrate.code).toBe(0);
     expect(migrate.stdout).toContain("database is up to date");
-    const { id, key } = await createKeyWithCli(dbPath, "default", "read");
+    const { id, key } = await createKeyWithCli(cliEnv(dbPath), "default", "read");
     const list = await runCli(["keys", "list"], cliEnv(dbPath));
     expect(list.code).toBe(0);
     expect(list.stdout).toContain(id);

@@ -1,7 +1,7 @@
 /**
- * `hookpost serve` as a real child process (`bun src/main.ts serve`) on a SQLite file the test
- * chooses, for what only a separate process can show: a `kill -9` in the middle of deliveries,
- * a restart on the same file, signals. The port is picked by the server (`HOOKPOST_PORT=0`) and
+ * `hookpost serve` as a real child process (`bun src/main.ts serve`) on a SQLite file or a
+ * PostgreSQL database the test chooses, for what only a separate process can show: a `kill -9`
+ * in the middle of deliveries, a restart on the same file, signals, several nodes of a cluster. The port is picked by the server (`HOOKPOST_PORT=0`) and
  * read from its `listening` log line.
  */
 
@@ -22,13 +22,19 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<number>;
 }
 
-export interface ServerProcessOptions {
-  dbPath: string;
-  /** HOOKPOST_* settings; HOOKPOST_DB_PATH, _HOST and _PORT are set by this helper. */
+export type ServerProcessOptions = (
+  | { dbPath: string }
+  /** A `postgres://…` URL: the process is a node of the cluster on that database. */
+  | { databaseUrl: string }
+) & {
+  /**
+   * HOOKPOST_* settings; HOOKPOST_DB_PATH (or HOOKPOST_DATABASE_URL), _HOST and _PORT are set by
+   * this helper.
+   */
   env?: Record<string, string>;
   /** How long to wait for `GET /health` (15 s). */
   readyTimeoutMs?: number;
-}
+};
 
 /**
  * Starts `hookpost serve` and resolves once `GET /health` answers 200. On failure the process
@@ -38,7 +44,12 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const server = await spawnServer({
     command: [process.execPath, "src/main.ts", "serve"],
     cwd: REPO_ROOT,
-    env: { ...options.env, HOOKPOST_DB_PATH: options.dbPath },
+    env: {
+      ...options.env,
+      ...("dbPath" in options
+        ? { HOOKPOST_DB_PATH: options.dbPath }
+        : { HOOKPOST_DATABASE_URL: options.databaseUrl }),
+    },
     readyTimeoutMs: options.readyTimeoutMs,
   });
   const { proc, baseUrl } = server;
