@@ -94,6 +94,11 @@ export class GroupCommit {
 
   private enqueue<T>(work: () => T, writes: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      // Work that comes after close (a held delivery's release timer, say) fails at once.
+      if (this.closed) {
+        reject(new Error("the database is closed"));
+        return;
+      }
       this.queue.push({ work, writes, resolve: resolve as (value: unknown) => void, reject });
       if (!this.flushing) {
         this.flushing = true;
@@ -104,10 +109,17 @@ export class GroupCommit {
 
   private readonly queue: QueuedWork[] = [];
   private flushing = false;
+  private closed = false;
 
   private async flush(): Promise<void> {
-    while (this.sqlite.inTransaction) {
+    while (!this.closed && this.sqlite.inTransaction) {
       await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (this.closed) {
+      // Closed between the work's arrival and this turn: nothing can run it any more.
+      this.flushing = false;
+      for (const item of this.queue.splice(0)) item.reject(new Error("the database is closed"));
+      return;
     }
     const batch = this.queue.splice(0);
     this.flushing = false;
@@ -188,6 +200,7 @@ export class GroupCommit {
   }
 
   close(): void {
+    this.closed = true;
     for (const statement of this.statements.values()) statement.finalize();
     this.statements.clear();
     this.sqlite.close();

@@ -97,3 +97,13 @@ test("waits for an open Kysely transaction instead of writing inside it", async 
   // Had the fast write landed inside the Kysely transaction, its rollback would have taken it.
   expect(values(s)).toEqual(["f"]);
 });
+
+test("work queued as the store closes, or after, fails with a clear error instead of throwing unhandled", async () => {
+  const s = open();
+  const queued = s.statements.read(() => 1);
+  // Closed in the same turn, before the batch's turn comes.
+  s.statements.close();
+  store = undefined;
+  await expect(queued).rejects.toThrow("the database is closed");
+  await expect(s.statements.exclusive(() => 2)).rejects.toThrow("the database is closed");
+});
