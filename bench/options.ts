@@ -163,6 +163,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
     sections,
     profile: flags.has("profile"),
     outDir: flags.get("out") || join(import.meta.dir, "results"),
-    timeLimitMs: quick ? 8 * 60_000 : 25 * 60_000,
+    timeLimitMs: quick ? 10 * 60_000 : 30 * 60_000,
   };
 }
