@@ -1,6 +1,6 @@
 /**
- * The run's settings: quick mode (a smoke run, about two minutes) or full mode (the real figures,
- * about ten), plus a few flags. `bun bench/run.ts --help` lists them.
+ * The run's settings: quick mode (a smoke run, about four minutes) or full mode (the real
+ * figures, about twelve), plus a few flags. `bun bench/run.ts --help` lists them.
  */
 
 import { join } from "node:path";
@@ -70,7 +70,7 @@ export interface BenchOptions {
 
 export const USAGE = `Usage: bun bench/run.ts [--quick] [options]
 
-  --quick                  smoke run (about 2 min): short runs, 100,000-row tables
+  --quick                  smoke run (about 4 min): short runs, 100,000-row tables
   --only=a,b               sections to run: ${SECTIONS.join(", ")} (default: all)
   --concurrency=N          closed-loop concurrency for Hookpost, the peer and the baselines (64)
   --event-size=1k|8k|1k,8k event sizes of the ingest and end-to-end sections (both)
