@@ -33,6 +33,11 @@ export interface BenchContext {
   receiver: Worker<ReceiverApi>;
   receiverUrl: string;
   apiKey: string;
+  /**
+   * The PostgreSQL server's admin URL for the rows on PostgreSQL, once it answered; null when
+   * they are skipped (the report's notes say why).
+   */
+  postgresUrl: string | null;
   /** Measured once per event size, the first time a section needs them. */
   baselines: Partial<Record<EventSize, Baselines>>;
   /** Figures one section measures and another reports (RSS under the end-to-end load). */
@@ -60,11 +65,15 @@ export function profileDirOf(context: BenchContext, section: string): string | u
 
 /**
  * `POST /events` on a Hookpost server (or the peer's ingest server, which checks the same
- * header), with event bodies carrying `fields.sentAt`.
+ * header), or spread over the nodes of a cluster, with event bodies carrying `fields.sentAt`.
  */
-export function eventTarget(url: string, apiKey: string, eventSize: EventSize = "1k"): Target {
+export function eventTarget(
+  url: string | readonly string[],
+  apiKey: string,
+  eventSize: EventSize = "1k",
+): Target {
   return {
-    url: `${url}/events`,
+    url: typeof url === "string" ? `${url}/events` : url.map((node) => `${node}/events`),
     method: "POST",
     headers: { "content-type": "application/json", "x-api-key": apiKey },
     body: "event",

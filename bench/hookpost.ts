@@ -1,6 +1,7 @@
 /**
  * The Hookpost server under test: the real CLI (`bun src/main.ts serve`) as a child process on
- * a SQLite file in a temp dir, port 0 (the URL is read from its `listening` log line), and a
+ * a SQLite file in a temp dir or on a PostgreSQL database (which several such servers may
+ * share: the nodes of a cluster), port 0 (the URL is read from its `listening` log line), and a
  * few API calls the scenarios need.
  */
 
@@ -9,14 +10,19 @@ import type { Subprocess } from "bun";
 import { randomString } from "../src/ids.ts";
 import { cleanEnv, isRunning, outputTail, REPO_ROOT, terminate, track } from "./processes.ts";
 
-export interface HookpostOptions {
-  dbPath: string;
+/**
+ * Where the server keeps its data: a SQLite file (`HOOKPOST_DB_PATH`), or a PostgreSQL database
+ * (`HOOKPOST_DATABASE_URL`), which every server started on the same URL shares.
+ */
+export type HookpostDatabase = { dbPath: string } | { databaseUrl: string };
+
+export type HookpostOptions = HookpostDatabase & {
   apiKey: string;
   /** Extra HOOKPOST_* settings (e.g. HOOKPOST_CONCURRENCY). */
   env?: Record<string, string>;
   /** Write a CPU profile (markdown and .cpuprofile) into this directory when the server stops. */
   cpuProfileDir?: string;
-}
+};
 
 export interface HookpostServer {
   url: string;
@@ -51,7 +57,9 @@ export async function startHookpost(options: HookpostOptions): Promise<HookpostS
         HOOKPOST_LOG_LEVEL: "info",
         HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
         ...options.env,
-        HOOKPOST_DB_PATH: options.dbPath,
+        ...("dbPath" in options
+          ? { HOOKPOST_DB_PATH: options.dbPath }
+          : { HOOKPOST_DATABASE_URL: options.databaseUrl }),
         HOOKPOST_API_KEY: options.apiKey,
         HOOKPOST_HOST: "127.0.0.1",
         HOOKPOST_PORT: "0",

@@ -10,6 +10,10 @@
  *
  * Event bodies carry `fields.sentAt`, the moment the request was due, for the receiver, and
  * enough text in `fields.body` to make the fields JSON about 1 KB or 8 KB (the target's size).
+ *
+ * A target may name several URLs (the nodes of a cluster): in `closed`, worker i always sends to
+ * URL i mod n, as a publisher keeps its connection to one node; in `open`, request k goes to
+ * URL k mod n.
  */
 
 import { type EventSize, FIELDS_BYTES } from "./options.ts";
@@ -23,7 +27,8 @@ import { nowMs, Recorder, type Summary } from "./stats.ts";
 export type BodyKind = "event" | "envelope" | "none";
 
 export interface Target {
-  url: string;
+  /** One URL, or several spread over as the module's header says. */
+  url: string | readonly string[];
   method: "GET" | "POST";
   headers: Record<string, string>;
   body: BodyKind;
@@ -180,11 +185,27 @@ interface Answer {
   body: string;
 }
 
-/** Sends one request due at `dueAt`; null when it failed without an answer. */
-async function send(target: Target, tally: Tally, dueAt: number): Promise<Answer | null> {
+/** The target's URL for sender `index` (a closed-loop worker or an open-loop request). */
+function urlOf(target: Target, index: number): string {
+  if (typeof target.url === "string") return target.url;
+  const url = target.url[index % target.url.length];
+  if (url === undefined) throw new Error("a target needs at least one URL");
+  return url;
+}
+
+/**
+ * Sends one request due at `dueAt` to the target's URL for sender `index`; null when it failed
+ * without an answer.
+ */
+async function send(
+  target: Target,
+  tally: Tally,
+  dueAt: number,
+  index = 0,
+): Promise<Answer | null> {
   tally.sent++;
   try {
-    const response = await fetch(target.url, requestInit(target, dueAt));
+    const response = await fetch(urlOf(target, index), requestInit(target, dueAt));
     const body = await response.text();
     const at = nowMs();
     tally.answer(response.status, at - dueAt, at);
@@ -213,13 +234,13 @@ async function closed(args: ClosedArgs): Promise<LoadResult> {
   const endAt = startedAt + (args.durationMs ?? Number.POSITIVE_INFINITY);
   const limit = args.requests ?? Number.POSITIVE_INFINITY;
   let issued = 0;
-  const worker = async () => {
+  const worker = async (index: number) => {
     while (issued < limit && nowMs() < endAt) {
       issued++;
-      await send(args.target, tally, nowMs());
+      await send(args.target, tally, nowMs(), index);
     }
   };
-  await Promise.all(Array.from({ length: args.concurrency }, worker));
+  await Promise.all(Array.from({ length: args.concurrency }, (_, index) => worker(index)));
   return tally.result(startedAt);
 }
 
@@ -249,7 +270,7 @@ async function open(args: OpenArgs): Promise<OpenResult> {
       if (outstanding.size >= maxInFlight) {
         skipped++;
       } else {
-        const request = send(args.target, tally, dueAt);
+        const request = send(args.target, tally, dueAt, tally.sent);
         outstanding.add(request);
         void request.then(() => outstanding.delete(request));
       }

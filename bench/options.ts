@@ -1,9 +1,10 @@
 /**
- * The run's settings: quick mode (a smoke run, about two minutes) or full mode (the real figures,
- * about ten), plus a few flags. `bun bench/run.ts --help` lists them.
+ * The run's settings: quick mode (a smoke run, about four minutes) or full mode (the real
+ * figures, about twelve), plus a few flags. `bun bench/run.ts --help` lists them.
  */
 
 import { join } from "node:path";
+import { postgresAdminUrl } from "../test/helpers/postgres.ts";
 
 export const SECTIONS = ["ingest", "e2e", "fanout", "memory", "logquery"] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -26,6 +27,12 @@ export interface BenchOptions {
   eventSizes: EventSize[];
   /** Run the BullMQ + Redis peer beside Hookpost (skipped anyway when redis-server is missing). */
   peer: boolean;
+  /**
+   * The PostgreSQL server for the ingest and end-to-end rows on PostgreSQL: an account that may
+   * create databases, at its maintenance database. Null: `--no-postgres` (the rows are skipped,
+   * as they are anyway when the server does not answer).
+   */
+  postgresUrl: string | null;
   /** HOOKPOST_CONCURRENCY for the server under test; undefined = Hookpost's default (64). */
   hookpostConcurrency: number | undefined;
   /** Closed-loop warm-up before each measured run (ms). */
@@ -63,11 +70,15 @@ export interface BenchOptions {
 
 export const USAGE = `Usage: bun bench/run.ts [--quick] [options]
 
-  --quick                  smoke run (about 2 min): short runs, 100,000-row tables
+  --quick                  smoke run (about 4 min): short runs, 100,000-row tables
   --only=a,b               sections to run: ${SECTIONS.join(", ")} (default: all)
   --concurrency=N          closed-loop concurrency for Hookpost, the peer and the baselines (64)
   --event-size=1k|8k|1k,8k event sizes of the ingest and end-to-end sections (both)
   --no-peer                skip the BullMQ + Redis peer
+  --postgres-url=URL       PostgreSQL server for the rows on PostgreSQL, an account that may
+                           create databases (HOOKPOST_TEST_POSTGRES_URL, else
+                           postgres://postgres@127.0.0.1:5432/postgres)
+  --no-postgres            skip the rows on PostgreSQL (skipped anyway if it does not answer)
   --hookpost-concurrency=N HOOKPOST_CONCURRENCY of the server under test (Hookpost's default)
   --rows=N                 rows for the backlog and the log query (quick 100,000; full 1,000,000)
   --profile                CPU profiles of the server under the ingest and end-to-end loads
@@ -96,6 +107,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
     "concurrency",
     "event-size",
     "no-peer",
+    "postgres-url",
+    "no-postgres",
     "hookpost-concurrency",
     "rows",
     "profile",
@@ -129,6 +142,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
       : DEFAULT_CONCURRENCY,
     eventSizes,
     peer: !flags.has("no-peer"),
+    postgresUrl: flags.has("no-postgres") ? null : flags.get("postgres-url") || postgresAdminUrl(),
     hookpostConcurrency: hookpostConcurrency
       ? positiveInteger("--hookpost-concurrency", hookpostConcurrency)
       : undefined,
@@ -149,6 +163,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
     sections,
     profile: flags.has("profile"),
     outDir: flags.get("out") || join(import.meta.dir, "results"),
-    timeLimitMs: quick ? 8 * 60_000 : 25 * 60_000,
+    timeLimitMs: quick ? 10 * 60_000 : 30 * 60_000,
   };
 }

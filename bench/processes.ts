@@ -1,7 +1,7 @@
 /**
- * Every child process and temporary directory the benchmark makes, so that they are all
- * removed however the run ends: normally, on an error, on Ctrl-C (SIGINT) or SIGTERM, or when
- * the run's time bound is exceeded.
+ * Every child process, temporary directory and PostgreSQL database the benchmark makes, so that
+ * they are all removed however the run ends: normally, on an error, on Ctrl-C (SIGINT) or
+ * SIGTERM, or when the run's time bound is exceeded.
  */
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +11,7 @@ import type { Subprocess } from "bun";
 
 const children = new Set<Subprocess>();
 const directories = new Set<string>();
+const finalizers = new Set<() => Promise<void>>();
 
 /**
  * The last `limit` characters a child wrote to stdout and stderr, interleaved as they came:
@@ -87,10 +88,26 @@ export function cleanEnv(): Record<string, string> {
   return env;
 }
 
-/** Stops every tracked child (SIGTERM, SIGKILL after 3 s) and removes every temp dir. */
+/**
+ * Registers `finalize` (dropping a database) to run at cleanup, after every child has stopped,
+ * unless the returned function is called first (the caller removed it itself).
+ */
+export function atCleanup(finalize: () => Promise<void>): () => void {
+  if (isClosing()) throw new Error("the benchmark is stopping");
+  finalizers.add(finalize);
+  return () => {
+    finalizers.delete(finalize);
+  };
+}
+
+/**
+ * Stops every tracked child (SIGTERM, SIGKILL after 3 s), then runs the registered finalizers
+ * and removes every temp dir.
+ */
 export function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await Promise.all([...children].map((proc) => terminate(proc, 3000)));
+    await Promise.allSettled([...finalizers].map((finalize) => finalize()));
     for (const dir of [...directories]) removeTempDir(dir);
   })();
   return cleaning;

@@ -19,6 +19,7 @@ import { fanout } from "./scenarios/fanout.ts";
 import { ingest } from "./scenarios/ingest.ts";
 import { logQuery } from "./scenarios/log-query.ts";
 import { memory } from "./scenarios/memory.ts";
+import { usablePostgres } from "./scenarios/postgres.ts";
 
 const RUNNERS: Record<Section, (context: BenchContext) => Promise<void>> = {
   ingest,
@@ -53,6 +54,11 @@ async function main(): Promise<number> {
       receiver,
       receiverUrl,
       apiKey: newApiKey(),
+      // Only the ingest and end-to-end sections have rows on PostgreSQL.
+      postgresUrl:
+        options.sections.has("ingest") || options.sections.has("e2e")
+          ? await usablePostgres(options, report)
+          : null,
       baselines: {},
       shared: {},
     };

@@ -14,10 +14,16 @@
  * The server's RSS is sampled every 100 ms through both: the "RSS under load" figure (of the
  * 1 KB run, the size the target is set for). The server is stopped before the plain fetch
  * loop runs.
+ *
+ * The maximum and the latency are measured the same way on PostgreSQL with one node and with
+ * two nodes on one database (bench/scenarios/postgres.ts): the load generator's publishers are
+ * split between the nodes, and the receiver counts the deliveries either node sends.
  */
 
 import {
+  type Baselines,
   type BenchContext,
+  type DeliveryRun,
   deliveryDetail,
   eventTarget,
   hookpostEnv,
@@ -34,6 +40,21 @@ import { peakRssMb, RssSampler } from "../rss.ts";
 import { baselines } from "./baselines.ts";
 import { minimalDelivery, minimalRatio } from "./minimal.ts";
 import { peerDelivery } from "./peer.ts";
+import { type NodeCount, type NodeUrls, nodesLabel, onEachCluster } from "./postgres.ts";
+
+/**
+ * One webhook at the receiver, created on the first of `urls` (one server, or the nodes of a
+ * cluster sharing a database), then {@link measureDelivery} with the events spread over them all.
+ */
+async function deliverThrough(
+  context: BenchContext,
+  urls: NodeUrls,
+  size: EventSize,
+): Promise<DeliveryRun> {
+  const api = new HookpostApi(urls[0], context.apiKey);
+  await api.createWebhook(`${context.receiverUrl}/e2e`);
+  return measureDelivery(context, eventTarget(urls, context.apiKey, size));
+}
 
 async function endToEndAt(context: BenchContext, size: EventSize): Promise<void> {
   const { options, loadgen, receiver, report } = context;
@@ -49,11 +70,11 @@ async function endToEndAt(context: BenchContext, size: EventSize): Promise<void>
     cpuProfileDir: profileDir,
   });
   const sampler = new RssSampler(server.pid);
+  let sqlite: DeliveryRun;
   try {
-    const api = new HookpostApi(server.url, context.apiKey);
-    await api.createWebhook(`${context.receiverUrl}/e2e`);
     sampler.start();
-    const run = await measureDelivery(context, eventTarget(server.url, context.apiKey, size));
+    const run = await deliverThrough(context, [server.url], size);
+    sqlite = run;
     const { peakMb, samples } = sampler.stop();
     const hwm = peakRssMb(server.pid);
     // The baseline runs as the other baselines do: with no Hookpost process around (an idle
@@ -122,6 +143,52 @@ async function endToEndAt(context: BenchContext, size: EventSize): Promise<void>
     removeTempDir(dir);
     if (profileDir) report.raw[`e2eProfileDir-${size}`] = profileDir;
   }
+  await onEachCluster(context, `e2e-${size}`, async (nodes, urls) => {
+    const run = await deliverThrough(context, urls, size);
+    reportPostgresDelivery(context, size, nodes, run, base, peer, sqlite);
+  });
+}
+
+/**
+ * The rows of end to end on PostgreSQL: the maximum, beside the same combined limit and peer as
+ * SQLite's (one node must reach the peer), and event→receiver p99 at half that maximum.
+ */
+function reportPostgresDelivery(
+  context: BenchContext,
+  size: EventSize,
+  nodes: NodeCount,
+  run: DeliveryRun,
+  base: Baselines,
+  peer: DeliveryRun | null,
+  sqlite: DeliveryRun,
+): void {
+  const { options, report } = context;
+  report.raw[`e2e-${size}-postgres-${nodes}n`] = run;
+  const label = sizeLabel(size);
+  const { half, halfDelivered, halfRate } = run;
+  report.add({
+    section: "e2e",
+    name: `deliveries/s while ingesting on ${nodesLabel(nodes)}, ${label}, C=${options.concurrency}`,
+    unit: "dlv/s",
+    value: round1(run.maxRate),
+    baseline: round1(base.combinedLimit),
+    baselineName: "combined limit",
+    peer: peer === null ? null : round1(peer.maxRate),
+    ...(nodes === 1 ? { peerTarget: { kind: "atLeast", ratio: 1 } as const } : {}),
+    detail: `${(run.maxRate / sqlite.maxRate).toFixed(2)}× Hookpost on SQLite; ${deliveryDetail(run)}`,
+  });
+  report.add({
+    section: "e2e",
+    name: `event→receiver p99 on ${nodesLabel(nodes)} at ${halfRate} ev/s, ${label}`,
+    unit: "ms",
+    value: halfDelivered.latency?.p99 ?? null,
+    peer: peer?.halfDelivered.latency?.p99 ?? null,
+    detail:
+      `p50 ${halfDelivered.latency?.p50} ms, max ${halfDelivered.latency?.max} ms; offered ` +
+      `${halfRate}/s (half its max), ${half.ok} accepted, ${halfDelivered.unique} delivered, ` +
+      `${half.skipped} skipped; ingest response p50 ${half.latency?.p50} ms, p99 ` +
+      `${half.latency?.p99} ms; SQLite's p99 ${sqlite.halfDelivered.latency?.p99} ms`,
+  });
 }
 
 export async function endToEnd(context: BenchContext): Promise<void> {
