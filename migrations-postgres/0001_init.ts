@@ -305,6 +305,66 @@ export async function up(db: AnyDatabase): Promise<void> {
     value bigint not null
   )`.execute(db);
   await createGenerationTriggers(db);
+  await createTakeFunction(db);
+}
+
+/**
+ * `hookpost_take`: a node takes up to `p_room` of a webhook's due deliveries, leasing them to
+ * `p_owner` until `p_until` (their `next_attempt_at` too, so they fall due again when the lease
+ * runs out), within the webhook's limit of attempts in flight less the other nodes' running
+ * leases — the failing limit once its failures in a row reach `p_failing_after`. One round trip
+ * instead of a transaction of four: each statement of a plpgsql function sees what committed
+ * before it, so the count after the advisory lock sees every take before this one. The first
+ * row returned carries only `allowed`, how many the limits let this call take; the taken rows
+ * follow. The lease's commit does not wait for the log's flush: a lease lost in a crash of the
+ * database leaves its delivery due again, sent at least once, as ever.
+ */
+async function createTakeFunction(db: AnyDatabase): Promise<void> {
+  await sql`create function hookpost_take(
+      p_webhook text, p_now bigint, p_until bigint, p_owner text,
+      p_room integer, p_limit integer, p_failing_limit integer, p_failing_after integer)
+    returns table (id text, workspace text, webhook_id text, message_id text, body text,
+      attempts integer, max_attempts integer, created_at bigint, allowed integer)
+    language plpgsql volatile as $$
+  declare
+    failures integer;
+    others integer;
+    room integer;
+  begin
+    perform set_config('synchronous_commit', 'off', true);
+    perform pg_advisory_xact_lock(hashtextextended('hookpost.take:' || p_webhook, 0));
+    select w.fail_count into failures from webhooks w where w.id = p_webhook;
+    if failures is null then
+      return query select null::text, null::text, null::text, null::text, null::text,
+        null::integer, null::integer, null::bigint, 0;
+      return;
+    end if;
+    select count(*) into others from deliveries d
+      where d.webhook_id = p_webhook and d.process_status = 0
+        and d.lease_until > p_now and d.lease_owner <> p_owner;
+    room := greatest(0, least(p_room,
+      (case when failures >= p_failing_after then p_failing_limit else p_limit end) - others));
+    return query select null::text, null::text, null::text, null::text, null::text,
+      null::integer, null::integer, null::bigint, room;
+    if room = 0 then
+      return;
+    end if;
+    return query
+      update deliveries as d
+        set lease_owner = p_owner, lease_until = p_until, next_attempt_at = p_until
+        from (
+          select due.id from deliveries due
+          where due.webhook_id = p_webhook and due.process_status = 0
+            and due.next_attempt_at <= p_now
+          order by due.next_attempt_at
+          limit room
+          for update skip locked
+        ) as picked
+        where d.id = picked.id
+        returning d.id, d.workspace, d.webhook_id, d.message_id, d.body, d.attempts,
+          d.max_attempts, d.created_at, null::integer;
+  end
+  $$`.execute(db);
 }
 
 /**
@@ -346,4 +406,7 @@ export async function down(db: AnyDatabase): Promise<void> {
     await db.schema.dropTable(table).ifExists().execute();
   }
   await sql`drop function if exists webhook_generation_bump()`.execute(db);
+  await sql`drop function if exists hookpost_take(text, bigint, bigint, text, integer, integer, integer, integer)`.execute(
+    db,
+  );
 }

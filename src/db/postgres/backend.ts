@@ -21,7 +21,8 @@ import type { ReservedSQL } from "bun";
 import { sql } from "kysely";
 import { findApiKeyByHash } from "../../api-keys/repository.ts";
 import type { Logger } from "../../log.ts";
-import { DUE_CHANNEL, PostgresDeliveryStore } from "../../store/postgres/store.ts";
+import { DUE_CHANNEL } from "../../store/postgres/announcer.ts";
+import { PostgresDeliveryStore } from "../../store/postgres/store.ts";
 import type { Backend, Leadership } from "../backend.ts";
 import { openPostgres, type PostgresHandle } from "./connect.ts";
 import { migratePostgresToLatest } from "./migrator.ts";
@@ -132,7 +133,7 @@ export function openPostgresBackend(
     deliveryStore: (onDeliveryFailed) =>
       new PostgresDeliveryStore(
         db,
-        { nodeId, leaseMarginMs: options.leaseMarginMs },
+        { nodeId, leaseMarginMs: options.leaseMarginMs, log: options.log },
         onDeliveryFailed,
       ),
     keyByHash: (keyHash) => findApiKeyByHash(db, keyHash),

@@ -1,11 +1,8 @@
 /**
- * Recording an attempt on PostgreSQL, in the caller's transaction: the webhook's health, the
- * delivery's new state over the lease it was taken with, and the attempt row.
- *
- * The webhook's row is shared by every attempt of every node: an update takes its lock until
- * the commit, so a success writes it only when something a reader sees would change — the
- * failures in a row, the health, or `last_delivered_at` by more than a second. Successes in a
- * stream thus do not queue behind one another's commits.
+ * Recording attempts on PostgreSQL, a batch at a time in the caller's transaction
+ * (batch.ts): each delivery's new state over the lease it was taken with, the attempt rows,
+ * and for failures the webhook's health. A success's health is written apart
+ * (success-health.ts).
  */
 
 import { sql } from "kysely";
@@ -14,82 +11,82 @@ import { ProcessStatus } from "../../deliveries/status.ts";
 import type { AttemptOutcomeRow } from "../outcomes.ts";
 import type { Lease } from "./queue.ts";
 
-/** How stale `last_delivered_at` may be left on PostgreSQL (see the file's header). */
-export const LAST_DELIVERED_PRECISION_MS = 1000;
-
 /**
- * As SQLite's `updateWebhookHealthNow`: keeps failCount, lastDeliveredAt and healthStatus
- * current, and disables the webhook on `410 Gone`. Returns the webhook's failCount now, or null
- * when the webhook is gone.
+ * A failed attempt: failCount one more, healthStatus `failing` (a webhook someone disabled
+ * keeps saying so), and on `410 Gone` the webhook disabled. Returns the webhook's failCount now,
+ * or null when the webhook is gone.
  */
-export async function updateWebhookHealth(
+export async function recordWebhookFailure(
   trx: Executor,
   webhookId: string,
-  change: { success: boolean; disable: boolean; now: number },
+  change: { disable: boolean },
 ): Promise<number | null> {
-  const updated = change.success
-    ? await sql<{ fail_count: number }>`update webhooks set fail_count = 0,
-          last_delivered_at = ${change.now},
-          health_status = case when enabled = 1 then 'working' else health_status end
-        where id = ${webhookId}
-          and (fail_count <> 0 or (enabled = 1 and health_status <> 'working')
-            or last_delivered_at is null
-            or last_delivered_at < ${change.now - LAST_DELIVERED_PRECISION_MS})
-        returning fail_count`.execute(trx)
-    : await sql<{ fail_count: number }>`update webhooks set fail_count = fail_count + 1,
-          health_status = case when enabled = 1 then 'failing' else health_status end
-        where id = ${webhookId}
-        returning fail_count`.execute(trx);
-  let failCount = updated.rows[0]?.fail_count;
-  if (failCount === undefined) {
-    // Nothing to change (a success in a stream of them), or no such webhook.
-    const row = await trx
-      .selectFrom("webhooks")
-      .select("fail_count")
-      .where("id", "=", webhookId)
-      .executeTakeFirst();
-    if (!row) return null;
-    failCount = row.fail_count;
-  }
-  if (change.disable) {
-    await trx
-      .updateTable("webhooks")
-      .set({ enabled: 0, health_status: "disabled" })
-      .where("id", "=", webhookId)
-      .execute();
-  }
-  return failCount;
+  const updated = await trx
+    .updateTable("webhooks")
+    .set((eb) => ({
+      fail_count: eb("fail_count", "+", 1),
+      health_status: change.disable
+        ? "disabled"
+        : sql<"failing" | "disabled">`case when enabled = 1 then 'failing' else health_status end`,
+      ...(change.disable ? { enabled: 0 } : {}),
+    }))
+    .where("id", "=", webhookId)
+    .returning("fail_count")
+    .executeTakeFirst();
+  return updated?.fail_count ?? null;
 }
 
 /**
- * Writes an attempt's outcome over the Waiting row it was taken from, ending the lease; false
- * when the lease is no longer `held` (it ran out and another node took the delivery, or the
- * row was changed meanwhile).
+ * A success at `at`: failCount 0, healthStatus `working` (unless disabled), lastDeliveredAt —
+ * written only when the row would show something new (see success-health.ts).
  */
-export async function updateDeliveryOutcome(
+export async function markWebhookSucceeded(
+  db: Executor,
+  webhookId: string,
+  at: number,
+): Promise<void> {
+  await sql`update webhooks set fail_count = 0,
+      last_delivered_at = greatest(coalesce(last_delivered_at, 0), ${at}),
+      health_status = case when enabled = 1 then 'working' else health_status end
+    where id = ${webhookId}
+      and (fail_count <> 0 or (enabled = 1 and health_status <> 'working')
+        or last_delivered_at is null or last_delivered_at < ${at})`.execute(db);
+}
+
+/** One outcome to write over its lease. */
+export interface LeasedOutcome {
+  row: AttemptOutcomeRow;
+  held: Lease;
+}
+
+/**
+ * Writes the outcomes over the Waiting rows they were taken from, ending their leases, in one
+ * statement; returns the ids written. A delivery missing from them had lost its lease (it ran
+ * out and another node took it, or the row was changed meanwhile): its outcome is not written.
+ */
+export async function updateDeliveryOutcomes(
   trx: Executor,
-  row: AttemptOutcomeRow,
-  held: Lease,
-): Promise<boolean> {
-  const result = await trx
-    .updateTable("deliveries")
-    .set({
-      process_status: row.processStatus,
-      attempts: row.attempts,
-      next_attempt_at: row.nextAttemptAt,
-      response_status_code: row.statusCode,
-      response_message: row.responseMessage,
-      last_error: row.lastError,
-      duration_ms: row.durationMs,
-      signature: row.signature,
-      updated_at: row.now,
-      lease_owner: null,
-      lease_until: null,
-    })
-    .where("id", "=", row.id)
-    .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
-    .where("lease_owner", "=", held.owner)
-    .where("lease_until", "=", held.until)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  outcomes: readonly LeasedOutcome[],
+): Promise<Set<string>> {
+  if (outcomes.length === 0) return new Set();
+  const column = <T>(pick: (outcome: LeasedOutcome) => T) => outcomes.map(pick);
+  const result = await sql<{ id: string }>`update deliveries as d set
+      process_status = o.process_status, attempts = o.attempts,
+      next_attempt_at = o.next_attempt_at, response_status_code = o.status_code,
+      response_message = o.response_message, last_error = o.last_error,
+      duration_ms = o.duration_ms, signature = o.signature, updated_at = o.updated_at,
+      lease_owner = null, lease_until = null
+    from unnest(
+      ${column((o) => o.row.id)}::text[], ${column((o) => o.row.processStatus)}::integer[],
+      ${column((o) => o.row.attempts)}::integer[], ${column((o) => o.row.nextAttemptAt)}::bigint[],
+      ${column((o) => o.row.statusCode)}::integer[], ${column((o) => o.row.responseMessage)}::text[],
+      ${column((o) => o.row.lastError)}::text[], ${column((o) => o.row.durationMs)}::integer[],
+      ${column((o) => o.row.signature)}::text[], ${column((o) => o.row.now)}::bigint[],
+      ${column((o) => o.held.owner)}::text[], ${column((o) => o.held.until)}::bigint[]
+    ) as o (id, process_status, attempts, next_attempt_at, status_code, response_message,
+      last_error, duration_ms, signature, updated_at, lease_owner, lease_until)
+    where d.id = o.id and d.process_status = ${sql.lit(ProcessStatus.Waiting)}
+      and d.lease_owner = o.lease_owner and d.lease_until = o.lease_until
+    returning d.id`.execute(trx);
+  return new Set(result.rows.map((row) => row.id));
 }

@@ -8,8 +8,10 @@
  * Processing.
  *
  * Taking is `FOR UPDATE SKIP LOCKED` (nodes never wait for each other's rows), under a
- * transaction-scoped advisory lock per webhook, so the webhook's limit of attempts in flight —
- * counted over every node's running leases — holds across the cluster.
+ * transaction-scoped advisory lock per webhook (in the function `hookpost_take`), so the webhook's limit of attempts in flight
+ * holds across the cluster: a node takes at most its own free room (its scheduler counts its
+ * own attempts, and frees a slot as soon as the receiver answers 2xx, as on SQLite) and at
+ * most the limit less the other nodes' running leases.
  */
 
 import { sql } from "kysely";
@@ -30,14 +32,10 @@ export interface Lease {
   until: number;
 }
 
-/** The advisory lock key of taking a webhook's work (one lock space for all of Hookpost). */
-function takeLock(webhookId: string) {
-  return sql`pg_advisory_xact_lock(hashtextextended(${`hookpost.take:${webhookId}`}, 0))`;
-}
-
 /**
  * Takes up to `room` of the webhook's due deliveries for `owner`, within the webhook's limit of
- * attempts in flight over the whole cluster. Returns what was taken, and whether the cluster's
+ * attempts in flight less the other nodes' leases, in one call of `hookpost_take` (PostgreSQL
+ * migration 0001 holds it, and says how). Returns what was taken, and whether the cluster's
  * limit (not the lack of due work) stopped it short.
  */
 export async function takeLeased(
@@ -46,35 +44,13 @@ export async function takeLeased(
   room: number,
   lease: { owner: string; now: number; until: number },
 ): Promise<{ taken: DueDelivery[]; limited: boolean }> {
-  return db.transaction().execute(async (trx) => {
-    await sql`select ${takeLock(want.webhook.id)}`.execute(trx);
-    // After the lock, in a statement of its own: it sees every take committed before it.
-    const state = await sql<{ fail_count: number | null; leased: number }>`select
-        (select fail_count from webhooks where id = ${want.webhook.id}) as fail_count,
-        (select count(*) from deliveries
-          where webhook_id = ${want.webhook.id} and process_status = ${sql.lit(ProcessStatus.Waiting)}
-            and lease_until > ${lease.now}) as leased`.execute(trx);
-    const row = state.rows[0];
-    if (!row || row.fail_count === null) return { taken: [], limited: false };
-    const limit = row.fail_count >= want.failingAfter ? want.failingLimit : want.limit;
-    const allowed = Math.min(room, limit - Number(row.leased));
-    if (allowed <= 0) return { taken: [], limited: true };
-    const taken = await sql<DueDelivery>`update deliveries as d
-      set lease_owner = ${lease.owner}, lease_until = ${lease.until},
-          next_attempt_at = ${lease.until}
-      from (
-        select id from deliveries
-        where webhook_id = ${want.webhook.id} and process_status = ${sql.lit(ProcessStatus.Waiting)}
-          and next_attempt_at <= ${lease.now}
-        order by next_attempt_at
-        limit ${allowed}
-        for update skip locked
-      ) as due
-      where d.id = due.id
-      returning d.id, d.workspace, d.webhook_id, d.message_id, d.body, d.attempts,
-        d.max_attempts, d.created_at`.execute(trx);
-    return { taken: taken.rows, limited: allowed < room };
-  });
+  const result = await sql<DueDelivery & { allowed: number | null }>`select * from hookpost_take(
+      ${want.webhook.id}, ${lease.now}, ${lease.until}, ${lease.owner},
+      ${room}, ${want.limit}, ${want.failingLimit}, ${want.failingAfter})`.execute(db);
+  const [first, ...rows] = result.rows;
+  const allowed = first?.allowed ?? 0;
+  const taken = rows.map(({ allowed: _allowed, ...delivery }) => delivery);
+  return { taken, limited: allowed < room };
 }
 
 /** When the webhook's next Waiting delivery falls due after `now` (a lease's end included). */

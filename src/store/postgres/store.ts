@@ -3,11 +3,12 @@
  * Any number of nodes share the database, so:
  * - taking work writes a lease (queue.ts), and a dead node's leases run out;
  * - an outcome is written only over the lease it was taken with (outcomes.ts);
- * - new Waiting deliveries are announced at commit on the `hookpost_due` channel, so every node
- *   looks at them at once, not at its next tick;
- * - each transaction is PostgreSQL's own: concurrent connections commit together (PostgreSQL
- *   flushes their commits in one write), so there is no batching in the process;
- * - the totals are spread over rows (totals.ts), so writers rarely wait for each other.
+ * - new Waiting deliveries are announced after their commit on the `hookpost_due` channel
+ *   (announcer.ts), so every node looks at them at once, not at its next tick;
+ * - events and outcomes are group-committed (batch.ts): those that arrive together are written
+ *   in one transaction, with one statement per table;
+ * - the totals are spread over rows (totals.ts), and a success's mark on its webhook is written
+ *   apart (success-health.ts), so writers rarely wait for each other's locks.
  * Whatever is not about concurrency — the log's queries, retention's deletes, the rows written
  * for an event — is the same Kysely code as SQLite's (log.ts, retention.ts, deliveries.ts).
  */
@@ -27,6 +28,7 @@ import {
   enabledWebhooksQuery,
 } from "../../events/enabled-webhooks.ts";
 import { newId } from "../../ids.ts";
+import type { Logger } from "../../log.ts";
 import { Tally } from "../counts.ts";
 import { enqueueDeliveries, type NewDelivery, type NewEvent } from "../deliveries.ts";
 import type {
@@ -55,6 +57,7 @@ import {
   listDeliveryLog,
   listLatestDeliveryPerEvent,
 } from "../log.ts";
+import type { AttemptOutcomeRow } from "../outcomes.ts";
 import {
   type DispatchableWebhook,
   type DueDelivery,
@@ -67,15 +70,12 @@ import {
   deleteMailedNoticesBefore,
   deleteOrphanEventsBefore,
 } from "../retention.ts";
-import { updateDeliveryOutcome, updateWebhookHealth } from "./outcomes.ts";
+import { DUE_CHANNEL, DueAnnouncer } from "./announcer.ts";
+import { TransactionBatcher } from "./batch.ts";
+import { recordWebhookFailure, updateDeliveryOutcomes } from "./outcomes.ts";
 import { isLeased, type Lease, leasedOf, moveLease, nextDueAfter, takeLeased } from "./queue.ts";
+import { SuccessHealth } from "./success-health.ts";
 import { writeTally } from "./totals.ts";
-
-/** The channel on which new Waiting deliveries are announced: their webhooks' ids. */
-export const DUE_CHANNEL = "hookpost_due";
-
-/** PostgreSQL's limit on a notification's payload is 8000 bytes; past this, "everything". */
-const MAX_DUE_PAYLOAD = 7000;
 
 /** See the SQLite adapter (store.ts): how long a delivery whose attempt went wrong is held. */
 const HOLD_UNRECORDED_MS = 60_000;
@@ -87,9 +87,6 @@ const RETENTION_BATCHES_PER_RUN = 20;
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && "errno" in error && error.errno === "23505";
 }
-
-/** Thrown inside a recording transaction to roll it back: the lease is no longer ours. */
-class LeaseLost extends Error {}
 
 function statusOf(decision: AttemptRecord["decision"]): number {
   if (decision.kind === "sent") return ProcessStatus.Sent;
@@ -111,7 +108,21 @@ export interface PostgresStoreOptions {
   nodeId: string;
   /** How long past its webhook's timeout a lease runs. */
   leaseMarginMs: number;
+  log?: Logger;
 }
+
+/** An event to accept, as `acceptEvent` is given it. */
+interface IngestRequest {
+  workspace: string;
+  idempotencyKey: string | undefined;
+  build: EventBuilder;
+}
+
+/**
+ * Transactions of each kind (events, outcomes) running at once: enough to keep PostgreSQL's
+ * commits overlapping, few enough to leave the pool's other connections to everything else.
+ */
+const BATCHES_AT_ONCE = 4;
 
 export class PostgresDeliveryStore implements DeliveryStore {
   /** The deliveries this node has in flight, with the lease each was taken with. */
@@ -120,13 +131,33 @@ export class PostgresDeliveryStore implements DeliveryStore {
   private readonly dispatchable = new WebhookDerived<"all", readonly DispatchableWebhook[]>();
   /** Until when nothing is taken, after an outcome could not be stored. */
   private takingHeldUntil = 0;
+  private readonly ingest: TransactionBatcher<IngestRequest, Acceptance>;
+  private readonly outcomes: TransactionBatcher<
+    { record: AttemptRecord; held: Lease },
+    Recorded | null
+  >;
+  private readonly announcer: DueAnnouncer;
+  private readonly successes: SuccessHealth;
 
   constructor(
     readonly db: Executor,
     private readonly options: PostgresStoreOptions,
     /** Told, inside the transaction, when a delivery ends in Error (the mail outbox). */
     private readonly onDeliveryFailed?: FailureHook,
-  ) {}
+  ) {
+    this.ingest = new TransactionBatcher(
+      db,
+      (trx, batch) => this.writeEvents(trx, batch),
+      BATCHES_AT_ONCE,
+    );
+    this.outcomes = new TransactionBatcher(
+      db,
+      (trx, batch) => this.writeOutcomes(trx, batch),
+      BATCHES_AT_ONCE,
+    );
+    this.announcer = new DueAnnouncer(db, options.log);
+    this.successes = new SuccessHealth(db, options.log);
+  }
 
   /** Runs `work` with a tally of its own, written in the same transaction once it is done. */
   private async tallied<T>(trx: Executor, work: (tally: Tally) => T | Promise<T>): Promise<T> {
@@ -137,7 +168,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
   }
 
   /** Tells every node, at commit, that these webhooks have new Waiting deliveries. */
-  private async announceDue(trx: Executor, rows: readonly NewDelivery[]): Promise<void> {
+  private async announceDueAtCommit(trx: Executor, rows: readonly NewDelivery[]): Promise<void> {
     const ids = [
       ...new Set(
         rows
@@ -145,11 +176,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
           .map((row) => row.webhook_id),
       ),
     ];
-    if (ids.length === 0) return;
-    const payload = ids.join(",");
-    await sql`select pg_notify(${DUE_CHANNEL}, ${payload.length > MAX_DUE_PAYLOAD ? "" : payload})`.execute(
-      trx,
-    );
+    if (ids.length > 0) await sql`select pg_notify(${DUE_CHANNEL}, ${ids.join(",")})`.execute(trx);
   }
 
   // — Events —
@@ -159,35 +186,69 @@ export class PostgresDeliveryStore implements DeliveryStore {
     idempotencyKey: string | undefined,
     build: EventBuilder,
   ): Promise<Acceptance> {
-    const write = () =>
-      this.db.transaction().execute(async (trx): Promise<Acceptance> => {
-        if (idempotencyKey !== undefined) {
-          const before = await findAcceptedEvent(trx, workspace, idempotencyKey);
-          if (before) return { accepted: before, duplicate: true };
-        }
-        const webhooks = await this.enabledOf(trx, workspace);
-        const now = Date.now();
-        const eventId = newId("evt", now);
-        const { event, deliveries } = build(eventId, now, webhooks);
-        await this.enqueueIn(trx, deliveries, event);
-        return {
-          accepted: {
-            eventId,
-            deliveries: deliveries.map((row) => ({
-              webhookId: row.webhook_id,
-              deliveryId: row.id,
-            })),
-          },
-          duplicate: false,
-        };
-      });
+    const request = { workspace, idempotencyKey, build };
+    let acceptance: Acceptance;
     try {
-      return await write();
+      acceptance = await this.ingest.add(request);
     } catch (error) {
       // The same key accepted by another connection meanwhile: its answer is this one's.
-      if (idempotencyKey !== undefined && isUniqueViolation(error)) return write();
-      throw error;
+      if (idempotencyKey === undefined || !isUniqueViolation(error)) throw error;
+      acceptance = await this.ingest.add(request);
     }
+    if (!acceptance.duplicate) {
+      this.announcer.announce(acceptance.accepted.deliveries.map((row) => row.webhookId));
+    }
+    return acceptance;
+  }
+
+  /**
+   * Writes a batch of events (batch.ts): each is found by its idempotency key or built against
+   * its workspace's enabled webhooks as the transaction sees them; then one insert of the events,
+   * one of their deliveries, one of the totals.
+   */
+  private async writeEvents(trx: Executor, requests: readonly IngestRequest[]) {
+    const acceptances: Acceptance[] = [];
+    const events: NewEvent[] = [];
+    const deliveries: NewDelivery[] = [];
+    /** Keys accepted earlier in this batch: a repeat gets their answer. */
+    const batchKeys = new Map<string, Acceptance["accepted"]>();
+    const webhooks = new Map<string, readonly Candidate[]>();
+    for (const { workspace, idempotencyKey, build } of requests) {
+      if (idempotencyKey !== undefined) {
+        const key = `${workspace}\u0000${idempotencyKey}`;
+        const before =
+          batchKeys.get(key) ?? (await findAcceptedEvent(trx, workspace, idempotencyKey));
+        if (before) {
+          acceptances.push({ accepted: before, duplicate: true });
+          continue;
+        }
+      }
+      let candidates = webhooks.get(workspace);
+      if (!candidates) {
+        candidates = await this.enabledOf(trx, workspace);
+        webhooks.set(workspace, candidates);
+      }
+      const now = Date.now();
+      const eventId = newId("evt", now);
+      const built = build(eventId, now, candidates);
+      events.push(built.event);
+      deliveries.push(...built.deliveries);
+      const accepted = {
+        eventId,
+        deliveries: built.deliveries.map((row) => ({
+          webhookId: row.webhook_id,
+          deliveryId: row.id,
+        })),
+      };
+      if (idempotencyKey !== undefined)
+        batchKeys.set(`${workspace}\u0000${idempotencyKey}`, accepted);
+      acceptances.push({ accepted, duplicate: false });
+    }
+    if (events.length > 0) await trx.insertInto("events").values(events).execute();
+    await this.tallied(trx, (tally) =>
+      enqueueDeliveries(trx, tally, deliveries, this.onDeliveryFailed),
+    );
+    return acceptances;
   }
 
   /** The workspace's enabled webhooks as the transaction sees them, kept until one changes. */
@@ -203,18 +264,12 @@ export class PostgresDeliveryStore implements DeliveryStore {
     );
   }
 
-  private async enqueueIn(
-    trx: Executor,
-    rows: readonly NewDelivery[],
-    event?: NewEvent,
-  ): Promise<void> {
+  async enqueue(trx: Executor, rows: readonly NewDelivery[], event?: NewEvent): Promise<void> {
     if (event) await trx.insertInto("events").values(event).execute();
     await this.tallied(trx, (tally) => enqueueDeliveries(trx, tally, rows, this.onDeliveryFailed));
-    await this.announceDue(trx, rows);
-  }
-
-  enqueue(trx: Executor, rows: readonly NewDelivery[], event?: NewEvent): Promise<void> {
-    return this.enqueueIn(trx, rows, event);
+    // Inside the caller's transaction, whose commit this cannot see: the notification goes out
+    // at that commit (a retry, a replay, a sample are rare; see announcer.ts).
+    await this.announceDueAtCommit(trx, rows);
   }
 
   eventContents(db: Executor, ids: readonly string[]): Promise<EventContentOf> {
@@ -363,99 +418,120 @@ export class PostgresDeliveryStore implements DeliveryStore {
   // — Outcomes —
 
   async recordAttempt(record: AttemptRecord): Promise<Recorded | null> {
-    const lease = this.leaseOf(record.delivery);
+    const held = this.leaseOf(record.delivery);
     let recorded: Recorded | null;
     try {
-      recorded = await this.db
-        .transaction()
-        .execute((trx) =>
-          this.tallied(trx, (tally) => this.writeAttempt(trx, tally, record, lease)),
-        );
+      recorded = await this.outcomes.add({ record, held });
     } catch (error) {
-      if (error instanceof LeaseLost) {
-        this.leases.delete(record.delivery.id);
-        return null;
-      }
       // Nothing more is taken for a while, and this delivery not for longer (see store.ts).
       this.takingHeldUntil = Date.now() + HOLD_TAKING_MS;
       await this.hold(record.delivery).catch(() => undefined);
       throw error;
     }
     this.leases.delete(record.delivery.id);
+    if (recorded?.decision.kind === "sent") {
+      this.successes.succeeded(record.delivery.webhook_id, record.now);
+    }
     return recorded;
   }
 
-  private async writeAttempt(
+  /**
+   * Writes a batch of outcomes (batch.ts): for each failure, its webhook's health first (a retry
+   * whose webhook was deleted meanwhile becomes a failure); then every delivery over its lease
+   * in one statement, the attempts of those written in another, the totals, and the failure
+   * hook's notices. An outcome whose lease was lost is not written: null.
+   */
+  private async writeOutcomes(
     trx: Executor,
-    tally: Tally,
-    record: AttemptRecord,
-    lease: Lease,
-  ): Promise<Recorded> {
-    const { delivery, now } = record;
-    let { decision } = record;
-    let error = record.error;
-    const failCount = await updateWebhookHealth(trx, delivery.webhook_id, {
-      success: decision.kind === "sent",
-      disable: decision.kind === "failed" && decision.reason === "gone",
-      now,
-    });
-    if (failCount === null && decision.kind === "retry") {
-      // The webhook was deleted during the attempt: nothing will ever take a retry.
-      error = `${record.error}; webhook deleted, no further attempts`;
-      decision = { kind: "failed", reason: "exhausted" };
-    }
-    const number = delivery.attempts + 1;
-    const processStatus = statusOf(decision);
-    const updated = await updateDeliveryOutcome(
-      trx,
-      {
-        id: delivery.id,
-        processStatus,
-        attempts: number,
-        nextAttemptAt: decision.kind === "retry" ? decision.nextAttemptAt : now,
-        statusCode: record.statusCode,
-        responseMessage: record.responseMessage,
-        lastError: error,
-        durationMs: record.durationMs,
-        signature: record.signature,
-        now,
-      },
-      lease,
-    );
-    if (!updated) throw new LeaseLost();
-    const counted = { webhookId: delivery.webhook_id, maxAttempts: delivery.max_attempts };
-    tally.change(
-      { ...counted, processStatus: ProcessStatus.Waiting, attempts: delivery.attempts },
-      { ...counted, processStatus, attempts: number },
-    );
-    await trx
-      .insertInto("attempts")
-      .values({
-        id: newId("att", now),
-        delivery_id: delivery.id,
-        number,
-        started_at: record.startedAt,
-        duration_ms: record.durationMs,
-        status_code: record.statusCode,
-        error: record.error,
-        response_body: record.responseBody,
-        request_headers: record.requestHeaders,
-      })
-      .execute();
-    if (decision.kind === "failed" && this.onDeliveryFailed) {
-      await this.onDeliveryFailed(trx, {
-        workspace: delivery.workspace,
-        webhookId: delivery.webhook_id,
-        deliveryId: delivery.id,
-        deliveryCreatedAt: delivery.created_at,
-        reason: decision.reason,
-        attempts: number,
-        statusCode: record.statusCode,
-        error,
-        at: now,
+    batch: readonly { record: AttemptRecord; held: Lease }[],
+  ): Promise<(Recorded | null)[]> {
+    const decided: {
+      record: AttemptRecord;
+      held: Lease;
+      recorded: Recorded;
+      row: AttemptOutcomeRow;
+    }[] = [];
+    for (const { record, held } of batch) {
+      const { delivery, now } = record;
+      let { decision } = record;
+      let error = record.error;
+      // A success touches its webhook's row apart (success-health.ts); its failures in a row are 0.
+      let failCount: number | null = 0;
+      if (decision.kind !== "sent") {
+        failCount = await recordWebhookFailure(trx, delivery.webhook_id, {
+          disable: decision.kind === "failed" && decision.reason === "gone",
+        });
+        if (failCount === null && decision.kind === "retry") {
+          // The webhook was deleted during the attempt: nothing will ever take a retry.
+          error = `${record.error}; webhook deleted, no further attempts`;
+          decision = { kind: "failed", reason: "exhausted" };
+        }
+      }
+      decided.push({
+        record,
+        held,
+        recorded: { decision, error, failCount },
+        row: {
+          id: delivery.id,
+          processStatus: statusOf(decision),
+          attempts: delivery.attempts + 1,
+          nextAttemptAt: decision.kind === "retry" ? decision.nextAttemptAt : now,
+          statusCode: record.statusCode,
+          responseMessage: record.responseMessage,
+          lastError: error,
+          durationMs: record.durationMs,
+          signature: record.signature,
+          now,
+        },
       });
     }
-    return { decision, error, failCount };
+    const written = await updateDeliveryOutcomes(trx, decided);
+    const kept = decided.filter(({ row }) => written.has(row.id));
+    await this.tallied(trx, async (tally) => {
+      for (const { record, row } of kept) {
+        const counted = {
+          webhookId: record.delivery.webhook_id,
+          maxAttempts: record.delivery.max_attempts,
+        };
+        tally.change(
+          { ...counted, processStatus: ProcessStatus.Waiting, attempts: record.delivery.attempts },
+          { ...counted, processStatus: row.processStatus, attempts: row.attempts },
+        );
+      }
+      if (kept.length > 0) {
+        await trx
+          .insertInto("attempts")
+          .values(
+            kept.map(({ record, row }) => ({
+              id: newId("att", record.now),
+              delivery_id: row.id,
+              number: row.attempts,
+              started_at: record.startedAt,
+              duration_ms: record.durationMs,
+              status_code: record.statusCode,
+              error: record.error,
+              response_body: record.responseBody,
+              request_headers: record.requestHeaders,
+            })),
+          )
+          .execute();
+      }
+    });
+    for (const { record, recorded, row } of kept) {
+      if (recorded.decision.kind !== "failed" || !this.onDeliveryFailed) continue;
+      await this.onDeliveryFailed(trx, {
+        workspace: record.delivery.workspace,
+        webhookId: record.delivery.webhook_id,
+        deliveryId: row.id,
+        deliveryCreatedAt: record.delivery.created_at,
+        reason: recorded.decision.reason,
+        attempts: row.attempts,
+        statusCode: record.statusCode,
+        error: recorded.error,
+        at: record.now,
+      });
+    }
+    return decided.map(({ row, recorded }) => (written.has(row.id) ? recorded : null));
   }
 
   // — The log —
