@@ -116,6 +116,30 @@ describe("ingestEvent", () => {
     expect(row.custom_payload).toBe(row.body);
   });
 
+  test("the same event id sent many times at once is one event, and every answer is its answer", async () => {
+    // Together: on PostgreSQL they meet in one batch, or race from several connections into
+    // the unique index, and the losers are answered with the winner's event.
+    const sent = await Promise.all(
+      Array.from({ length: 24 }, (_, index) =>
+        ingestEvent(context, "default", { ...publish, id: "cms-evt-race", contentId: `r${index}` }),
+      ),
+    );
+    expect(sent.filter((outcome) => !outcome.duplicate)).toHaveLength(1);
+    for (const outcome of sent) expect(outcome.result).toEqual(sent[0]?.result);
+    const events = await app.app.store.db
+      .selectFrom("events")
+      .select("id")
+      .where("idempotency_key", "=", "cms-evt-race")
+      .execute();
+    expect(events.map((event) => event.id)).toEqual([sent[0]?.result.eventId ?? ""]);
+    const deliveries = await app.app.store.db
+      .selectFrom("deliveries")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("event_id", "=", sent[0]?.result.eventId ?? "")
+      .executeTakeFirstOrThrow();
+    expect(Number(deliveries.n)).toBe(sent[0]?.result.deliveries.length ?? -1);
+  });
+
   test("a repeated event id enqueues nothing and returns the first answer", async () => {
     const before = wakes;
     const first = await ingestEvent(context, "default", { ...publish, id: "cms-evt-1" });
