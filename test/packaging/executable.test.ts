@@ -17,6 +17,7 @@ import {
   type RunningExecutable,
   startExecutable,
 } from "../../scripts/lib/executable.ts";
+import { createTestDatabase, postgresAvailable } from "../helpers/postgres.ts";
 import { DOCKERFILE, healthcheckCommand, readDockerfile } from "./dockerfile.ts";
 
 /** A plugin file the executable loads from its plugin folder at startup. */
@@ -277,4 +278,66 @@ describe("the compiled executable", () => {
       expect(await bare.stop()).toBe(0);
     }
   });
+
+  test("runs on PostgreSQL from the same file: migrates it, serves, and delivers a signed event", async () => {
+    if (!(await postgresAvailable())) {
+      console.warn(
+        "[packaging] PostgreSQL unreachable: the executable's PostgreSQL run is skipped",
+      );
+      return;
+    }
+    const database = await createTestDatabase();
+    const workdir = join(root, "postgres");
+    mkdirSync(workdir);
+    // The signature of each request received (read in the handler: Bun lets a request go
+    // once it is answered).
+    const received: string[] = [];
+    const receiver = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch(request) {
+        received.push(request.headers.get("webhook-signature") ?? "");
+        return new Response("ok");
+      },
+    });
+    const node = await startExecutable({
+      executable,
+      cwd: workdir,
+      dbPath: join(workdir, "unused.db"),
+      pluginsDir: join(workdir, "no-such-folder"),
+      env: {
+        HOOKPOST_DATABASE_URL: database.url,
+        HOOKPOST_API_KEY: apiKey,
+        HOOKPOST_ALLOWED_CIDRS: "127.0.0.1/32",
+      },
+    });
+    try {
+      const headers = { "x-api-key": apiKey, "content-type": "application/json" };
+      const created = await fetch(`${node.baseUrl}/webhooks`, {
+        method: "PUT",
+        headers,
+        body: JSON.stringify({
+          endpoint: `http://127.0.0.1:${receiver.port}/hook`,
+          eventTypes: { "*": [0] },
+        }),
+      });
+      expect(created.status).toBe(200);
+      const published = await fetch(`${node.baseUrl}/events`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ eventType: 0, contentType: "article", contentId: "exe-1" }),
+      });
+      expect(published.status).toBe(202);
+      const deadline = Date.now() + 15_000;
+      while (received.length === 0 && Date.now() < deadline) await Bun.sleep(20);
+      expect(received).toHaveLength(1);
+      expect(received[0]).toMatch(/^v1,/);
+      // Nothing of it went to a SQLite file.
+      expect(existsSync(join(workdir, "unused.db"))).toBe(false);
+    } finally {
+      expect(await node.stop()).toBe(0);
+      receiver.stop(true);
+      await database.drop();
+    }
+  }, 60_000);
 });
