@@ -312,7 +312,9 @@ export async function up(db: AnyDatabase): Promise<void> {
  * `hookpost_take`: a node takes up to `p_room` of a webhook's due deliveries, leasing them to
  * `p_owner` until `p_until` (their `next_attempt_at` too, so they fall due again when the lease
  * runs out), within the webhook's limit of attempts in flight less the other nodes' running
- * leases — the failing limit once its failures in a row reach `p_failing_after`. One round trip
+ * leases and less `p_busy`, the attempts this node has in flight (counted by its scheduler,
+ * which frees one as soon as the receiver answers) — the failing limit once its failures in a
+ * row reach `p_failing_after`. One round trip
  * instead of a transaction of four: each statement of a plpgsql function sees what committed
  * before it, so the count after the advisory lock sees every take before this one. The first
  * row returned carries only `allowed`, how many the limits let this call take; the taken rows
@@ -322,7 +324,8 @@ export async function up(db: AnyDatabase): Promise<void> {
 async function createTakeFunction(db: AnyDatabase): Promise<void> {
   await sql`create function hookpost_take(
       p_webhook text, p_now bigint, p_until bigint, p_owner text,
-      p_room integer, p_limit integer, p_failing_limit integer, p_failing_after integer)
+      p_room integer, p_busy integer, p_limit integer, p_failing_limit integer,
+      p_failing_after integer)
     returns table (id text, workspace text, webhook_id text, message_id text, body text,
       attempts integer, max_attempts integer, created_at bigint, allowed integer)
     language plpgsql volatile as $$
@@ -333,7 +336,8 @@ async function createTakeFunction(db: AnyDatabase): Promise<void> {
   begin
     perform set_config('synchronous_commit', 'off', true);
     perform pg_advisory_xact_lock(hashtextextended('hookpost.take:' || p_webhook, 0));
-    select w.fail_count into failures from webhooks w where w.id = p_webhook;
+    -- Disabled or deleted on another node since this one read its list: nothing to take.
+    select w.fail_count into failures from webhooks w where w.id = p_webhook and w.enabled = 1;
     if failures is null then
       return query select null::text, null::text, null::text, null::text, null::text,
         null::integer, null::integer, null::bigint, 0;
@@ -343,7 +347,8 @@ async function createTakeFunction(db: AnyDatabase): Promise<void> {
       where d.webhook_id = p_webhook and d.process_status = 0
         and d.lease_until > p_now and d.lease_owner <> p_owner;
     room := greatest(0, least(p_room,
-      (case when failures >= p_failing_after then p_failing_limit else p_limit end) - others));
+      (case when failures >= p_failing_after then p_failing_limit else p_limit end)
+        - others - p_busy));
     return query select null::text, null::text, null::text, null::text, null::text,
       null::integer, null::integer, null::bigint, room;
     if room = 0 then
@@ -406,7 +411,7 @@ export async function down(db: AnyDatabase): Promise<void> {
     await db.schema.dropTable(table).ifExists().execute();
   }
   await sql`drop function if exists webhook_generation_bump()`.execute(db);
-  await sql`drop function if exists hookpost_take(text, bigint, bigint, text, integer, integer, integer, integer)`.execute(
+  await sql`drop function if exists hookpost_take(text, bigint, bigint, text, integer, integer, integer, integer, integer)`.execute(
     db,
   );
 }

@@ -276,6 +276,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await stopWatchingDue();
         await scheduler.stop();
         await mailer.stop();
+        await deliveries.flush();
         await leadership.stop();
         await store.close();
         lock?.release();

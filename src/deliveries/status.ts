@@ -20,6 +20,12 @@ export type Decision =
   | { kind: "retry"; nextAttemptAt: number }
   | { kind: "failed"; reason: Exclude<FailureReason, "render"> };
 
+/** The process status a decision leaves its delivery in. */
+export function statusOfDecision(decision: Decision): ProcessStatusValue {
+  if (decision.kind === "sent") return ProcessStatus.Sent;
+  return decision.kind === "retry" ? ProcessStatus.Waiting : ProcessStatus.Error;
+}
+
 /** Seed 004's lifecycle state, derived from the process status and the attempts made. */
 export function deliveryState(row: {
   process_status: number;

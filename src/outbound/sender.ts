@@ -110,6 +110,14 @@ export function heldLength(headers: Headers): number | null {
 }
 
 /** Reads up to {@link RESPONSE_READ_LIMIT} bytes, then stops; returns the text cut to `keep`. */
+/**
+ * The answer as it can be stored: a NUL (U+0000), which a receiver may well send but PostgreSQL
+ * text cannot hold, becomes U+FFFD, so the outcome is recorded on either backend.
+ */
+function storable(text: string): string {
+  return text.includes("\u0000") ? text.replaceAll("\u0000", "\uFFFD") : text;
+}
+
 async function readCapped(response: Response, keep: number): Promise<string> {
   const encoding = response.headers.get("content-encoding")?.trim() ?? "";
   if (encoding !== "" && encoding.toLowerCase() !== "identity") {
@@ -284,7 +292,7 @@ export async function sendAttempt(
     return {
       ...head,
       error,
-      responseBody: body,
+      responseBody: storable(body),
       durationMs: Math.round(performance.now() - started),
       aborted: false,
     };

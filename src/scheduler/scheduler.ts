@@ -229,7 +229,7 @@ export class Scheduler {
   }
 
   private async tick(): Promise<void> {
-    const now = Date.now();
+    let now = Date.now();
     // What the map knows is refreshed now and then, so nothing can be forgotten for long.
     if (now - this.lastFullLookAt >= FULL_LOOK_EVERY_MS) {
       this.lastFullLookAt = now;
@@ -242,6 +242,8 @@ export class Scheduler {
     }
     const free = this.options.config.concurrency - this.slotsTaken;
     if (free <= 0) return;
+    // Read again: retention may have taken a while, and a lease is reckoned from this time.
+    now = Date.now();
     const webhooks = await this.options.store.dispatchableWebhooks();
     if (webhooks !== this.webhooks) {
       // Read again, so a webhook changed: one enabled again starts from its cleared count.
@@ -279,6 +281,7 @@ export class Scheduler {
       wants.push({
         webhook,
         room,
+        busy,
         limit: this.perWebhookLimit,
         failingLimit: this.failingLimit,
         failingAfter: FAILING_AFTER,

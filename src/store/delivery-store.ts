@@ -68,6 +68,15 @@ export interface Recorded {
   failCount: number | null;
 }
 
+/**
+ * How long a delivery whose attempt went wrong (its outcome could not be stored — the disk full,
+ * say — or the attempt threw) stays in flight before it may be taken again: long enough not to
+ * resend in a tight loop. Either adapter's `hold`.
+ */
+export const HOLD_UNRECORDED_MS = 60_000;
+/** After an outcome could not be stored, how long nothing new is taken (either adapter). */
+export const HOLD_TAKING_MS = 5_000;
+
 /** The queue's size, for /metrics. */
 export interface QueueState {
   waiting: number;
@@ -89,6 +98,8 @@ export interface Want {
   webhook: DispatchableWebhook;
   /** At most this many, from this node's free slots for the webhook. */
   room: number;
+  /** This node's attempts of the webhook in flight (slots taken, until the receiver answers). */
+  busy: number;
   /**
    * The webhook's limit of attempts in flight, and the smaller one while it keeps failing
    * (`failingAfter` failed attempts in a row or more). On PostgreSQL these hold across the
@@ -227,4 +238,10 @@ export interface DeliveryStore {
    * transaction. `stopping` ends the run between batches.
    */
   applyRetention(cutoff: number, stopping: () => boolean): Promise<Removed>;
+
+  /**
+   * Writes what the store still holds to write on its own (on PostgreSQL, the latest successes'
+   * `lastDeliveredAt`): at shutdown, once the scheduler has stopped, before the database closes.
+   */
+  flush(): Promise<void>;
 }

@@ -111,28 +111,46 @@ export function nextDueAfterNow(
 /** The row a delivery failed for its deleted webhook comes back as, for the kept totals. */
 type FailedRow = { webhook_id: string; attempts: number; max_attempts: number };
 
+/** What a Waiting delivery of a deleted webhook becomes: Error, `WEBHOOK_GONE` (either adapter). */
+export function failedAsGone(now: number) {
+  return {
+    process_status: ProcessStatus.Error,
+    last_error: WEBHOOK_GONE,
+    response_message: WEBHOOK_GONE,
+    updated_at: now,
+  };
+}
+
+/** The columns a failed row comes back with, for the kept totals ({@link FailedRow}). */
+export const FAILED_ROW = ["webhook_id", "attempts", "max_attempts"] as const;
+
 /**
  * Fails the Waiting deliveries of a deleted webhook, so nothing waits for it forever — except
- * those in flight (`spared`), whose attempt records their outcome. Runs in the caller's
+ * those in flight, whose attempt records their outcome: `spared` names them (SQLite, where
+ * the server knows them), or `"leased"` spares every running lease, checked on each row as it
+ * is updated (PostgreSQL, where a node may take one at any moment). Runs in the caller's
  * transaction; `tally` hears of every row it moves.
  */
 export async function failWaitingOfWebhook(
   db: Executor,
   tally: Tally,
-  change: { webhookId: string; now: number; spared: readonly string[] },
+  change: { webhookId: string; now: number; spared: readonly string[] | "leased" },
 ): Promise<number> {
+  const { spared } = change;
   const failed = await db
     .updateTable("deliveries")
-    .set({
-      process_status: ProcessStatus.Error,
-      last_error: WEBHOOK_GONE,
-      response_message: WEBHOOK_GONE,
-      updated_at: change.now,
-    })
+    .set(failedAsGone(change.now))
     .where("webhook_id", "=", change.webhookId)
     .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
-    .$if(change.spared.length > 0, (query) => query.where("id", "not in", change.spared))
-    .returning(["webhook_id", "attempts", "max_attempts"])
+    .$if(spared === "leased", (query) =>
+      query.where((eb) =>
+        eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", change.now)]),
+      ),
+    )
+    .$if(spared !== "leased" && spared.length > 0, (query) =>
+      query.where("id", "not in", spared as readonly string[]),
+    )
+    .returning(FAILED_ROW)
     .execute();
   tally.waitingFailed(failed);
   return failed.length;

@@ -8,6 +8,7 @@ import type { Executor } from "../db/database.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
 import { idFloor } from "../ids.ts";
 import type { Tally } from "./counts.ts";
+import type { Removed } from "./delivery-store.ts";
 
 /**
  * Deliveries and attempts older than the cutoff that are finished (Sent or Error), in one
@@ -91,4 +92,39 @@ export async function deleteMailedNoticesBefore(
     )
     .executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+/** Rows per delete. */
+const RETENTION_BATCH = 1000;
+/** Deletes of each kind per run, at most: a large backlog is worked off over several runs. */
+const RETENTION_BATCHES_PER_RUN = 20;
+
+/**
+ * One retention run, for either adapter: finished deliveries with their attempts, events no
+ * delivery refers to any more, failure notices already mailed — older than `cutoff`, in batches,
+ * each its own transaction (`transaction`), so the database is never held for long. The
+ * deliveries' deletes tell the kept totals through `tallied`, in the same transaction.
+ * `stopping` ends the run between batches.
+ */
+export async function applyRetentionIn(
+  transaction: <T>(work: (trx: Executor) => Promise<T>) => Promise<T>,
+  tallied: (trx: Executor, work: (tally: Tally) => Promise<number>) => Promise<number>,
+  cutoff: number,
+  stopping: () => boolean,
+): Promise<Removed> {
+  const inBatches = async (deleteBatch: (trx: Executor) => Promise<number>) => {
+    let total = 0;
+    for (let batch = 0; batch < RETENTION_BATCHES_PER_RUN && !stopping(); batch++) {
+      const removed = await transaction(deleteBatch);
+      total += removed;
+      if (removed < RETENTION_BATCH) break;
+    }
+    return total;
+  };
+  const deliveries = await inBatches((trx) =>
+    tallied(trx, (tally) => deleteFinishedBefore(trx, tally, cutoff, RETENTION_BATCH)),
+  );
+  const events = await inBatches((trx) => deleteOrphanEventsBefore(trx, cutoff, RETENTION_BATCH));
+  const notices = await inBatches((trx) => deleteMailedNoticesBefore(trx, cutoff, RETENTION_BATCH));
+  return { deliveries, events, notices };
 }

@@ -16,7 +16,7 @@ import {
   WebhookDerived,
 } from "../db/webhook-generation.ts";
 import type { FailureHook } from "../deliveries/failure.ts";
-import { type Decision, ProcessStatus } from "../deliveries/status.ts";
+import { ProcessStatus, statusOfDecision } from "../deliveries/status.ts";
 import { EnabledWebhooks } from "../events/enabled-webhooks.ts";
 import { newId } from "../ids.ts";
 import { type CountedState, Tally } from "./counts.ts";
@@ -27,16 +27,18 @@ import {
   type NewEvent,
   reportBornFailed,
 } from "./deliveries.ts";
-import type {
-  Acceptance,
-  AttemptRecord,
-  DeliveryStore,
-  EventBuilder,
-  QueueState,
-  Recorded,
-  Removed,
-  Taken,
-  Want,
+import {
+  type Acceptance,
+  type AttemptRecord,
+  type DeliveryStore,
+  type EventBuilder,
+  HOLD_TAKING_MS,
+  HOLD_UNRECORDED_MS,
+  type QueueState,
+  type Recorded,
+  type Removed,
+  type Taken,
+  type Want,
 } from "./delivery-store.ts";
 import { type EventContentOf, findAcceptedEventNow, readEventContents } from "./events.ts";
 import type { GroupCommit } from "./group-commit.ts";
@@ -67,29 +69,13 @@ import {
   failWaitingOfWebhook,
   nextDueAfterNow,
 } from "./queue.ts";
-import {
-  deleteFinishedBefore,
-  deleteMailedNoticesBefore,
-  deleteOrphanEventsBefore,
-} from "./retention.ts";
+import { applyRetentionIn } from "./retention.ts";
 
 /** Thrown inside a recording transaction to roll it back: the row is no longer Waiting. */
 class NoLongerWaiting extends Error {}
 
 /** Thrown by the fast recording path: the webhook is gone, the failure path must run. */
 class WebhookGone extends Error {}
-
-/**
- * How long a delivery whose attempt went wrong (its outcome could not be stored — the disk full,
- * say — or the attempt threw) stays in flight before it may be taken again: long enough not to
- * resend in a tight loop.
- */
-const HOLD_UNRECORDED_MS = 60_000;
-/** After an outcome could not be stored, how long nothing new is taken. */
-const HOLD_TAKING_MS = 5_000;
-
-const RETENTION_BATCH = 1000;
-const RETENTION_BATCHES_PER_RUN = 20;
 
 /** What the kept totals know of a taken delivery, in `processStatus` after `attempts`. */
 function countedAs(delivery: DueDelivery, processStatus: number, attempts: number): CountedState {
@@ -99,11 +85,6 @@ function countedAs(delivery: DueDelivery, processStatus: number, attempts: numbe
     attempts,
     maxAttempts: delivery.max_attempts,
   };
-}
-
-function statusOf(decision: Decision): number {
-  if (decision.kind === "sent") return ProcessStatus.Sent;
-  return decision.kind === "retry" ? ProcessStatus.Waiting : ProcessStatus.Error;
 }
 
 export class SqliteDeliveryStore implements DeliveryStore {
@@ -418,7 +399,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
       decision = { kind: "failed", reason: "exhausted" };
     }
     const number = delivery.attempts + 1;
-    const processStatus = statusOf(decision);
+    const processStatus = statusOfDecision(decision);
     const updated = updateDeliveryOutcomeNow(this.statements, {
       id: delivery.id,
       processStatus,
@@ -565,30 +546,17 @@ export class SqliteDeliveryStore implements DeliveryStore {
    * transaction, so a large backlog is worked off over several runs without holding the
    * database for long. `stopping` ends the run between batches.
    */
-  async applyRetention(cutoff: number, stopping: () => boolean): Promise<Removed> {
-    const deliveries = await this.inBatches(stopping, (trx) =>
-      this.tallied((tally) => deleteFinishedBefore(trx, tally, cutoff, RETENTION_BATCH)),
-    );
-    const events = await this.inBatches(stopping, (trx) =>
-      deleteOrphanEventsBefore(trx, cutoff, RETENTION_BATCH),
-    );
-    const notices = await this.inBatches(stopping, (trx) =>
-      deleteMailedNoticesBefore(trx, cutoff, RETENTION_BATCH),
-    );
-    return { deliveries, events, notices };
+  /** Nothing waits: every write is in a transaction of its own or the batch's. */
+  flush(): Promise<void> {
+    return Promise.resolve();
   }
 
-  /** Runs a batched delete until a batch comes back short (or the run's budget is spent). */
-  private async inBatches(
-    stopping: () => boolean,
-    deleteBatch: (trx: Executor) => Promise<number>,
-  ): Promise<number> {
-    let total = 0;
-    for (let batch = 0; batch < RETENTION_BATCHES_PER_RUN && !stopping(); batch++) {
-      const removed = await this.db.transaction().execute(deleteBatch);
-      total += removed;
-      if (removed < RETENTION_BATCH) break;
-    }
-    return total;
+  applyRetention(cutoff: number, stopping: () => boolean): Promise<Removed> {
+    return applyRetentionIn(
+      (work) => this.db.transaction().execute(work),
+      (_trx, work) => this.tallied(work),
+      cutoff,
+      stopping,
+    );
   }
 }

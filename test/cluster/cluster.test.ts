@@ -404,8 +404,11 @@ describe.skipIf(!available)("a cluster of nodes on one PostgreSQL database", () 
 
   test("a webhook's limit of attempts in flight holds over the whole cluster", async () => {
     // HOOKPOST_CONCURRENCY 8: a webhook may have 8 / 4 = 2 attempts in flight, cluster-wide.
-    const cluster = await startCluster(3, { ...LOOPBACK_DELIVERY, HOOKPOST_CONCURRENCY: "8" });
-    const { key, nodes, db } = cluster;
+    // The first node allows itself 1 (4 / 4), so it can never hold both: once it holds one,
+    // the nodes started after it must take the second — and must count its one to stop there.
+    const cluster = await startCluster(1, { ...LOOPBACK_DELIVERY, HOOKPOST_CONCURRENCY: "4" });
+    const { key, db } = cluster;
+    const first = cluster.nodes[0] as ServerProcess;
     let active = 0;
     let maxActive = 0;
     const receiver = startReceiver(async () => {
@@ -416,27 +419,23 @@ describe.skipIf(!available)("a cluster of nodes on one PostgreSQL database", () 
       return Response.json({ ok: true });
     });
     defer(() => receiver.stop());
-    await saveWebhook(nodes[0] as ServerProcess, key, {
+    await saveWebhook(first, key, {
       endpoint: receiver.url,
       eventTypes: { "*": [0] },
       timeoutSeconds: 10,
     });
-
     const EVENTS = 24;
     await Promise.all(
       Array.from({ length: EVENTS }, (_, n) =>
-        publish(nodes[n % nodes.length] as ServerProcess, key, {
-          eventType: 0,
-          contentType: "article",
-          contentId: `c_${n}`,
-        }),
+        publish(first, key, { eventType: 0, contentType: "article", contentId: `c_${n}` }),
       ),
     );
-    // Meanwhile, which nodes hold leases: the work is shared, yet the limit is the cluster's.
+    // Which nodes hold leases, watched from now on: the work is shared, yet the limit is the
+    // cluster's.
     const owners = new Set<string>();
-    await waitFor(
-      `all ${EVENTS} deliveries to be sent`,
-      async () => {
+    let watching = true;
+    const watched = (async () => {
+      while (watching) {
         const leased = await db
           .selectFrom("deliveries")
           .select("lease_owner")
@@ -444,10 +443,22 @@ describe.skipIf(!available)("a cluster of nodes on one PostgreSQL database", () 
           .where("process_status", "=", ProcessStatus.Waiting)
           .execute();
         for (const row of leased) if (row.lease_owner) owners.add(row.lease_owner);
-        return receiver.requests.length >= EVENTS && active === 0;
-      },
+        await Bun.sleep(5);
+      }
+    })();
+    await waitFor("the first node's attempt in flight", () => active === 1);
+    const others = await Promise.all([
+      cluster.addNode({ HOOKPOST_CONCURRENCY: "8" }),
+      cluster.addNode({ HOOKPOST_CONCURRENCY: "8" }),
+    ]);
+    await waitFor(
+      `all ${EVENTS} deliveries to be sent`,
+      () => receiver.requests.length >= EVENTS && active === 0,
       30_000,
     );
+    watching = false;
+    await watched;
+    expect(others).toHaveLength(2);
     expect(receiver.requests.length).toBe(EVENTS);
     expect(owners.size).toBeGreaterThan(1);
     expect(maxActive).toBe(2);

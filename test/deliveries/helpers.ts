@@ -91,7 +91,14 @@ export async function takeDueOf(
   count: number,
 ): Promise<DueDelivery[]> {
   // No limit of attempts in flight: the test takes what it asks for.
-  const want = { webhook, room: count, limit: 1e6, failingLimit: 1e6, failingAfter: 1e6 };
+  const want = {
+    webhook,
+    room: count,
+    busy: 0,
+    limit: 1e6,
+    failingLimit: 1e6,
+    failingAfter: 1e6,
+  };
   const taken = await store.take(Date.now(), [want], count);
   return taken.deliveries.map(([, delivery]) => delivery);
 }

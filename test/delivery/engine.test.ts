@@ -386,6 +386,18 @@ describe("failures and retries", () => {
     }
   });
 
+  test("an answer holding a NUL character is recorded, the NUL shown as U+FFFD", async () => {
+    // PostgreSQL text cannot hold U+0000: stored as sent, the outcome could never be recorded.
+    const target = receiver(() => new Response("ok\u0000tail", { status: 200 }));
+    const { deliveryId } = await oneDelivery(target.url, { maxAttempts: 1 });
+    const row = await settled(deliveryId);
+    expect(row.process_status).toBe(ProcessStatus.Sent);
+    expect(row.response_message).toBe("ok\uFFFDtail");
+    const [attempt] = await attempts(deliveryId);
+    expect(attempt?.response_body).toBe("ok\uFFFDtail");
+    expect(target.requests).toHaveLength(1);
+  });
+
   test("a large response is read only up to 64 KB and stored cut to 2,000 characters", async () => {
     const big = "x".repeat(2 * 1024 * 1024);
     const target = receiver(() => new Response(big, { status: 500 }));

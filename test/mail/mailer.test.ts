@@ -177,10 +177,15 @@ describe("failure mail", () => {
     const fourth = await publish(t, "d");
     ids.push(fourth);
     await server.restart();
-    const mail = await waitFor("the mail after SMTP came back", () => {
-      const all = server.mails.map(textOf).join("\n");
-      return ids.every((id) => all.includes(id)) ? server.mails : undefined;
-    });
+    // The mailer tries again on its backoff (5 s, then 10 s): it may take that long.
+    const mail = await waitFor(
+      "the mail after SMTP came back",
+      () => {
+        const all = server.mails.map(textOf).join("\n");
+        return ids.every((id) => all.includes(id)) ? server.mails : undefined;
+      },
+      25_000,
+    );
     expect(mail.length).toBeGreaterThanOrEqual(1);
     // Marked sent once the SMTP server has taken them: a moment after the mail arrives.
     await waitFor("every notice marked as mailed", async () => {
@@ -191,7 +196,7 @@ describe("failure mail", () => {
         .execute();
       return unmailed.length === 0;
     });
-  });
+  }, 60_000);
 
   test("without HOOKPOST_SMTP_URL notices are kept and a warning is logged once", async () => {
     const receiver = await failingReceiver();

@@ -1,7 +1,7 @@
 /**
  * Recording attempts on PostgreSQL, a batch at a time in the caller's transaction
  * (batch.ts): each delivery's new state over the lease it was taken with, the attempt rows,
- * and for failures the webhook's health. A success's health is written apart
+ * and the webhooks' health. A success's `last_delivered_at` is written apart
  * (success-health.ts).
  */
 
@@ -11,46 +11,77 @@ import { ProcessStatus } from "../../deliveries/status.ts";
 import type { AttemptOutcomeRow } from "../outcomes.ts";
 import type { Lease } from "./queue.ts";
 
-/**
- * A failed attempt: failCount one more, healthStatus `failing` (a webhook someone disabled
- * keeps saying so), and on `410 Gone` the webhook disabled. Returns the webhook's failCount now,
- * or null when the webhook is gone.
- */
-export async function recordWebhookFailure(
-  trx: Executor,
-  webhookId: string,
-  change: { disable: boolean },
-): Promise<number | null> {
-  const updated = await trx
-    .updateTable("webhooks")
-    .set((eb) => ({
-      fail_count: eb("fail_count", "+", 1),
-      health_status: change.disable
-        ? "disabled"
-        : sql<"failing" | "disabled">`case when enabled = 1 then 'failing' else health_status end`,
-      ...(change.disable ? { enabled: 0 } : {}),
-    }))
-    .where("id", "=", webhookId)
-    .returning("fail_count")
-    .executeTakeFirst();
-  return updated?.fail_count ?? null;
+/** What a batch's outcomes tell one webhook, in the order they came. */
+export interface HealthChange {
+  webhookId: string;
+  /** Whether a success came in the batch: the failures in a row start again from it. */
+  succeeded: boolean;
+  /** Failed attempts after the batch's last success (all of them, when none succeeded). */
+  failuresAfter: number;
+  /** A `410 Gone` came: the webhook is disabled. */
+  disable: boolean;
 }
 
 /**
- * A success at `at`: failCount 0, healthStatus `working` (unless disabled), lastDeliveredAt —
- * written only when the row would show something new (see success-health.ts).
+ * Writes each webhook's health as a batch of outcomes leaves it — failCount, healthStatus, and
+ * on `410 Gone` the webhook disabled — in webhook id order (transactions that lock the same rows
+ * lock them in one order, so never in a cycle). A webhook with only successes, already at 0
+ * failures and `working`, is not written at all: its row is shared by every attempt of every
+ * node, and an update would hold its lock until the commit. Returns each webhook's failCount
+ * now, absent for a webhook that is gone. (`last_delivered_at` moves apart: success-health.ts.)
  */
-export async function markWebhookSucceeded(
+export async function recordWebhookHealth(
+  trx: Executor,
+  changes: readonly HealthChange[],
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const ordered = [...changes].sort((a, b) => (a.webhookId < b.webhookId ? -1 : 1));
+  for (const change of ordered) {
+    const failing = change.failuresAfter > 0;
+    const base = change.succeeded ? sql<number>`0` : sql<number>`fail_count`;
+    const health = change.disable
+      ? sql<string>`'disabled'`
+      : sql<string>`case when enabled = 1 then ${failing ? "failing" : "working"} else health_status end`;
+    const only =
+      failing || change.disable
+        ? sql`true`
+        : sql`(fail_count <> 0 or (enabled = 1 and health_status <> 'working'))`;
+    const updated = await sql<{ fail_count: number }>`update webhooks set
+        fail_count = ${base} + ${change.failuresAfter},
+        health_status = ${health},
+        enabled = ${change.disable ? sql`0` : sql`enabled`}
+      where id = ${change.webhookId} and ${only}
+      returning fail_count`.execute(trx);
+    let count = updated.rows[0]?.fail_count;
+    if (count === undefined) {
+      // Nothing to change (successes of a healthy webhook), or no such webhook.
+      const row = await trx
+        .selectFrom("webhooks")
+        .select("fail_count")
+        .where("id", "=", change.webhookId)
+        .executeTakeFirst();
+      count = row?.fail_count;
+    }
+    if (count !== undefined) counts.set(change.webhookId, count);
+  }
+  return counts;
+}
+
+/**
+ * A success at `at` moves `last_delivered_at` (never back), written only when it would show
+ * something new (see success-health.ts).
+ */
+export async function markWebhookDelivered(
   db: Executor,
   webhookId: string,
   at: number,
 ): Promise<void> {
-  await sql`update webhooks set fail_count = 0,
-      last_delivered_at = greatest(coalesce(last_delivered_at, 0), ${at}),
-      health_status = case when enabled = 1 then 'working' else health_status end
-    where id = ${webhookId}
-      and (fail_count <> 0 or (enabled = 1 and health_status <> 'working')
-        or last_delivered_at is null or last_delivered_at < ${at})`.execute(db);
+  await db
+    .updateTable("webhooks")
+    .set({ last_delivered_at: at })
+    .where("id", "=", webhookId)
+    .where((eb) => eb.or([eb("last_delivered_at", "is", null), eb("last_delivered_at", "<", at)]))
+    .execute();
 }
 
 /** One outcome to write over its lease. */

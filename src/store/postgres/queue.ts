@@ -9,9 +9,9 @@
  *
  * Taking is `FOR UPDATE SKIP LOCKED` (nodes never wait for each other's rows), under a
  * transaction-scoped advisory lock per webhook (in the function `hookpost_take`), so the webhook's limit of attempts in flight
- * holds across the cluster: a node takes at most its own free room (its scheduler counts its
- * own attempts, and frees a slot as soon as the receiver answers 2xx, as on SQLite) and at
- * most the limit less the other nodes' running leases.
+ * holds across the cluster: a node takes at most the limit less the other nodes' running
+ * leases and less its own attempts in flight (its scheduler counts them, and frees a slot as
+ * soon as the receiver answers 2xx, as on SQLite, rather than when the outcome commits).
  */
 
 import { sql } from "kysely";
@@ -19,12 +19,6 @@ import type { Executor } from "../../db/database.ts";
 import { ProcessStatus } from "../../deliveries/status.ts";
 import type { Want } from "../delivery-store.ts";
 import type { DueDelivery } from "../queue.ts";
-
-/** A delivery taken here, and the lease that makes it this node's. */
-export interface Leased {
-  delivery: DueDelivery;
-  leaseUntil: number;
-}
 
 /** Who holds a lease, and until when: what an outcome's write checks it still holds. */
 export interface Lease {
@@ -34,7 +28,7 @@ export interface Lease {
 
 /**
  * Takes up to `room` of the webhook's due deliveries for `owner`, within the webhook's limit of
- * attempts in flight less the other nodes' leases, in one call of `hookpost_take` (PostgreSQL
+ * attempts in flight less the other nodes' leases and this node's own attempts, in one call of `hookpost_take` (PostgreSQL
  * migration 0001 holds it, and says how). Returns what was taken, and whether the cluster's
  * limit (not the lack of due work) stopped it short.
  */
@@ -46,7 +40,9 @@ export async function takeLeased(
 ): Promise<{ taken: DueDelivery[]; limited: boolean }> {
   const result = await sql<DueDelivery & { allowed: number | null }>`select * from hookpost_take(
       ${want.webhook.id}, ${lease.now}, ${lease.until}, ${lease.owner},
-      ${room}, ${want.limit}, ${want.failingLimit}, ${want.failingAfter})`.execute(db);
+      ${room}, ${want.busy}, ${want.limit}, ${want.failingLimit}, ${want.failingAfter})`.execute(
+    db,
+  );
   const [first, ...rows] = result.rows;
   const allowed = first?.allowed ?? 0;
   const taken = rows.map(({ allowed: _allowed, ...delivery }) => delivery);

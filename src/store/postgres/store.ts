@@ -21,7 +21,7 @@ import {
   workspaceGenerationQuery,
 } from "../../db/webhook-generation.ts";
 import type { FailureHook } from "../../deliveries/failure.ts";
-import { ProcessStatus } from "../../deliveries/status.ts";
+import { ProcessStatus, statusOfDecision } from "../../deliveries/status.ts";
 import {
   type Candidate,
   candidatesOf,
@@ -31,16 +31,18 @@ import { newId } from "../../ids.ts";
 import type { Logger } from "../../log.ts";
 import { Tally } from "../counts.ts";
 import { enqueueDeliveries, type NewDelivery, type NewEvent } from "../deliveries.ts";
-import type {
-  Acceptance,
-  AttemptRecord,
-  DeliveryStore,
-  EventBuilder,
-  QueueState,
-  Recorded,
-  Removed,
-  Taken,
-  Want,
+import {
+  type Acceptance,
+  type AttemptRecord,
+  type DeliveryStore,
+  type EventBuilder,
+  HOLD_TAKING_MS,
+  HOLD_UNRECORDED_MS,
+  type QueueState,
+  type Recorded,
+  type Removed,
+  type Taken,
+  type Want,
 } from "../delivery-store.ts";
 import { type EventContentOf, findAcceptedEvent, readEventContents } from "../events.ts";
 import {
@@ -62,35 +64,21 @@ import {
   type DispatchableWebhook,
   type DueDelivery,
   dispatchableWebhooksQuery,
+  FAILED_ROW,
+  failedAsGone,
   failWaitingOfWebhook,
-  WEBHOOK_GONE,
 } from "../queue.ts";
-import {
-  deleteFinishedBefore,
-  deleteMailedNoticesBefore,
-  deleteOrphanEventsBefore,
-} from "../retention.ts";
+import { applyRetentionIn } from "../retention.ts";
 import { DUE_CHANNEL, DueAnnouncer } from "./announcer.ts";
 import { TransactionBatcher } from "./batch.ts";
-import { recordWebhookFailure, updateDeliveryOutcomes } from "./outcomes.ts";
+import { type HealthChange, recordWebhookHealth, updateDeliveryOutcomes } from "./outcomes.ts";
 import { isLeased, type Lease, leasedOf, moveLease, nextDueAfter, takeLeased } from "./queue.ts";
 import { SuccessHealth } from "./success-health.ts";
 import { writeTally } from "./totals.ts";
 
-/** See the SQLite adapter (store.ts): how long a delivery whose attempt went wrong is held. */
-const HOLD_UNRECORDED_MS = 60_000;
-const HOLD_TAKING_MS = 5_000;
-const RETENTION_BATCH = 1000;
-const RETENTION_BATCHES_PER_RUN = 20;
-
 /** A unique index refused a row: another transaction wrote the same idempotency key first. */
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && "errno" in error && error.errno === "23505";
-}
-
-function statusOf(decision: AttemptRecord["decision"]): number {
-  if (decision.kind === "sent") return ProcessStatus.Sent;
-  return decision.kind === "retry" ? ProcessStatus.Waiting : ProcessStatus.Error;
 }
 
 /** Rows as readers see them: a Waiting delivery with a running lease is Processing. */
@@ -296,11 +284,19 @@ export class PostgresDeliveryStore implements DeliveryStore {
       if (room <= 0) continue;
       const until = now + want.webhook.timeout_seconds * 1000 + this.options.leaseMarginMs;
       const owner = this.options.nodeId;
-      const { taken: leased, limited } = await takeLeased(this.db, want, room, {
-        owner,
-        now,
-        until,
-      });
+      let took: Awaited<ReturnType<typeof takeLeased>>;
+      try {
+        took = await takeLeased(this.db, want, room, { owner, now, until });
+      } catch (error) {
+        // What earlier webhooks' takes leased is this node's now: it must be sent.
+        if (taken.deliveries.length === 0) throw error;
+        this.options.log?.warn("taking work failed part-way; sending what was taken", {
+          webhookId: want.webhook.id,
+          error: String(error),
+        });
+        return taken;
+      }
+      const { taken: leased, limited } = took;
       for (const delivery of leased) {
         this.leases.set(delivery.id, { owner, until });
         taken.deliveries.push([want.webhook, delivery]);
@@ -308,8 +304,11 @@ export class PostgresDeliveryStore implements DeliveryStore {
       left -= leased.length;
       if (leased.length < room && !limited) {
         // Nothing more is due: when something will be (a retry's time, or a lease's end).
-        const next = await nextDueAfter(this.db, want.webhook.id, now);
-        taken.nextDueAt.set(want.webhook.id, next ?? Number.POSITIVE_INFINITY);
+        // Not knowing is no loss: the webhook is simply looked at again.
+        const next = await nextDueAfter(this.db, want.webhook.id, now).catch(() => undefined);
+        if (next !== undefined) {
+          taken.nextDueAt.set(want.webhook.id, next ?? Number.POSITIVE_INFINITY);
+        }
       }
     }
     return taken;
@@ -329,14 +328,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
         const gone = await this.tallied(trx, async (tally) => {
           const failed = await trx
             .updateTable("deliveries")
-            .set({
-              process_status: ProcessStatus.Error,
-              last_error: WEBHOOK_GONE,
-              response_message: WEBHOOK_GONE,
-              updated_at: now,
-              lease_owner: null,
-              lease_until: null,
-            })
+            .set({ ...failedAsGone(now), lease_owner: null, lease_until: null })
             .where("id", "=", delivery.id)
             .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
             .where("lease_owner", "=", lease.owner)
@@ -344,7 +336,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
             .where(({ not, exists, selectFrom }) =>
               not(exists(selectFrom("webhooks").select("id").whereRef("id", "=", "webhook_id"))),
             )
-            .returning(["webhook_id", "attempts", "max_attempts"])
+            .returning(FAILED_ROW)
             .execute();
           tally.waitingFailed(failed);
           return failed.length > 0;
@@ -369,14 +361,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
       this.tallied(trx, async (tally) => {
         const failed = await trx
           .updateTable("deliveries")
-          .set({
-            process_status: ProcessStatus.Error,
-            last_error: WEBHOOK_GONE,
-            response_message: WEBHOOK_GONE,
-            updated_at: now,
-            lease_owner: null,
-            lease_until: null,
-          })
+          .set({ ...failedAsGone(now), lease_owner: null, lease_until: null })
           .where("webhook_id", "in", (query) =>
             query
               .selectFrom("delivery_counts as c")
@@ -396,7 +381,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
           .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
           // A running lease records its own outcome.
           .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", now)]))
-          .returning(["webhook_id", "attempts", "max_attempts"])
+          .returning(FAILED_ROW)
           .execute();
         tally.waitingFailed(failed);
         return failed.length;
@@ -404,10 +389,9 @@ export class PostgresDeliveryStore implements DeliveryStore {
     );
   }
 
-  async failWaitingOfWebhook(trx: Executor, webhookId: string, now: number): Promise<number> {
-    const spared = (await leasedOf(trx, webhookId, now)).map((row) => row.id);
+  failWaitingOfWebhook(trx: Executor, webhookId: string, now: number): Promise<number> {
     return this.tallied(trx, (tally) =>
-      failWaitingOfWebhook(trx, tally, { webhookId, now, spared }),
+      failWaitingOfWebhook(trx, tally, { webhookId, now, spared: "leased" }),
     );
   }
 
@@ -430,21 +414,44 @@ export class PostgresDeliveryStore implements DeliveryStore {
     }
     this.leases.delete(record.delivery.id);
     if (recorded?.decision.kind === "sent") {
-      this.successes.succeeded(record.delivery.webhook_id, record.now);
+      this.successes.delivered(record.delivery.webhook_id, record.now);
     }
     return recorded;
   }
 
   /**
-   * Writes a batch of outcomes (batch.ts): for each failure, its webhook's health first (a retry
-   * whose webhook was deleted meanwhile becomes a failure); then every delivery over its lease
-   * in one statement, the attempts of those written in another, the totals, and the failure
-   * hook's notices. An outcome whose lease was lost is not written: null.
+   * Writes a batch of outcomes (batch.ts): the webhooks' health first (outcomes.ts); then every
+   * delivery over its lease in one statement, the attempts of those written in another, the
+   * totals, and the failure hook's notices. An outcome whose lease was lost is not written:
+   * null. Each outcome's failCount is its webhook's as the whole batch leaves it.
    */
   private async writeOutcomes(
     trx: Executor,
     batch: readonly { record: AttemptRecord; held: Lease }[],
   ): Promise<(Recorded | null)[]> {
+    // Each webhook's health, as the batch's outcomes leave it, first: a retry whose webhook
+    // was deleted meanwhile becomes a failure.
+    const health = new Map<string, HealthChange>();
+    for (const { record } of batch) {
+      const webhookId = record.delivery.webhook_id;
+      const change = health.get(webhookId) ?? {
+        webhookId,
+        succeeded: false,
+        failuresAfter: 0,
+        disable: false,
+      };
+      if (record.decision.kind === "sent") {
+        change.succeeded = true;
+        change.failuresAfter = 0;
+      } else {
+        change.failuresAfter++;
+        if (record.decision.kind === "failed" && record.decision.reason === "gone") {
+          change.disable = true;
+        }
+      }
+      health.set(webhookId, change);
+    }
+    const failCounts = await recordWebhookHealth(trx, [...health.values()]);
     const decided: {
       record: AttemptRecord;
       held: Lease;
@@ -455,17 +462,11 @@ export class PostgresDeliveryStore implements DeliveryStore {
       const { delivery, now } = record;
       let { decision } = record;
       let error = record.error;
-      // A success touches its webhook's row apart (success-health.ts); its failures in a row are 0.
-      let failCount: number | null = 0;
-      if (decision.kind !== "sent") {
-        failCount = await recordWebhookFailure(trx, delivery.webhook_id, {
-          disable: decision.kind === "failed" && decision.reason === "gone",
-        });
-        if (failCount === null && decision.kind === "retry") {
-          // The webhook was deleted during the attempt: nothing will ever take a retry.
-          error = `${record.error}; webhook deleted, no further attempts`;
-          decision = { kind: "failed", reason: "exhausted" };
-        }
+      const failCount = failCounts.get(delivery.webhook_id) ?? null;
+      if (failCount === null && decision.kind === "retry") {
+        // The webhook was deleted during the attempt: nothing will ever take a retry.
+        error = `${record.error}; webhook deleted, no further attempts`;
+        decision = { kind: "failed", reason: "exhausted" };
       }
       decided.push({
         record,
@@ -473,7 +474,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
         recorded: { decision, error, failCount },
         row: {
           id: delivery.id,
-          processStatus: statusOf(decision),
+          processStatus: statusOfDecision(decision),
           attempts: delivery.attempts + 1,
           nextAttemptAt: decision.kind === "retry" ? decision.nextAttemptAt : now,
           statusCode: record.statusCode,
@@ -626,29 +627,16 @@ export class PostgresDeliveryStore implements DeliveryStore {
 
   // — Retention —
 
-  async applyRetention(cutoff: number, stopping: () => boolean): Promise<Removed> {
-    const deliveries = await this.inBatches(stopping, (trx) =>
-      this.tallied(trx, (tally) => deleteFinishedBefore(trx, tally, cutoff, RETENTION_BATCH)),
-    );
-    const events = await this.inBatches(stopping, (trx) =>
-      deleteOrphanEventsBefore(trx, cutoff, RETENTION_BATCH),
-    );
-    const notices = await this.inBatches(stopping, (trx) =>
-      deleteMailedNoticesBefore(trx, cutoff, RETENTION_BATCH),
-    );
-    return { deliveries, events, notices };
+  flush(): Promise<void> {
+    return this.successes.flush();
   }
 
-  private async inBatches(
-    stopping: () => boolean,
-    deleteBatch: (trx: Executor) => Promise<number>,
-  ): Promise<number> {
-    let total = 0;
-    for (let batch = 0; batch < RETENTION_BATCHES_PER_RUN && !stopping(); batch++) {
-      const removed = await this.db.transaction().execute(deleteBatch);
-      total += removed;
-      if (removed < RETENTION_BATCH) break;
-    }
-    return total;
+  applyRetention(cutoff: number, stopping: () => boolean): Promise<Removed> {
+    return applyRetentionIn(
+      (work) => this.db.transaction().execute(work),
+      (trx, work) => this.tallied(trx, work),
+      cutoff,
+      stopping,
+    );
   }
 }

@@ -11,7 +11,7 @@ import type { Executor } from "../../db/database.ts";
 import type { Tally } from "../counts.ts";
 
 /** How many rows a total may be spread over. */
-export const SHARDS = 16;
+const SHARDS = 16;
 
 let nextShard = 0;
 
