@@ -22,24 +22,24 @@
  */
 
 import { Database } from "bun:sqlite";
-import { createHash, createHmac, randomBytes } from "node:crypto";
-import { serveRpc } from "./rpc.ts";
 import {
-  DELIVERY_CONCURRENCY,
-  DELIVERY_TIMEOUT_MS,
-  type EventInput,
-  problem,
-  renderEnvelope,
-  SECRET_PREFIX,
-  standardSignature,
-  validateEvent,
-} from "./webhook-work.ts";
-
-const WEBHOOK_ID = "wh_bench_minimal";
-const WORKSPACE = "default";
-/** Hookpost's process_status values (seed 000's WebhookProcessStatus). */
-const WAITING = 0;
-const SENT = 2;
+  type Accepted,
+  acceptEvent,
+  attempt,
+  type Endpoint,
+  isSent,
+  newEndpoint,
+  type Outcome,
+  SENT,
+  serveEvents,
+  sha256Hex,
+  TurnCommit,
+  WAITING,
+  WEBHOOK_ID,
+  WORKSPACE,
+} from "./minimal-program.ts";
+import { serveRpc } from "./rpc.ts";
+import { DELIVERY_CONCURRENCY } from "./webhook-work.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -65,41 +65,9 @@ CREATE TABLE IF NOT EXISTS attempts (
   status_code INTEGER, error TEXT);
 `;
 
-/** An accepted event, waiting for the turn's commit before its `202`. */
-interface Accepted {
-  eventId: string;
-  workspace: string;
-  event: EventInput;
-  deliveryId: string;
-  body: string;
-  now: number;
-  committed: () => void;
-  failed: (error: unknown) => void;
-}
-
-/** One attempt's outcome, waiting for the turn's commit. */
-interface Outcome {
-  deliveryId: string;
-  startedAt: number;
-  durationMs: number;
-  statusCode: number | null;
-  error: string | null;
-}
-
 interface Ready {
   deliveryId: string;
   body: string;
-}
-
-/** Where deliveries go, and the webhook's secret in the two forms its signatures use. */
-interface Endpoint {
-  url: string;
-  secret: string;
-  standardKey: Buffer;
-}
-
-function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
 function openDatabase(path: string) {
@@ -120,10 +88,7 @@ class MinimalProgram {
   private readonly insertDelivery;
   private readonly recordOutcome;
   private readonly insertAttempt;
-  private readonly commit;
-  private accepted: Accepted[] = [];
-  private outcomes: Outcome[] = [];
-  private flushScheduled = false;
+  private readonly turn: TurnCommit;
   private readonly ready: Ready[] = [];
   private readyHead = 0;
   private inFlight = 0;
@@ -159,7 +124,7 @@ class MinimalProgram {
     >(
       "INSERT INTO attempts (delivery_id, number, started_at, duration_ms, status_code, error) VALUES (?, ?, ?, ?, ?, ?)",
     );
-    this.commit = db.transaction((accepted: Accepted[], outcomes: Outcome[]) => {
+    const commit = db.transaction((accepted: readonly Accepted[], outcomes: readonly Outcome[]) => {
       for (const a of accepted) {
         const { event } = a;
         this.insertEvent.run(
@@ -175,10 +140,9 @@ class MinimalProgram {
         this.insertDelivery.run(a.deliveryId, WEBHOOK_ID, a.eventId, a.body, a.now, a.now, a.now);
       }
       for (const o of outcomes) {
-        const sent = o.statusCode !== null && o.statusCode >= 200 && o.statusCode < 300;
         const now = o.startedAt + o.durationMs;
         const row = this.recordOutcome.get(
-          sent ? SENT : WAITING,
+          isSent(o) ? SENT : WAITING,
           o.statusCode,
           o.durationMs,
           now,
@@ -193,6 +157,12 @@ class MinimalProgram {
           o.error,
         );
       }
+    });
+    this.turn = new TurnCommit(commit, (accepted) => {
+      if (this.endpoint) {
+        for (const a of accepted) this.ready.push({ deliveryId: a.deliveryId, body: a.body });
+      }
+      this.pump();
     });
     if (endpoint) {
       // What an earlier run accepted and did not deliver.
@@ -214,72 +184,12 @@ class MinimalProgram {
       .run(`key_${Bun.randomUUIDv7()}`, WORKSPACE, sha256Hex(plain), Date.now());
   }
 
-  async acceptEvent(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    if (request.method !== "POST" || url.pathname !== "/events") return problem(404, "not found");
-    const presented = request.headers.get("x-api-key");
-    const key = presented === null ? null : this.findKey.get(sha256Hex(presented));
-    if (!key) return problem(401, "a valid X-Api-Key header is required");
-    let input: unknown;
-    try {
-      input = await request.json();
-    } catch {
-      return problem(400, "the body is not JSON");
-    }
-    const event = validateEvent(input);
-    if (typeof event === "string") return problem(400, event);
-    const now = Date.now();
-    const eventId = `evt_${Bun.randomUUIDv7()}`;
-    const deliveryId = `dlv_${Bun.randomUUIDv7()}`;
-    const body = renderEnvelope(event, WEBHOOK_ID, deliveryId, now);
-    try {
-      await new Promise<void>((committed, failed) => {
-        this.accepted.push({
-          eventId,
-          workspace: key.workspace,
-          event,
-          deliveryId,
-          body,
-          now,
-          committed,
-          failed,
-        });
-        this.scheduleFlush();
-      });
-    } catch {
-      return problem(500, "the event could not be stored");
-    }
-    return Response.json(
-      { eventId, deliveries: [{ webhookId: WEBHOOK_ID, deliveryId }] },
-      { status: 202 },
+  acceptEvent(request: Request): Promise<Response> {
+    return acceptEvent(
+      request,
+      (keyHash) => this.findKey.get(keyHash)?.workspace ?? null,
+      (accepted) => this.turn.addEvent(accepted),
     );
-  }
-
-  /** The turn's writes go in one transaction once the turn's callbacks have all run. */
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const accepted = this.accepted;
-    const outcomes = this.outcomes;
-    this.accepted = [];
-    this.outcomes = [];
-    try {
-      this.commit(accepted, outcomes);
-    } catch (error) {
-      process.stderr.write(`minimal program: commit failed: ${String(error)}\n`);
-      for (const a of accepted) a.failed(error);
-      return;
-    }
-    for (const a of accepted) {
-      a.committed();
-      if (this.endpoint) this.ready.push({ deliveryId: a.deliveryId, body: a.body });
-    }
-    this.pump();
   }
 
   private pump(): void {
@@ -289,7 +199,10 @@ class MinimalProgram {
       const next = this.ready[this.readyHead++];
       if (!next) break;
       this.inFlight++;
-      void this.attempt(endpoint, next);
+      void attempt(endpoint, next.deliveryId, next.body).then((outcome) => {
+        this.inFlight--;
+        this.turn.addOutcome(outcome);
+      });
     }
     // Drop the sent prefix now and then rather than shifting the array once per delivery.
     if (this.readyHead > 4096 && this.readyHead * 2 > this.ready.length) {
@@ -297,52 +210,9 @@ class MinimalProgram {
       this.readyHead = 0;
     }
   }
-
-  private async attempt(endpoint: Endpoint, delivery: Ready): Promise<void> {
-    const startedAt = Date.now();
-    const began = performance.now();
-    const timestamp = Math.floor(startedAt / 1000);
-    const { deliveryId, body } = delivery;
-    let statusCode: number | null = null;
-    let error: string | null = null;
-    // Both of Hookpost's schemes: Contit-Signature (hex, the secret's UTF-8 bytes as the key)
-    // and Standard Webhooks (base64, the decoded whsec_ key).
-    const contit = createHmac("sha256", endpoint.secret)
-      .update(`${timestamp}.${body}`)
-      .digest("hex");
-    const headers = {
-      "content-type": "application/json",
-      "user-agent": "bench-minimal/1",
-      "contit-signature": `t=${timestamp},s=${contit}`,
-      "webhook-id": deliveryId,
-      "webhook-timestamp": String(timestamp),
-      "webhook-signature": standardSignature(endpoint.standardKey, deliveryId, timestamp, body),
-    };
-    try {
-      const response = await fetch(endpoint.url, {
-        method: "POST",
-        headers,
-        body,
-        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-      });
-      await response.arrayBuffer();
-      statusCode = response.status;
-    } catch (caught) {
-      error = caught instanceof Error ? caught.message : String(caught);
-    }
-    this.inFlight--;
-    this.outcomes.push({
-      deliveryId,
-      startedAt,
-      durationMs: Math.round(performance.now() - began),
-      statusCode,
-      error,
-    });
-    this.scheduleFlush();
-  }
 }
 
-let server: ReturnType<typeof Bun.serve> | null = null;
+let url: string | null = null;
 
 export const handlers = {
   start(args: {
@@ -351,25 +221,12 @@ export const handlers = {
     /** The receiver's URL; null parks every delivery (ingest alone). */
     endpoint: string | null;
   }): { url: string; pid: number } {
-    if (!server) {
-      const standardKey = randomBytes(24);
-      const endpoint =
-        args.endpoint === null
-          ? null
-          : {
-              url: args.endpoint,
-              secret: `${SECRET_PREFIX}${standardKey.toString("base64")}`,
-              standardKey,
-            };
-      const program = new MinimalProgram(openDatabase(args.dbPath), endpoint);
+    if (url === null) {
+      const program = new MinimalProgram(openDatabase(args.dbPath), newEndpoint(args.endpoint));
       program.addApiKey(args.apiKey);
-      server = Bun.serve({
-        hostname: "127.0.0.1",
-        port: 0,
-        fetch: (request) => program.acceptEvent(request),
-      });
+      url = serveEvents((request) => program.acceptEvent(request));
     }
-    return { url: `http://127.0.0.1:${server.port}`, pid: process.pid };
+    return { url, pid: process.pid };
   },
 };
 

@@ -3,8 +3,8 @@
  * so every test app (test/helpers/test-app.ts) runs on a PostgreSQL database of its own — the
  * store's contract, the API's scenario tables, the delivery engine, mail, retention, the log.
  * Tests of SQLite's own mechanisms skip themselves there. Files that choose their backend
- * themselves (the PostgreSQL schema, copy-data, the cluster, the SQLite file's lock and upgrades)
- * ran in the first half and are not run again.
+ * themselves (the PostgreSQL schema, copy-data, the cluster, the SQLite file's lock and upgrades,
+ * the benchmark's minimal program on PostgreSQL) ran in the first half and are not run again.
  *
  * Without a PostgreSQL server at `HOOKPOST_TEST_POSTGRES_URL` (by default the local server's
  * `postgres` user on 127.0.0.1:5432), it says so, says how to run it, and exits 0.
@@ -14,7 +14,13 @@ import { Glob } from "bun";
 import { postgresAdminUrl, postgresAvailable } from "../test/helpers/postgres.ts";
 
 /** Folders and files whose tests pick their backend themselves. */
-const NOT_AGAIN = ["test/db/", "test/cluster/", "test/reliability/", "test/packaging/"];
+const NOT_AGAIN = [
+  "test/db/",
+  "test/cluster/",
+  "test/reliability/",
+  "test/packaging/",
+  "test/bench/",
+];
 
 async function main(): Promise<number> {
   const url = new URL(postgresAdminUrl());

@@ -38,7 +38,7 @@ import type { EventSize } from "../options.ts";
 import { makeTempDir, removeTempDir } from "../processes.ts";
 import { peakRssMb, RssSampler } from "../rss.ts";
 import { baselines } from "./baselines.ts";
-import { minimalDelivery, minimalRatio } from "./minimal.ts";
+import { minimalDelivery, minimalRatio, onMinimalPostgres, SQLITE } from "./minimal.ts";
 import { peerDelivery } from "./peer.ts";
 import { type NodeCount, type NodeUrls, nodesLabel, onEachCluster } from "./postgres.ts";
 
@@ -60,7 +60,10 @@ async function endToEndAt(context: BenchContext, size: EventSize): Promise<void>
   const { options, loadgen, receiver, report } = context;
   const base = await baselines(context, size);
   const peer = await peerDelivery(context, size);
-  const minimal = await minimalDelivery(context, size);
+  const minimal = await minimalDelivery(context, size, SQLITE);
+  const minimalPostgres = await onMinimalPostgres(context, `e2e-${size}`, (store) =>
+    minimalDelivery(context, size, store),
+  );
   const dir = makeTempDir("e2e");
   const profileDir = profileDirOf(context, `e2e-${size}`);
   const server = await startHookpost({
@@ -109,7 +112,7 @@ async function endToEndAt(context: BenchContext, size: EventSize): Promise<void>
       target: { kind: "atLeast", ratio: 0.5 },
       peer: peer === null ? null : round1(peer.maxRate),
       peerTarget: { kind: "atLeast", ratio: 2 },
-      detail: `${minimalRatio(run.maxRate, minimal.maxRate, "dlv/s")}; ${deliveryDetail(run)}`,
+      detail: `${minimalRatio(run.maxRate, minimal.maxRate, "dlv/s", "sqlite")}; ${deliveryDetail(run)}`,
     });
     const achieved = Math.round((half.ok / options.halfRateMs) * 1000);
     report.add({
@@ -145,7 +148,7 @@ async function endToEndAt(context: BenchContext, size: EventSize): Promise<void>
   }
   await onEachCluster(context, `e2e-${size}`, async (nodes, urls) => {
     const run = await deliverThrough(context, urls, size);
-    reportPostgresDelivery(context, size, nodes, run, base, peer, sqlite);
+    reportPostgresDelivery(context, size, nodes, run, base, peer, sqlite, minimalPostgres);
   });
 }
 
@@ -161,6 +164,7 @@ function reportPostgresDelivery(
   base: Baselines,
   peer: DeliveryRun | null,
   sqlite: DeliveryRun,
+  minimal: DeliveryRun | null,
 ): void {
   const { options, report } = context;
   report.raw[`e2e-${size}-postgres-${nodes}n`] = run;
@@ -175,7 +179,10 @@ function reportPostgresDelivery(
     baselineName: "combined limit",
     peer: peer === null ? null : round1(peer.maxRate),
     ...(nodes === 1 ? { peerTarget: { kind: "atLeast", ratio: 1 } as const } : {}),
-    detail: `${(run.maxRate / sqlite.maxRate).toFixed(2)}× Hookpost on SQLite; ${deliveryDetail(run)}`,
+    detail:
+      `${(run.maxRate / sqlite.maxRate).toFixed(2)}× Hookpost on SQLite` +
+      `${minimal === null ? "" : `, ${minimalRatio(run.maxRate, minimal.maxRate, "dlv/s", "postgres")}`}; ` +
+      deliveryDetail(run),
   });
   report.add({
     section: "e2e",
@@ -187,7 +194,10 @@ function reportPostgresDelivery(
       `p50 ${halfDelivered.latency?.p50} ms, max ${halfDelivered.latency?.max} ms; offered ` +
       `${halfRate}/s (half its max), ${half.ok} accepted, ${halfDelivered.unique} delivered, ` +
       `${half.skipped} skipped; ingest response p50 ${half.latency?.p50} ms, p99 ` +
-      `${half.latency?.p99} ms; SQLite's p99 ${sqlite.halfDelivered.latency?.p99} ms`,
+      `${half.latency?.p99} ms; SQLite's p99 ${sqlite.halfDelivered.latency?.p99} ms` +
+      (minimal === null
+        ? ""
+        : `; the minimal program on PostgreSQL ${minimal.halfDelivered.latency?.p99} ms at ${minimal.halfRate} ev/s`),
   });
 }
 

@@ -27,7 +27,7 @@ import type { LoadResult } from "../loadgen.ts";
 import type { EventSize } from "../options.ts";
 import { makeTempDir, removeTempDir } from "../processes.ts";
 import { baselines } from "./baselines.ts";
-import { minimalIngest, minimalRatio } from "./minimal.ts";
+import { minimalIngest, minimalRatio, onMinimalPostgres, SQLITE } from "./minimal.ts";
 import { peerIngest } from "./peer.ts";
 import { type NodeCount, type NodeUrls, nodesLabel, onEachCluster } from "./postgres.ts";
 
@@ -68,7 +68,13 @@ async function ingestAt(context: BenchContext, size: EventSize): Promise<void> {
   const { options, report } = context;
   const base = await baselines(context, size);
   const peer = (await peerIngest(context, size))?.median ?? null;
-  const minimal = (await minimalIngest(context, size)).median;
+  const minimal = (await minimalIngest(context, size, SQLITE)).median;
+  const minimalPostgres =
+    (
+      await onMinimalPostgres(context, `ingest-${size}`, (store) =>
+        minimalIngest(context, size, store),
+      )
+    )?.median ?? null;
   const dir = makeTempDir("ingest");
   const profileDir = profileDirOf(context, `ingest-${size}`);
   const server = await startHookpost({
@@ -94,7 +100,7 @@ async function ingestAt(context: BenchContext, size: EventSize): Promise<void> {
       baselineName: "insert server",
       target: { kind: "atLeast", ratio: 0.6 },
       peer: peer?.rate ?? null,
-      detail: `${spread(rounds)}, deliveries parked; ${minimalRatio(run.rate, minimal.rate, "ev/s")}${failures(run)}`,
+      detail: `${spread(rounds)}, deliveries parked; ${minimalRatio(run.rate, minimal.rate, "ev/s", "sqlite")}${failures(run)}`,
     });
     report.add({
       section: "ingest alone",
@@ -123,7 +129,7 @@ async function ingestAt(context: BenchContext, size: EventSize): Promise<void> {
   }
   await onEachCluster(context, `ingest-${size}`, async (nodes, urls) => {
     const parked = await parkedIngest(context, urls, size);
-    reportPostgresIngest(context, size, nodes, parked, base, peer, sqliteRate);
+    reportPostgresIngest(context, size, nodes, parked, base, peer, sqliteRate, minimalPostgres);
   });
 }
 
@@ -136,6 +142,7 @@ function reportPostgresIngest(
   base: Baselines,
   peer: LoadResult | null,
   sqliteRate: number,
+  minimal: LoadResult | null,
 ): void {
   const { rounds, held } = parked;
   const run = rounds.median;
@@ -150,7 +157,7 @@ function reportPostgresIngest(
     peer: peer?.rate ?? null,
     detail:
       `${spread(rounds)}, deliveries parked (${held} held); ${(run.rate / sqliteRate).toFixed(2)}× ` +
-      `Hookpost on SQLite; response p50 ${run.latency?.p50} ms, p99 ${run.latency?.p99} ms` +
+      `Hookpost on SQLite${minimal === null ? "" : `, ${minimalRatio(run.rate, minimal.rate, "ev/s", "postgres")}`}; response p50 ${run.latency?.p50} ms, p99 ${run.latency?.p99} ms` +
       failures(run),
   });
 }

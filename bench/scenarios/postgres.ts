@@ -54,39 +54,74 @@ export async function usablePostgres(
 export type NodeUrls = readonly [string, ...string[]];
 
 /**
+ * Runs `work` on a fresh database of the server at `adminUrl`, then drops it (at cleanup too,
+ * if the run is stopped half-way).
+ */
+export async function withBenchDatabase<T>(
+  adminUrl: string,
+  work: (databaseUrl: string) => Promise<T>,
+): Promise<T> {
+  const database = await createTestDatabase({ adminUrl, prefix: "hookpost_bench" });
+  const forget = atCleanup(() => database.drop());
+  try {
+    return await work(database.url);
+  } finally {
+    forget();
+    await database.drop();
+  }
+}
+
+/**
+ * Runs `work`, recording a failure as `label`'s error instead of throwing it, so that the
+ * section goes on (PostgreSQL out of connections for one measurement, say); null then.
+ */
+export async function recordingFailure<T>(
+  context: BenchContext,
+  label: string,
+  work: () => Promise<T>,
+): Promise<T | null> {
+  try {
+    return await work();
+  } catch (error) {
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    context.report.errors.push({ section: label, error: text });
+    process.stderr.write(`${label} failed: ${text}\n`);
+    return null;
+  }
+}
+
+/**
  * Runs `measure` against `nodes` fresh Hookpost servers on one fresh database, then stops them
  * and drops the database. The nodes start one after the other, so the first one migrates the
  * empty database and the second finds it migrated.
  */
-async function withNodes(
+function withNodes(
   context: BenchContext,
   adminUrl: string,
   nodes: NodeCount,
   section: string,
   measure: (urls: NodeUrls) => Promise<void>,
 ): Promise<void> {
-  const database = await createTestDatabase({ adminUrl, prefix: "hookpost_bench" });
-  const forget = atCleanup(() => database.drop());
-  const servers: HookpostServer[] = [];
-  try {
-    for (let node = 1; node <= nodes; node++) {
-      servers.push(
-        await startHookpost({
-          databaseUrl: database.url,
-          apiKey: context.apiKey,
-          env: hookpostEnv(context),
-          cpuProfileDir: profileDirOf(context, `${section}-postgres-${nodes}n-node${node}`),
-        }),
-      );
+  return withBenchDatabase(adminUrl, async (databaseUrl) => {
+    const servers: HookpostServer[] = [];
+    try {
+      for (let node = 1; node <= nodes; node++) {
+        servers.push(
+          await startHookpost({
+            databaseUrl,
+            apiKey: context.apiKey,
+            env: hookpostEnv(context),
+            cpuProfileDir: profileDirOf(context, `${section}-postgres-${nodes}n-node${node}`),
+          }),
+        );
+      }
+      const [first, ...others] = servers.map((server) => server.url);
+      if (first === undefined) throw new Error("no node started");
+      await measure([first, ...others]);
+    } finally {
+      await Promise.all(servers.map((server) => server.stop()));
     }
-    const [first, ...others] = servers.map((server) => server.url);
-    if (first === undefined) throw new Error("no node started");
-    await measure([first, ...others]);
-  } finally {
-    await Promise.all(servers.map((server) => server.stop()));
-    forget();
-    await database.drop();
-  }
+  });
 }
 
 /**
@@ -100,15 +135,11 @@ export async function onEachCluster(
   section: string,
   measure: (nodes: NodeCount, urls: NodeUrls) => Promise<void>,
 ): Promise<void> {
-  const { postgresUrl, report } = context;
+  const { postgresUrl } = context;
   if (postgresUrl === null) return;
   for (const nodes of POSTGRES_NODES) {
-    try {
-      await withNodes(context, postgresUrl, nodes, section, (urls) => measure(nodes, urls));
-    } catch (error) {
-      const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      report.errors.push({ section: `${section} on ${nodesLabel(nodes)}`, error: text });
-      process.stderr.write(`${section} on ${nodesLabel(nodes)} failed: ${text}\n`);
-    }
+    await recordingFailure(context, `${section} on ${nodesLabel(nodes)}`, () =>
+      withNodes(context, postgresUrl, nodes, section, (urls) => measure(nodes, urls)),
+    );
   }
 }
