@@ -342,7 +342,7 @@ describe("GET /metrics", () => {
       deliveryRow(ProcessStatus.Sent, now),
     ]);
     // The two oldest due are taken for an attempt: still Waiting in their rows, Processing to
-    // readers (webhook wh_metrics is disabled, so the scheduler takes none of the others).
+    // readers (the app is not started: no scheduler takes the others).
     await testApp.app.store.db
       .insertInto("webhooks")
       .values({
@@ -355,7 +355,6 @@ describe("GET /metrics", () => {
         event_types: "{}",
         custom_payload: null,
         error_email_to: null,
-        enabled: 0,
         max_attempts: null,
         last_delivered_at: null,
         created_at: now,

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { sql } from "kysely";
 import { ProcessStatus } from "../../src/deliveries/status.ts";
 import { DUE_ROWS } from "../../src/store/queue.ts";
-import { takeDue } from "../deliveries/helpers.ts";
+import { takeDue, takeDueOf } from "../deliveries/helpers.ts";
 import { queryPlan } from "../helpers/query-plans.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
 import {
@@ -73,3 +73,24 @@ test("a taken delivery is not taken again (on SQLite, taking writes nothing)", a
   const again = await takeDue(store, webhook.id, 2);
   expect(again.map((delivery) => delivery.id)).toEqual([released.id]);
 });
+
+test.skipIf(TEST_BACKEND !== "postgres")(
+  "a webhook disabled since its node read the list has nothing taken (another node's change)",
+  async () => {
+    const webhook = await createWebhook(app, { eventTypes: { article: [0] } });
+    const response = await app.request("POST", "/events", {
+      key: app.keys.write,
+      json: { eventType: 0, contentType: "article", contentId: "disabled-meanwhile" },
+    });
+    expect(response.status).toBe(202);
+    const { store } = app.app.services;
+    const [stale] = (await store.dispatchableWebhooks()).filter((each) => each.id === webhook.id);
+    if (!stale) throw new Error("the webhook is not in the list");
+    await app.app.store.db
+      .updateTable("webhooks")
+      .set({ enabled: 0 })
+      .where("id", "=", webhook.id)
+      .execute();
+    expect(await takeDueOf(store, stale, 5)).toEqual([]);
+  },
+);
