@@ -60,13 +60,13 @@ export class WebhookDerived<K, T> {
   private readonly entries = new Map<K, { generation: number; value: T }>();
 
   /** The value kept for `key` if it was read at `generation`. */
-  kept(key: K, generation: number | undefined): T | undefined {
+  private kept(key: K, generation: number | undefined): T | undefined {
     const entry = this.entries.get(key);
     return entry !== undefined && entry.generation === generation ? entry.value : undefined;
   }
 
   /** Keeps `value`, read at `generation`, for `key`; returns it. */
-  keep(key: K, generation: number | undefined, value: T): T {
+  private keep(key: K, generation: number | undefined, value: T): T {
     // Without a generation (its row missing) nothing can say when to read again: no cache.
     if (generation === undefined) this.entries.delete(key);
     else this.entries.set(key, { generation, value });
@@ -76,5 +76,10 @@ export class WebhookDerived<K, T> {
   /** The value for `key` at `generation`, read with `load` unless kept. Synchronous. */
   at(key: K, generation: number | undefined, load: () => T): T {
     return this.kept(key, generation) ?? this.keep(key, generation, load());
+  }
+
+  /** {@link at} with a load that awaits (PostgreSQL). */
+  async loadedAt(key: K, generation: number | undefined, load: () => Promise<T>): Promise<T> {
+    return this.kept(key, generation) ?? this.keep(key, generation, await load());
   }
 }

@@ -31,7 +31,11 @@ function firstDeliveriesQuery(db: Executor, eventId: string) {
     .orderBy("webhook_id");
 }
 
-function acceptedOf(eventId: string, first: readonly { id: string; webhook_id: string }[]) {
+/** What an accepted event answers: its id and its first deliveries, by webhook. */
+export function acceptedOf(
+  eventId: string,
+  first: readonly { id: string; webhook_id: string }[],
+): AcceptedEvent {
   return {
     eventId,
     deliveries: first.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),

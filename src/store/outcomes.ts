@@ -1,11 +1,20 @@
 /**
- * Recording an attempt: the delivery's new state, the attempt row and the webhook's health, as
- * prepared statements run synchronously in the caller's transaction (a group-committed batch,
- * or the Kysely transaction in which the failure hook writes its mail notice).
+ * Recording an attempt: what it writes — the delivery's new state, the attempt row, the totals'
+ * change, the failure hook's notice — worked out once for both adapters (`outcomeOf`), and the
+ * SQLite adapter's prepared statements that write it, run synchronously in the caller's
+ * transaction (a group-committed batch, or the Kysely transaction in which the failure hook
+ * writes its mail notice). PostgreSQL's are in postgres/outcomes.ts.
  */
 
-import type { HealthStatus } from "../db/database.ts";
+import type { Selectable } from "kysely";
+import type { AttemptTable, HealthStatus } from "../db/database.ts";
+import type { DeliveryFailure, FailureReason } from "../deliveries/failure.ts";
+import { ProcessStatus, statusOfDecision } from "../deliveries/status.ts";
+import { newId } from "../ids.ts";
+import type { CountedState, Tally } from "./counts.ts";
+import type { AttemptRecord, Recorded } from "./delivery-store.ts";
 import type { GroupCommit } from "./group-commit.ts";
+import type { DueDelivery } from "./queue.ts";
 
 /**
  * Keeps failCount, lastDeliveredAt and healthStatus current, and disables the webhook on
@@ -83,19 +92,10 @@ export function updateDeliveryOutcomeNow(statements: GroupCommit, row: AttemptOu
   );
 }
 
-export interface AttemptRecord {
-  id: string;
-  deliveryId: string;
-  number: number;
-  startedAt: number;
-  durationMs: number;
-  statusCode: number | null;
-  error: string | null;
-  responseBody: string | null;
-  requestHeaders: string;
-}
+/** An attempt's row, as either adapter inserts it. */
+export type NewAttempt = Selectable<AttemptTable>;
 
-export function insertAttemptNow(statements: GroupCommit, attempt: AttemptRecord): void {
+export function insertAttemptNow(statements: GroupCommit, attempt: NewAttempt): void {
   statements
     .get(
       `insert into attempts (id, delivery_id, number, started_at, duration_ms, status_code, error,
@@ -103,13 +103,105 @@ export function insertAttemptNow(statements: GroupCommit, attempt: AttemptRecord
     )
     .run(
       attempt.id,
-      attempt.deliveryId,
+      attempt.delivery_id,
       attempt.number,
-      attempt.startedAt,
-      attempt.durationMs,
-      attempt.statusCode,
+      attempt.started_at,
+      attempt.duration_ms,
+      attempt.status_code,
       attempt.error,
-      attempt.responseBody,
-      attempt.requestHeaders,
+      attempt.response_body,
+      attempt.request_headers,
     );
+}
+
+/** What the kept totals know of a taken delivery, in `processStatus` after `attempts`. */
+export function countedAs(
+  delivery: DueDelivery,
+  processStatus: number,
+  attempts: number,
+): CountedState {
+  return {
+    webhookId: delivery.webhook_id,
+    processStatus,
+    attempts,
+    maxAttempts: delivery.max_attempts,
+  };
+}
+
+/** What an attempt writes, on either backend, once its webhook's failures in a row are known. */
+export interface Outcome {
+  recorded: Recorded;
+  /** The delivery's new state. */
+  row: AttemptOutcomeRow;
+  /** The attempt's row. */
+  attempt: NewAttempt;
+}
+
+/**
+ * The outcome of `record` as it is stored, given its webhook's failures in a row after it (null:
+ * the webhook is gone). A retry whose webhook was deleted during the attempt becomes a failure:
+ * nothing will ever take it.
+ */
+export function outcomeOf(record: AttemptRecord, failCount: number | null): Outcome {
+  const { delivery, now } = record;
+  let { decision } = record;
+  let error = record.error;
+  if (failCount === null && decision.kind === "retry") {
+    error = `${record.error}; webhook deleted, no further attempts`;
+    decision = { kind: "failed", reason: "exhausted" };
+  }
+  const number = delivery.attempts + 1;
+  return {
+    recorded: { decision, error, failCount },
+    row: {
+      id: delivery.id,
+      processStatus: statusOfDecision(decision),
+      attempts: number,
+      nextAttemptAt: decision.kind === "retry" ? decision.nextAttemptAt : now,
+      statusCode: record.statusCode,
+      responseMessage: record.responseMessage,
+      lastError: error,
+      durationMs: record.durationMs,
+      signature: record.signature,
+      now,
+    },
+    attempt: {
+      id: newId("att", now),
+      delivery_id: delivery.id,
+      number,
+      started_at: record.startedAt,
+      duration_ms: record.durationMs,
+      status_code: record.statusCode,
+      error: record.error,
+      response_body: record.responseBody,
+      request_headers: record.requestHeaders,
+    },
+  };
+}
+
+/** Tells `tally` that the outcome moved its delivery from Waiting to the outcome's state. */
+export function tallyOutcome(tally: Tally, delivery: DueDelivery, row: AttemptOutcomeRow): void {
+  tally.change(
+    countedAs(delivery, ProcessStatus.Waiting, delivery.attempts),
+    countedAs(delivery, row.processStatus, row.attempts),
+  );
+}
+
+/** The failure hook's account of an outcome that ended its delivery in Error. */
+export function attemptFailureOf(
+  record: AttemptRecord,
+  outcome: Outcome,
+  reason: FailureReason,
+): DeliveryFailure {
+  return {
+    workspace: record.delivery.workspace,
+    webhookId: record.delivery.webhook_id,
+    deliveryId: record.delivery.id,
+    deliveryCreatedAt: record.delivery.created_at,
+    reason,
+    attempts: outcome.row.attempts,
+    statusCode: record.statusCode,
+    error: outcome.recorded.error,
+    at: record.now,
+  };
 }

@@ -6,8 +6,8 @@
  * literals so that SQLite uses the partial index.
  */
 
-import { sql } from "kysely";
-import type { Executor } from "../db/database.ts";
+import { type ExpressionBuilder, sql } from "kysely";
+import type { Database, Executor } from "../db/database.ts";
 import { ProcessStatus } from "../deliveries/status.ts";
 import type { Tally } from "./counts.ts";
 import type { GroupCommit } from "./group-commit.ts";
@@ -108,6 +108,15 @@ export function nextDueAfterNow(
   return row?.next ?? null;
 }
 
+/**
+ * Deliveries no node holds at `now`: no lease, or one that has run out (PostgreSQL's leases;
+ * SQLite writes none, so there every delivery passes).
+ */
+export function notLeasedAt(now: number) {
+  return (eb: ExpressionBuilder<Database, "deliveries">) =>
+    eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", now)]);
+}
+
 /** The row a delivery failed for its deleted webhook comes back as, for the kept totals. */
 type FailedRow = { webhook_id: string; attempts: number; max_attempts: number };
 
@@ -142,11 +151,7 @@ export async function failWaitingOfWebhook(
     .set(failedAsGone(change.now))
     .where("webhook_id", "=", change.webhookId)
     .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
-    .$if(spared === "leased", (query) =>
-      query.where((eb) =>
-        eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", change.now)]),
-      ),
-    )
+    .$if(spared === "leased", (query) => query.where(notLeasedAt(change.now)))
     .$if(spared !== "leased" && spared.length > 0, (query) =>
       query.where("id", "not in", spared as readonly string[]),
     )

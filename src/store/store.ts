@@ -16,10 +16,10 @@ import {
   WebhookDerived,
 } from "../db/webhook-generation.ts";
 import type { FailureHook } from "../deliveries/failure.ts";
-import { ProcessStatus, statusOfDecision } from "../deliveries/status.ts";
+import { ProcessStatus } from "../deliveries/status.ts";
 import { EnabledWebhooks } from "../events/enabled-webhooks.ts";
 import { newId } from "../ids.ts";
-import { type CountedState, Tally } from "./counts.ts";
+import { Tally } from "./counts.ts";
 import {
   enqueueDeliveries,
   insertEventNow,
@@ -40,7 +40,12 @@ import {
   type Taken,
   type Want,
 } from "./delivery-store.ts";
-import { type EventContentOf, findAcceptedEventNow, readEventContents } from "./events.ts";
+import {
+  acceptedOf,
+  type EventContentOf,
+  findAcceptedEventNow,
+  readEventContents,
+} from "./events.ts";
 import type { GroupCommit } from "./group-commit.ts";
 import { InFlight } from "./in-flight.ts";
 import {
@@ -57,7 +62,15 @@ import {
   listDeliveryLog,
   listLatestDeliveryPerEvent,
 } from "./log.ts";
-import { insertAttemptNow, updateDeliveryOutcomeNow, updateWebhookHealthNow } from "./outcomes.ts";
+import {
+  attemptFailureOf,
+  insertAttemptNow,
+  type Outcome,
+  outcomeOf,
+  tallyOutcome,
+  updateDeliveryOutcomeNow,
+  updateWebhookHealthNow,
+} from "./outcomes.ts";
 import {
   type DispatchableWebhook,
   type DueDelivery,
@@ -76,16 +89,6 @@ class NoLongerWaiting extends Error {}
 
 /** Thrown by the fast recording path: the webhook is gone, the failure path must run. */
 class WebhookGone extends Error {}
-
-/** What the kept totals know of a taken delivery, in `processStatus` after `attempts`. */
-function countedAs(delivery: DueDelivery, processStatus: number, attempts: number): CountedState {
-  return {
-    webhookId: delivery.webhook_id,
-    processStatus,
-    attempts,
-    maxAttempts: delivery.max_attempts,
-  };
-}
 
 export class SqliteDeliveryStore implements DeliveryStore {
   /** The deliveries being attempted now: Waiting in their rows, Processing to readers. */
@@ -143,11 +146,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
       const failed = deliveries.filter((row) => row.process_status === ProcessStatus.Error);
       if (failed.length > 0 && !failuresAllowed) return null;
       insertEventNow(this.statements, tally, event, deliveries);
-      const accepted = {
-        eventId,
-        deliveries: deliveries.map((row) => ({ webhookId: row.webhook_id, deliveryId: row.id })),
-      };
-      return { accepted, duplicate: false, failed };
+      return { accepted: acceptedOf(eventId, deliveries), duplicate: false, failed };
     };
     const fast = await this.statements.exclusive(() => write(this.statements.tally, false));
     const written =
@@ -333,7 +332,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
     try {
       if (record.decision.kind !== "failed") {
         recorded = await this.statements
-          .exclusive(() => this.writeAttempt(record, this.statements.tally, false))
+          .exclusive(() => this.writeAttempt(record, this.statements.tally, false).recorded)
           .catch((failure: unknown) =>
             failure instanceof WebhookGone ? "failure" : notWaiting(failure),
           );
@@ -344,22 +343,15 @@ export class SqliteDeliveryStore implements DeliveryStore {
           .execute((trx) =>
             // Prepared statements on the same connection run inside this open transaction.
             this.tallied(async (tally) => {
-              const written = this.writeAttempt(record, tally, true);
-              const { decision } = written;
+              const outcome = this.writeAttempt(record, tally, true);
+              const { decision } = outcome.recorded;
               if (decision.kind === "failed" && this.onDeliveryFailed) {
-                await this.onDeliveryFailed(trx, {
-                  workspace: record.delivery.workspace,
-                  webhookId: record.delivery.webhook_id,
-                  deliveryId: record.delivery.id,
-                  deliveryCreatedAt: record.delivery.created_at,
-                  reason: decision.reason,
-                  attempts: record.delivery.attempts + 1,
-                  statusCode: record.statusCode,
-                  error: written.error,
-                  at: record.now,
-                });
+                await this.onDeliveryFailed(
+                  trx,
+                  attemptFailureOf(record, outcome, decision.reason),
+                );
               }
-              return written;
+              return outcome.recorded;
             }),
           )
           .catch(notWaiting);
@@ -383,54 +375,23 @@ export class SqliteDeliveryStore implements DeliveryStore {
    * becomes a failure; when `failuresAllowed` is false that throws {@link WebhookGone} instead,
    * so the caller can run it again where the failure hook can write.
    */
-  private writeAttempt(record: AttemptRecord, tally: Tally, failuresAllowed: boolean): Recorded {
-    const { delivery, now } = record;
-    let { decision } = record;
-    let error = record.error;
+  private writeAttempt(record: AttemptRecord, tally: Tally, failuresAllowed: boolean): Outcome {
+    const { delivery, decision, now } = record;
     const failCount = updateWebhookHealthNow(this.statements, delivery.webhook_id, {
       success: decision.kind === "sent",
       disable: decision.kind === "failed" && decision.reason === "gone",
       now,
     });
-    if (failCount === null && decision.kind === "retry") {
-      if (!failuresAllowed) throw new WebhookGone();
-      // The webhook was deleted during the attempt: nothing will ever take a retry.
-      error = `${record.error}; webhook deleted, no further attempts`;
-      decision = { kind: "failed", reason: "exhausted" };
+    if (failCount === null && decision.kind === "retry" && !failuresAllowed) {
+      throw new WebhookGone();
     }
-    const number = delivery.attempts + 1;
-    const processStatus = statusOfDecision(decision);
-    const updated = updateDeliveryOutcomeNow(this.statements, {
-      id: delivery.id,
-      processStatus,
-      attempts: number,
-      nextAttemptAt: decision.kind === "retry" ? decision.nextAttemptAt : now,
-      statusCode: record.statusCode,
-      responseMessage: record.responseMessage,
-      lastError: error,
-      durationMs: record.durationMs,
-      signature: record.signature,
-      now,
-    });
+    const outcome = outcomeOf(record, failCount);
     // Someone else changed the row meanwhile: this outcome must not overwrite theirs (the
     // rollback undoes the health too).
-    if (!updated) throw new NoLongerWaiting();
-    tally.change(
-      countedAs(delivery, ProcessStatus.Waiting, delivery.attempts),
-      countedAs(delivery, processStatus, number),
-    );
-    insertAttemptNow(this.statements, {
-      id: newId("att", now),
-      deliveryId: delivery.id,
-      number,
-      startedAt: record.startedAt,
-      durationMs: record.durationMs,
-      statusCode: record.statusCode,
-      error: record.error,
-      responseBody: record.responseBody,
-      requestHeaders: record.requestHeaders,
-    });
-    return { decision, error, failCount };
+    if (!updateDeliveryOutcomeNow(this.statements, outcome.row)) throw new NoLongerWaiting();
+    tallyOutcome(tally, delivery, outcome.row);
+    insertAttemptNow(this.statements, outcome.attempt);
+    return outcome;
   }
 
   // — The log —

@@ -36,12 +36,6 @@ const LEADER_LOCK = "hookpost.leader";
 /** Connections per node: enough for 64 concurrent publishers and the scheduler. */
 const POOL_SIZE = 20;
 
-export interface PostgresBackend extends Backend {
-  readonly kind: "postgres";
-  /** This node's name in the leases it writes. */
-  readonly nodeId: string;
-}
-
 /** The URL without its password, for logs. */
 function withoutPassword(url: string): string {
   const parsed = new URL(url);
@@ -120,14 +114,14 @@ class AdvisoryLeadership implements Leadership {
 export function openPostgresBackend(
   url: string,
   options: { leaseMarginMs: number; log?: Logger },
-): PostgresBackend {
+): Backend {
   const handle = openPostgres(url, { max: POOL_SIZE });
   const { db } = handle;
+  // This node's name in the leases it writes: unique per process.
   const nodeId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   return {
     kind: "postgres",
     location: withoutPassword(url),
-    nodeId,
     db,
     migrate: () => migratePostgresToLatest(db),
     deliveryStore: (onDeliveryFailed) =>

@@ -14,8 +14,8 @@
  * soon as the receiver answers 2xx, as on SQLite, rather than when the outcome commits).
  */
 
-import { sql } from "kysely";
-import type { Executor } from "../../db/database.ts";
+import { type ExpressionBuilder, sql } from "kysely";
+import type { Database, Executor } from "../../db/database.ts";
 import { ProcessStatus } from "../../deliveries/status.ts";
 import type { Want } from "../delivery-store.ts";
 import type { DueDelivery } from "../queue.ts";
@@ -65,6 +65,25 @@ export async function nextDueAfter(
   return row?.next ?? null;
 }
 
+/** Waiting deliveries with a running lease at `now`, any node's. */
+export function leaseRunningAt(now: number) {
+  return (eb: ExpressionBuilder<Database, "deliveries">) =>
+    eb.and([
+      eb("lease_until", ">", now),
+      eb("process_status", "=", sql.lit(ProcessStatus.Waiting)),
+    ]);
+}
+
+/** The Waiting delivery still held by `held` (no other node took it since). */
+export function heldBy(held: Lease) {
+  return (eb: ExpressionBuilder<Database, "deliveries">) =>
+    eb.and([
+      eb("process_status", "=", sql.lit(ProcessStatus.Waiting)),
+      eb("lease_owner", "=", held.owner),
+      eb("lease_until", "=", held.until),
+    ]);
+}
+
 /**
  * Moves a lease this node holds: to `until` (a hold), or ends it with the delivery due at
  * `until` (a release). False when the lease is no longer this node's.
@@ -83,9 +102,7 @@ export async function moveLease(
       next_attempt_at: change.until,
     })
     .where("id", "=", deliveryId)
-    .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
-    .where("lease_owner", "=", held.owner)
-    .where("lease_until", "=", held.until)
+    .where(heldBy(held))
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
@@ -100,8 +117,7 @@ export async function leasedOf(
     .selectFrom("deliveries")
     .select(["id", "attempts"])
     .where("webhook_id", "=", webhookId)
-    .where("lease_until", ">", now)
-    .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
+    .where(leaseRunningAt(now))
     .execute();
 }
 
@@ -111,8 +127,7 @@ export async function isLeased(db: Executor, deliveryId: string, now: number): P
     .selectFrom("deliveries")
     .select("id")
     .where("id", "=", deliveryId)
-    .where("lease_until", ">", now)
-    .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
+    .where(leaseRunningAt(now))
     .executeTakeFirst();
   return row !== undefined;
 }

@@ -21,7 +21,7 @@ import {
   workspaceGenerationQuery,
 } from "../../db/webhook-generation.ts";
 import type { FailureHook } from "../../deliveries/failure.ts";
-import { ProcessStatus, statusOfDecision } from "../../deliveries/status.ts";
+import { ProcessStatus } from "../../deliveries/status.ts";
 import {
   type Candidate,
   candidatesOf,
@@ -44,7 +44,12 @@ import {
   type Taken,
   type Want,
 } from "../delivery-store.ts";
-import { type EventContentOf, findAcceptedEvent, readEventContents } from "../events.ts";
+import {
+  acceptedOf,
+  type EventContentOf,
+  findAcceptedEvent,
+  readEventContents,
+} from "../events.ts";
 import {
   type AttemptRow,
   countDeliveryLog,
@@ -59,7 +64,7 @@ import {
   listDeliveryLog,
   listLatestDeliveryPerEvent,
 } from "../log.ts";
-import type { AttemptOutcomeRow } from "../outcomes.ts";
+import { attemptFailureOf, outcomeOf, tallyOutcome } from "../outcomes.ts";
 import {
   type DispatchableWebhook,
   type DueDelivery,
@@ -67,12 +72,22 @@ import {
   FAILED_ROW,
   failedAsGone,
   failWaitingOfWebhook,
+  notLeasedAt,
 } from "../queue.ts";
 import { applyRetentionIn } from "../retention.ts";
 import { DUE_CHANNEL, DueAnnouncer } from "./announcer.ts";
 import { TransactionBatcher } from "./batch.ts";
 import { type HealthChange, recordWebhookHealth, updateDeliveryOutcomes } from "./outcomes.ts";
-import { isLeased, type Lease, leasedOf, moveLease, nextDueAfter, takeLeased } from "./queue.ts";
+import {
+  heldBy,
+  isLeased,
+  type Lease,
+  leasedOf,
+  leaseRunningAt,
+  moveLease,
+  nextDueAfter,
+  takeLeased,
+} from "./queue.ts";
 import { SuccessHealth } from "./success-health.ts";
 import { writeTally } from "./totals.ts";
 
@@ -202,8 +217,8 @@ export class PostgresDeliveryStore implements DeliveryStore {
     const batchKeys = new Map<string, Acceptance["accepted"]>();
     const webhooks = new Map<string, readonly Candidate[]>();
     for (const { workspace, idempotencyKey, build } of requests) {
-      if (idempotencyKey !== undefined) {
-        const key = `${workspace}\u0000${idempotencyKey}`;
+      const key = idempotencyKey === undefined ? null : `${workspace}\u0000${idempotencyKey}`;
+      if (key !== null && idempotencyKey !== undefined) {
         const before =
           batchKeys.get(key) ?? (await findAcceptedEvent(trx, workspace, idempotencyKey));
         if (before) {
@@ -221,15 +236,8 @@ export class PostgresDeliveryStore implements DeliveryStore {
       const built = build(eventId, now, candidates);
       events.push(built.event);
       deliveries.push(...built.deliveries);
-      const accepted = {
-        eventId,
-        deliveries: built.deliveries.map((row) => ({
-          webhookId: row.webhook_id,
-          deliveryId: row.id,
-        })),
-      };
-      if (idempotencyKey !== undefined)
-        batchKeys.set(`${workspace}\u0000${idempotencyKey}`, accepted);
+      const accepted = acceptedOf(eventId, built.deliveries);
+      if (key !== null) batchKeys.set(key, accepted);
       acceptances.push({ accepted, duplicate: false });
     }
     if (events.length > 0) await trx.insertInto("events").values(events).execute();
@@ -242,13 +250,8 @@ export class PostgresDeliveryStore implements DeliveryStore {
   /** The workspace's enabled webhooks as the transaction sees them, kept until one changes. */
   private async enabledOf(trx: Executor, workspace: string): Promise<readonly Candidate[]> {
     const generation = (await workspaceGenerationQuery(trx, workspace).executeTakeFirst())?.value;
-    return (
-      this.enabled.kept(workspace, generation) ??
-      this.enabled.keep(
-        workspace,
-        generation,
-        candidatesOf(await enabledWebhooksQuery(trx, workspace).execute()),
-      )
+    return this.enabled.loadedAt(workspace, generation, async () =>
+      candidatesOf(await enabledWebhooksQuery(trx, workspace).execute()),
     );
   }
 
@@ -268,9 +271,8 @@ export class PostgresDeliveryStore implements DeliveryStore {
 
   async dispatchableWebhooks(): Promise<readonly DispatchableWebhook[]> {
     const generation = (await allWebhooksGenerationQuery(this.db).executeTakeFirst())?.value;
-    return (
-      this.dispatchable.kept("all", generation) ??
-      this.dispatchable.keep("all", generation, await dispatchableWebhooksQuery(this.db).execute())
+    return this.dispatchable.loadedAt("all", generation, () =>
+      dispatchableWebhooksQuery(this.db).execute(),
     );
   }
 
@@ -330,9 +332,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
             .updateTable("deliveries")
             .set({ ...failedAsGone(now), lease_owner: null, lease_until: null })
             .where("id", "=", delivery.id)
-            .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
-            .where("lease_owner", "=", lease.owner)
-            .where("lease_until", "=", lease.until)
+            .where(heldBy(lease))
             .where(({ not, exists, selectFrom }) =>
               not(exists(selectFrom("webhooks").select("id").whereRef("id", "=", "webhook_id"))),
             )
@@ -380,7 +380,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
           )
           .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
           // A running lease records its own outcome.
-          .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", now)]))
+          .where(notLeasedAt(now))
           .returning(FAILED_ROW)
           .execute();
         tally.waitingFailed(failed);
@@ -452,85 +452,26 @@ export class PostgresDeliveryStore implements DeliveryStore {
       health.set(webhookId, change);
     }
     const failCounts = await recordWebhookHealth(trx, [...health.values()]);
-    const decided: {
-      record: AttemptRecord;
-      held: Lease;
-      recorded: Recorded;
-      row: AttemptOutcomeRow;
-    }[] = [];
-    for (const { record, held } of batch) {
-      const { delivery, now } = record;
-      let { decision } = record;
-      let error = record.error;
-      const failCount = failCounts.get(delivery.webhook_id) ?? null;
-      if (failCount === null && decision.kind === "retry") {
-        // The webhook was deleted during the attempt: nothing will ever take a retry.
-        error = `${record.error}; webhook deleted, no further attempts`;
-        decision = { kind: "failed", reason: "exhausted" };
-      }
-      decided.push({
-        record,
-        held,
-        recorded: { decision, error, failCount },
-        row: {
-          id: delivery.id,
-          processStatus: statusOfDecision(decision),
-          attempts: delivery.attempts + 1,
-          nextAttemptAt: decision.kind === "retry" ? decision.nextAttemptAt : now,
-          statusCode: record.statusCode,
-          responseMessage: record.responseMessage,
-          lastError: error,
-          durationMs: record.durationMs,
-          signature: record.signature,
-          now,
-        },
-      });
-    }
+    const decided = batch.map(({ record, held }) => ({
+      record,
+      held,
+      ...outcomeOf(record, failCounts.get(record.delivery.webhook_id) ?? null),
+    }));
     const written = await updateDeliveryOutcomes(trx, decided);
     const kept = decided.filter(({ row }) => written.has(row.id));
     await this.tallied(trx, async (tally) => {
-      for (const { record, row } of kept) {
-        const counted = {
-          webhookId: record.delivery.webhook_id,
-          maxAttempts: record.delivery.max_attempts,
-        };
-        tally.change(
-          { ...counted, processStatus: ProcessStatus.Waiting, attempts: record.delivery.attempts },
-          { ...counted, processStatus: row.processStatus, attempts: row.attempts },
-        );
-      }
+      for (const { record, row } of kept) tallyOutcome(tally, record.delivery, row);
       if (kept.length > 0) {
         await trx
           .insertInto("attempts")
-          .values(
-            kept.map(({ record, row }) => ({
-              id: newId("att", record.now),
-              delivery_id: row.id,
-              number: row.attempts,
-              started_at: record.startedAt,
-              duration_ms: record.durationMs,
-              status_code: record.statusCode,
-              error: record.error,
-              response_body: record.responseBody,
-              request_headers: record.requestHeaders,
-            })),
-          )
+          .values(kept.map(({ attempt }) => attempt))
           .execute();
       }
     });
-    for (const { record, recorded, row } of kept) {
-      if (recorded.decision.kind !== "failed" || !this.onDeliveryFailed) continue;
-      await this.onDeliveryFailed(trx, {
-        workspace: record.delivery.workspace,
-        webhookId: record.delivery.webhook_id,
-        deliveryId: row.id,
-        deliveryCreatedAt: record.delivery.created_at,
-        reason: recorded.decision.reason,
-        attempts: row.attempts,
-        statusCode: record.statusCode,
-        error: recorded.error,
-        at: record.now,
-      });
+    for (const outcome of kept) {
+      const { decision } = outcome.recorded;
+      if (decision.kind !== "failed" || !this.onDeliveryFailed) continue;
+      await this.onDeliveryFailed(trx, attemptFailureOf(outcome.record, outcome, decision.reason));
     }
     return decided.map(({ row, recorded }) => (written.has(row.id) ? recorded : null));
   }
@@ -609,14 +550,13 @@ export class PostgresDeliveryStore implements DeliveryStore {
     const processing = await this.db
       .selectFrom("deliveries")
       .select((eb) => eb.fn.countAll<number>().as("count"))
-      .where("lease_until", ">", now)
-      .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
+      .where(leaseRunningAt(now))
       .executeTakeFirstOrThrow();
     const oldest = await this.db
       .selectFrom("deliveries")
       .select((eb) => eb.fn.min<number | null>("created_at").as("createdAt"))
       .where("process_status", "=", sql.lit(ProcessStatus.Waiting))
-      .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", now)]))
+      .where(notLeasedAt(now))
       .executeTakeFirstOrThrow();
     return {
       waiting: Math.max(0, (counted.waiting ?? 0) - processing.count),

@@ -14,10 +14,13 @@ import { markWebhookDelivered } from "./outcomes.ts";
 const LAST_DELIVERED_PRECISION_MS = 1000;
 
 export class SuccessHealth {
-  /** Per webhook: the latest success not yet written, and when the last write was. */
-  private readonly webhooks = new Map<string, { latest: number | null; writtenAt: number }>();
-  /** The pending writes' timers, by webhook. */
-  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Per webhook, the latest success not yet written, and the timer that will write it. */
+  private readonly pending = new Map<
+    string,
+    { latest: number; timer: ReturnType<typeof setTimeout> }
+  >();
+  /** Per webhook, when its last write was. */
+  private readonly writtenAt = new Map<string, number>();
 
   constructor(
     private readonly db: Executor,
@@ -26,28 +29,23 @@ export class SuccessHealth {
 
   /** A delivery of the webhook succeeded at `at` (its outcome committed). */
   delivered(webhookId: string, at: number): void {
-    const entry = this.webhooks.get(webhookId);
-    if (entry && entry.latest !== null) {
-      entry.latest = Math.max(entry.latest, at);
+    const waiting = this.pending.get(webhookId);
+    if (waiting) {
+      waiting.latest = Math.max(waiting.latest, at);
       return;
     }
-    const writtenAt = entry?.writtenAt ?? 0;
-    const state = { latest: at, writtenAt };
-    this.webhooks.set(webhookId, state);
-    const wait = Math.max(0, writtenAt + LAST_DELIVERED_PRECISION_MS - Date.now());
-    const timer = setTimeout(() => void this.write(webhookId), wait);
+    const due = (this.writtenAt.get(webhookId) ?? 0) + LAST_DELIVERED_PRECISION_MS;
+    const timer = setTimeout(() => void this.write(webhookId), Math.max(0, due - Date.now()));
     timer.unref();
-    this.timers.set(webhookId, timer);
+    this.pending.set(webhookId, { latest: at, timer });
   }
 
   private async write(webhookId: string): Promise<void> {
-    this.timers.delete(webhookId);
-    const state = this.webhooks.get(webhookId);
-    if (!state || state.latest === null) return;
-    const at = state.latest;
-    state.latest = null;
-    state.writtenAt = Date.now();
-    await markWebhookDelivered(this.db, webhookId, at).catch((error: unknown) => {
+    const waiting = this.pending.get(webhookId);
+    if (!waiting) return;
+    this.pending.delete(webhookId);
+    this.writtenAt.set(webhookId, Date.now());
+    await markWebhookDelivered(this.db, webhookId, waiting.latest).catch((error: unknown) => {
       this.log?.warn("could not record a webhook's latest success", {
         webhookId,
         error: String(error),
@@ -57,8 +55,8 @@ export class SuccessHealth {
 
   /** Writes every success still waiting for its second, now (before the database closes). */
   async flush(): Promise<void> {
-    const waiting = [...this.timers.entries()];
-    for (const [, timer] of waiting) clearTimeout(timer);
-    await Promise.all(waiting.map(([webhookId]) => this.write(webhookId)));
+    const webhookIds = [...this.pending.keys()];
+    for (const webhookId of webhookIds) clearTimeout(this.pending.get(webhookId)?.timer);
+    await Promise.all(webhookIds.map((webhookId) => this.write(webhookId)));
   }
 }

@@ -8,40 +8,47 @@
 
 import { sql } from "kysely";
 import type { Executor } from "../../db/database.ts";
-import type { Tally } from "../counts.ts";
+import type { Tally, TotalChange } from "../counts.ts";
 
 /** How many rows a total may be spread over. */
 const SHARDS = 16;
 
 let nextShard = 0;
 
+/** The two tables of totals: by status (an integer) and by kept state (text). */
+const TOTALS = {
+  status: { table: "delivery_counts", key: "process_status", keyType: "integer" },
+  state: { table: "delivery_state_counts", key: "state", keyType: "text" },
+} as const;
+
+/** Adds the changes to one table's totals, in `shard`. */
+async function addTo(
+  trx: Executor,
+  totals: (typeof TOTALS)[keyof typeof TOTALS],
+  changes: readonly TotalChange[],
+  shard: number,
+): Promise<void> {
+  if (changes.length === 0) return;
+  const table = sql.table(totals.table);
+  const key = sql.ref(totals.key);
+  await sql`insert into ${table} (webhook_id, ${key}, shard, count)
+    select webhook_id, key, ${shard}, delta
+    from unnest(${changes.map((change) => change.webhookId)}::text[],
+                ${changes.map((change) => change.key)}::${sql.raw(totals.keyType)}[],
+                ${changes.map((change) => change.delta)}::bigint[])
+      as changed (webhook_id, key, delta)
+    on conflict (webhook_id, ${key}, shard)
+    do update set count = ${table}.count + excluded.count`.execute(trx);
+}
+
 /** Writes the tally's changes, added up, in the caller's transaction; forgets them. */
 export async function writeTally(trx: Executor, tally: Tally): Promise<void> {
   const sums = tally.takeSums();
   if (sums.length === 0) return;
   nextShard = (nextShard + 1) % SHARDS;
-  const shard = nextShard;
+  // Sorted by webhook and key (takeSums): writers lock rows in one order, so never in a cycle.
   const statuses = sums.filter((sum) => typeof sum.key === "number");
   const states = sums.filter((sum) => typeof sum.key !== "number");
-  // Sorted by webhook and key (takeSums): writers lock rows in one order, so never in a cycle.
-  if (statuses.length > 0) {
-    await sql`insert into delivery_counts (webhook_id, process_status, shard, count)
-      select webhook_id, process_status, ${shard}, delta
-      from unnest(${statuses.map((sum) => sum.webhookId)}::text[],
-                  ${statuses.map((sum) => Number(sum.key))}::integer[],
-                  ${statuses.map((sum) => sum.delta)}::bigint[])
-        as changed (webhook_id, process_status, delta)
-      on conflict (webhook_id, process_status, shard)
-      do update set count = delivery_counts.count + excluded.count`.execute(trx);
-  }
-  if (states.length > 0) {
-    await sql`insert into delivery_state_counts (webhook_id, state, shard, count)
-      select webhook_id, state, ${shard}, delta
-      from unnest(${states.map((sum) => sum.webhookId)}::text[],
-                  ${states.map((sum) => String(sum.key))}::text[],
-                  ${states.map((sum) => sum.delta)}::bigint[])
-        as changed (webhook_id, state, delta)
-      on conflict (webhook_id, state, shard)
-      do update set count = delivery_state_counts.count + excluded.count`.execute(trx);
-  }
+  await addTo(trx, TOTALS.status, statuses, nextShard);
+  await addTo(trx, TOTALS.state, states, nextShard);
 }
