@@ -6,6 +6,7 @@
  * test can build as many independent apps as it likes, each on its own database file.
  */
 
+import { apiKeyRoutes } from "./api-keys/index.ts";
 import { bootstrapApiKeys } from "./api-keys/service.ts";
 import type { Config } from "./config.ts";
 import { contentTypeRoutes } from "./content-types/index.ts";
@@ -88,7 +89,8 @@ function buildHttp(services: Services, store: Backend, startedAt: number, inFlig
     .use(contentTypeRoutes(services))
     .use(deliveryLogRoutes(services))
     .use(pluginRoutes(services))
-    .use(metricsRoutes(services, inFlight));
+    .use(metricsRoutes(services, inFlight))
+    .use(apiKeyRoutes(services.auth));
 }
 
 export type HttpApp = ReturnType<typeof buildHttp>;

@@ -62,6 +62,7 @@ const DOCUMENTATION = {
       name: "Plugins",
       description: "Loaded plugins; CMS webhooks received through source plugins",
     },
+    { name: "API keys", description: "What the presented key may do" },
     { name: "Operations", description: "Health and metrics, open without a key" },
   ],
 };

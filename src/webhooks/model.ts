@@ -395,3 +395,25 @@ export const WebhookImportResult = T.Object({
   webhook: Webhook,
 });
 export type WebhookImportResult = Static<typeof WebhookImportResult>;
+
+/** The answer of `POST /webhooks/{id}/test` (ping.ts). */
+export const PingResult = T.Object(
+  {
+    isSuccessStatusCode: T.Boolean({ description: "True if the endpoint answered 2xx" }),
+    statusCode: T.Integer({
+      description: "The endpoint's status code; 0 when no answer arrived (refused, DNS, timeout)",
+    }),
+    message: T.String({
+      description: "The response body cut to 2,000 characters, or the client-side error",
+    }),
+    durationMs: T.Integer({ minimum: 0 }),
+  },
+  {
+    $id: "#/components/schemas/PingResultModel",
+    title: "PingResultModel",
+    examples: [
+      { isSuccessStatusCode: true, statusCode: 200, message: '{"ok":true}', durationMs: 184 },
+    ],
+  },
+);
+export type PingResult = Static<typeof PingResult>;

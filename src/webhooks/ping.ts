@@ -4,7 +4,6 @@
  * deliveries. Nothing is written to the delivery log.
  */
 
-import { type Static, Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import { ErrorEnvelope } from "../http/envelope.ts";
 import { newId } from "../ids.ts";
@@ -12,31 +11,10 @@ import { isSuccessStatus } from "../outbound/sender.ts";
 import { requestHeaders } from "../outbound/signing.ts";
 import type { Services } from "../services.ts";
 import { USER_AGENT } from "../version.ts";
-import { WebhookIdParams } from "./model.ts";
+import { PingResult, WebhookIdParams } from "./model.ts";
 import { getWebhookRow, receiverAuthOf } from "./service.ts";
 
 export const PING_TIMEOUT_MS = 10_000;
-
-export const PingResult = T.Object(
-  {
-    isSuccessStatusCode: T.Boolean({ description: "True if the endpoint answered 2xx" }),
-    statusCode: T.Integer({
-      description: "The endpoint's status code; 0 when no answer arrived (refused, DNS, timeout)",
-    }),
-    message: T.String({
-      description: "The response body cut to 2,000 characters, or the client-side error",
-    }),
-    durationMs: T.Integer({ minimum: 0 }),
-  },
-  {
-    $id: "#/components/schemas/PingResultModel",
-    title: "PingResultModel",
-    examples: [
-      { isSuccessStatusCode: true, statusCode: 200, message: '{"ok":true}', durationMs: 184 },
-    ],
-  },
-);
-export type PingResult = Static<typeof PingResult>;
 
 export async function pingWebhook(
   services: Services,
