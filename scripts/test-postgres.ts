@@ -4,7 +4,8 @@
  * store's contract, the API's scenario tables, the delivery engine, mail, retention, the log.
  * Tests of SQLite's own mechanisms skip themselves there. Files that choose their backend
  * themselves (the PostgreSQL schema, copy-data, the cluster, the SQLite file's lock and upgrades,
- * the benchmark's minimal program on PostgreSQL) ran in the first half and are not run again.
+ * the benchmark's minimal program on PostgreSQL) and the dashboard's browser tests ran in the
+ * first half and are not run again.
  *
  * Without a PostgreSQL server at `HOOKPOST_TEST_POSTGRES_URL` (by default the local server's
  * `postgres` user on 127.0.0.1:5432), it says so, says how to run it, and exits 0.
@@ -20,6 +21,9 @@ const NOT_AGAIN = [
   "test/reliability/",
   "test/packaging/",
   "test/bench/",
+  // The dashboard is a client of the API, whose backends the rest of the suite covers; its
+  // browser tests run once, on SQLite (and write the README's screenshots once).
+  "test/ui/",
 ];
 
 async function main(): Promise<number> {

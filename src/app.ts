@@ -37,6 +37,7 @@ import { pluginRoutes, SOURCES_PATH_PREFIX } from "./plugin-host/routes.ts";
 import { ingestSourceEvents } from "./plugin-host/sources.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import type { Services } from "./services.ts";
+import { dashboardRoutes } from "./ui/index.ts";
 import { USER_AGENT } from "./version.ts";
 import { WEBHOOK_IMPORT_UPLOAD, webhookRoutes } from "./webhooks/index.ts";
 import { pingRoutes } from "./webhooks/ping.ts";
@@ -90,7 +91,8 @@ function buildHttp(services: Services, store: Backend, startedAt: number, inFlig
     .use(deliveryLogRoutes(services))
     .use(pluginRoutes(services))
     .use(metricsRoutes(services, inFlight))
-    .use(apiKeyRoutes(services.auth));
+    .use(apiKeyRoutes(services.auth))
+    .use(dashboardRoutes());
 }
 
 export type HttpApp = ReturnType<typeof buildHttp>;

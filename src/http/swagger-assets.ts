@@ -11,7 +11,8 @@ import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file
 export const SWAGGER_BUNDLE_URL = "/swagger/assets/swagger-ui-bundle.js";
 export const SWAGGER_STYLESHEET_URL = "/swagger/assets/swagger-ui.css";
 
-const CACHE_FOR_A_DAY = "public, max-age=86400";
+/** How long a browser may keep a static asset. */
+export const CACHE_FOR_A_DAY = "public, max-age=86400";
 
 export function swaggerAssets() {
   return new Elysia()
