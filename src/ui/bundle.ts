@@ -2,7 +2,7 @@
  * The dashboard's script, bundled as a Bun macro: `src/ui/index.ts` imports `clientBundle`
  * `with { type: "macro" }`, so the bundle is made when that file is transpiled — at
  * `npm run build` it is written into the executable as a string, and from source it is made
- * again at each start (about 30 ms) from `src/ui/app/`. One way to get the assets in both cases,
+ * again at each start (about 60 ms) from `src/ui/app/`. One way to get the assets in both cases,
  * and nothing to build by hand.
  *
  * `Bun.build` cannot be called from a macro (the bundler would wait for itself), so this runs

@@ -17,6 +17,8 @@ import {
   type RunningExecutable,
   startExecutable,
 } from "../../scripts/lib/executable.ts";
+import { clientBundle } from "../../src/ui/bundle.ts";
+import { UI_PATH } from "../../src/ui/index.ts";
 import { createTestDatabase, postgresAvailable } from "../helpers/postgres.ts";
 import { DOCKERFILE, healthcheckCommand, readDockerfile } from "./dockerfile.ts";
 
@@ -158,6 +160,29 @@ describe("the compiled executable", () => {
       expect(served.byteLength, asset).toBe(original.byteLength);
       expect(Bun.hash(served), asset).toBe(Bun.hash(original));
     }
+  });
+
+  test("serves the dashboard from inside itself: the script bundled from src/ui/app", async () => {
+    const redirect = await fetch(`${server.baseUrl}/`, { redirect: "manual" });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get("location")).toBe(UI_PATH);
+    const page = await fetch(`${server.baseUrl}${UI_PATH}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const html = await page.text();
+    expect(html).not.toMatch(/https?:\/\//);
+    const assets = [...html.matchAll(/(?:src|href)="(\/[^"]+)"/g)].map((match) => match[1] ?? "");
+    const script = assets.find((asset) => asset.endsWith(".js")) ?? "";
+    const stylesheet = assets.find((asset) => asset.endsWith(".css")) ?? "";
+    const served = await fetch(`${server.baseUrl}${script}`);
+    expect(served.status).toBe(200);
+    // The macro ran at build time: the executable holds the bundle of this source tree.
+    expect(await served.text()).toBe(clientBundle());
+    const styles = await fetch(`${server.baseUrl}${stylesheet}`);
+    expect(styles.status).toBe(200);
+    expect(await styles.text()).toBe(
+      readFileSync(join(REPO_ROOT, "src", "ui", "app", "styles.css"), "utf8"),
+    );
   });
 
   test("documents every operation: summary, description, tag, schemas, examples, X-Api-Key", async () => {
