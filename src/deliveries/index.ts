@@ -15,6 +15,8 @@ import {
   DeliveryLogPage,
   DeliveryLogQuery,
   DeliveryParams,
+  PayloadPreview,
+  PayloadPreviewInput,
   ReplayInput,
   ReplayResult,
   SampleParams,
@@ -26,6 +28,7 @@ import {
   listAttempts,
   listDeliveryLogPage,
   parseLogQuery,
+  previewPayload,
   replayDeliveries,
   retryDelivery,
 } from "./service.ts";
@@ -159,6 +162,25 @@ export function deliveryLogRoutes(services: Services) {
             "on the webhook, whatever its `eventTypes`. Useful to exercise the receiver " +
             "end-to-end without touching real content. The sample payload contains a synthetic " +
             "content ID and the content type's field keys with `null` values.",
+        },
+      },
+    )
+    .post(
+      "/preview-payload",
+      ({ principal, body }) => previewPayload(enqueue, principal.workspace, body),
+      {
+        auth: "write",
+        type: "json",
+        body: PayloadPreviewInput,
+        response: { 200: PayloadPreview, ...ResourceErrors },
+        detail: {
+          tags,
+          summary: "Preview a custom payload",
+          description:
+            "Renders a custom-payload template for a sample `Published` event of `contentType` " +
+            "(its registered fields filled with `<field>` placeholders) with the same engines " +
+            "and body bound as a delivery, and answers the body it would send. Nothing is " +
+            "stored or sent. A template that does not render is a 400 naming `customPayload`.",
         },
       },
     );

@@ -261,3 +261,50 @@ export const ReplayResult = T.Object(
   },
 );
 export type ReplayResult = Static<typeof ReplayResult>;
+
+export const PayloadPreviewInput = T.Object(
+  {
+    customPayload: T.Unknown({
+      description: "The template, as a webhook's `customPayload` (at most 64 KiB as JSON)",
+    }),
+    templateEngine: T.Optional(
+      T.String({ minLength: 1, maxLength: 100, description: "Template engine (default `json`)" }),
+    ),
+    contentType: T.Optional(
+      T.String({
+        minLength: 1,
+        maxLength: 100,
+        description:
+          "Content-type key of the sample event; its registered fields are filled with " +
+          "`<field>` placeholders (none when it is not registered)",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      { customPayload: { text: "{{fields.title}} was published" }, contentType: "article" },
+    ],
+  },
+);
+export type PayloadPreviewInput = Static<typeof PayloadPreviewInput>;
+
+export const PayloadPreview = T.Object(
+  {
+    body: T.String({ description: "The body a delivery of the sample event would send" }),
+    contentType: T.String({ description: "The sample event's content type" }),
+    fields: T.Record(T.String(), T.String(), {
+      description: "The sample event's fields: each registered field as a `<field>` placeholder",
+    }),
+  },
+  {
+    examples: [
+      {
+        body: '{"text":"<title> was published"}',
+        contentType: "article",
+        fields: { title: "<title>" },
+      },
+    ],
+  },
+);
+export type PayloadPreview = Static<typeof PayloadPreview>;

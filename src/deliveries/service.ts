@@ -11,7 +11,7 @@ import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
 import { type FieldProblem, Invalid, NotFound, ValidationFailed } from "../errors.ts";
 import { newId, randomString } from "../ids.ts";
 import { isSuccessStatus } from "../outbound/sender.ts";
-import type { TemplaterRegistry } from "../plugin-host/templaters.ts";
+import { BUILT_IN_ENGINE, RenderError, type TemplaterRegistry } from "../plugin-host/templaters.ts";
 import type { NewDelivery } from "../store/deliveries.ts";
 import type { DeliveryStore } from "../store/delivery-store.ts";
 import type { EventContent, EventContentOf } from "../store/events.ts";
@@ -19,13 +19,17 @@ import type { AttemptRow, DeliveryLogFilter, DeliveryRow, LogPosition } from "..
 import type { WebhookEventTypeValue } from "../webhooks/model.ts";
 import { findWebhook } from "../webhooks/repository.ts";
 import { getWebhookRow } from "../webhooks/service.ts";
+import { checkCustomPayload } from "../webhooks/validation.ts";
 import { buildDelivery, type DeliveryContent } from "./build.ts";
+import type { ContentEnvelope } from "./envelope.ts";
 import {
   type Attempt,
   type DeliveryLogEntry,
   type DeliveryLogPage,
   type DeliveryLogQuery,
   LOG_QUERY_CHOICES,
+  type PayloadPreview,
+  type PayloadPreviewInput,
   type ReplayInput,
   type ReplayResult,
 } from "./model.ts";
@@ -541,4 +545,53 @@ export async function generateSample(
   });
   context.wake([webhookId]);
   return created;
+}
+
+/**
+ * What a template would send for a sample Published event of `contentType` — its registered
+ * fields as `<field>` placeholders — rendered by the same engines, within the same body bound,
+ * as a delivery. Nothing is stored or sent. A template that does not render is a 400 naming
+ * `customPayload` (or `templateEngine`) with the engine's message.
+ */
+export async function previewPayload(
+  context: Pick<EnqueueContext, "store" | "templaters" | "pluginContentTypes">,
+  workspace: string,
+  input: PayloadPreviewInput,
+): Promise<PayloadPreview> {
+  const problems = checkCustomPayload(input.customPayload);
+  if (problems.length > 0) throw Invalid.fields(problems);
+  const engine = input.templateEngine ?? BUILT_IN_ENGINE;
+  if (!context.templaters.has(engine)) {
+    throw Invalid.fields([
+      { field: "templateEngine", message: `template engine "${engine}" is not available` },
+    ]);
+  }
+  const contentTypeKey = input.contentType ?? "sample";
+  const contentType = await findContentType(
+    context.store.db,
+    workspace,
+    contentTypeKey,
+    context.pluginContentTypes,
+  );
+  const now = Date.now();
+  const fields = Object.fromEntries(
+    (contentType?.fields ?? []).map((field) => [field, `<${field}>`]),
+  );
+  const event: ContentEnvelope = {
+    eventType: 0,
+    contentId: "sample_content",
+    contentType: contentTypeKey,
+    fields,
+    translations: {},
+    webhookId: "wh_preview",
+    deliveryId: newId("dlv", now),
+    timestamp: new Date(now).toISOString(),
+  };
+  try {
+    const body = context.templaters.renderToJson(engine, input.customPayload, event);
+    return { body, contentType: contentTypeKey, fields };
+  } catch (error) {
+    if (!(error instanceof RenderError)) throw error;
+    throw Invalid.fields([{ field: "customPayload", message: error.message }]);
+  }
 }

@@ -109,6 +109,11 @@ describe.skipIf(!chromiumAvailable)("the dashboard in Chromium", () => {
         headers: [{ key: "Authorization", value: "Bearer shop-credential" }],
       })
     ).id;
+    const registered = await app.request("PUT", "/content-types/article", {
+      key: app.keys.write,
+      json: { name: "Article", fields: ["title", "body"] },
+    });
+    expect(registered.status).toBe(200);
     for (const contentId of ["post-1", "post-2"]) {
       const published = await app.request("POST", "/events", {
         key: app.keys.write,
@@ -298,9 +303,16 @@ describe.skipIf(!chromiumAvailable)("the dashboard in Chromium", () => {
     await page.getByLabel("Authentication type").selectOption("bearer");
     await page.getByLabel("Token").fill("index-token");
     await page.getByLabel("Languages (comma-separated; empty: all)").fill("en, it");
-    await page
-      .getByLabel("Template (JSON; {{fields.title}} takes a value from the event)")
-      .fill('{"title": "{{fields.title}}"}');
+    const template = page.getByLabel(
+      "Template (JSON; {{fields.title}} takes a value from the event)",
+    );
+    await template.fill('{"title": ');
+    const preview = page.getByLabel("Payload preview");
+    await expectText(preview, "JSON");
+    // The server renders it for a sample article as it is typed.
+    await template.fill('{"title": "{{fields.title}}"}');
+    await expectText(preview, '"title": "<title>"');
+    await expectText(preview, "sample article event");
     await screenshot(page, "webhook-form");
     await page.getByRole("button", { name: "Create webhook" }).click();
     await page.getByRole("heading", { name: "Search index" }).waitFor();

@@ -10,6 +10,8 @@ import type {
   Attempt,
   DeliveryLogEntry,
   DeliveryLogPage,
+  PayloadPreview,
+  PayloadPreviewInput,
   ReplayInput,
   ReplayResult,
 } from "../../deliveries/model.ts";
@@ -149,6 +151,10 @@ export class ApiClient {
 
   replay(id: string, window: ReplayInput) {
     return this.request<ReplayResult>("POST", `/webhooks/${encodeURIComponent(id)}/replay`, window);
+  }
+
+  previewPayload(input: PayloadPreviewInput) {
+    return this.request<PayloadPreview>("POST", "/webhooks/preview-payload", input);
   }
 
   stats(id: string, window: StatsWindow) {

@@ -8,8 +8,9 @@
  */
 
 import { html } from "htm/preact";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { ReceiverAuth, Webhook } from "../../webhooks/model.ts";
+import type { ApiClient } from "./api.ts";
 import type { Session } from "./app.ts";
 import { EVENT_TYPE_NAMES } from "./format.ts";
 import { inputTo } from "./inputs.ts";
@@ -250,10 +251,63 @@ function Editor({
         <label>Template engine <input value=${engine} onInput=${inputTo(setEngine)} /></label>
         <label>Template (JSON; ${"{{fields.title}}"} takes a value from the event)
           <textarea rows="6" spellcheck=${false} value=${template} onInput=${inputTo(setTemplate)}></textarea></label>
+        <${PayloadPreview} client=${session.client} template=${template} engine=${engine}
+          contentType=${eventTypes.find((row) => row.contentType.trim() && row.contentType !== "*")?.contentType.trim()} />
       </fieldset>
       ${problem && html`<p class="error" role="alert">Not saved: ${problem}</p>`}
       <div class="buttons"><button type="submit" disabled=${saving}>${webhook ? "Save" : "Create webhook"}</button></div>
     </form>`;
+}
+
+/** How long typing must pause before the preview is asked for again. */
+const PREVIEW_DELAY_MS = 300;
+
+/**
+ * The body the template would send for a sample event of the webhook's first content type,
+ * rendered by the server (`POST /webhooks/preview-payload`) as the text changes.
+ */
+function PayloadPreview({
+  client,
+  template,
+  engine,
+  contentType,
+}: {
+  client: ApiClient;
+  template: string;
+  engine: string;
+  contentType: string | undefined;
+}) {
+  const [shown, setShown] = useState<{ ok: boolean; text: string } | null>(null);
+  useEffect(() => {
+    if (template.trim() === "") {
+      setShown(null);
+      return;
+    }
+    let current = true;
+    const timer = setTimeout(async () => {
+      let next: { ok: boolean; text: string };
+      try {
+        const preview = await client.previewPayload({
+          customPayload: JSON.parse(template),
+          templateEngine: engine.trim() || undefined,
+          contentType,
+        });
+        next = { ok: true, text: JSON.stringify(JSON.parse(preview.body), null, 2) };
+      } catch (error) {
+        next = { ok: false, text: messageOf(error) };
+      }
+      if (current) setShown(next);
+    }, PREVIEW_DELAY_MS);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [client, template, engine, contentType]);
+  if (!shown) return null;
+  return html`<div class="preview" aria-label="Payload preview" aria-live="polite">
+    <p>Preview for a sample ${contentType ?? ""} event (fields shown as ${"<field>"}):</p>
+    ${shown.ok ? html`<pre class="body">${shown.text}</pre>` : html`<p class="error">${shown.text}</p>`}
+  </div>`;
 }
 
 function FieldInput({
