@@ -6,7 +6,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { UI_CONTENT_SECURITY_POLICY, UI_PATH } from "../../src/ui/index.ts";
 import { createTestApp, type TestApp } from "../helpers/test-app.ts";
 
@@ -69,6 +69,25 @@ describe("the dashboard's routes", () => {
         expect(asset.headers.get("content-type")).toBe("text/css; charset=utf-8");
       }
     }
+  });
+
+  test("the script is sent gzipped to a browser that takes gzip, plain to one that does not", async () => {
+    const { urls } = await assetsOfPage();
+    const script = urls.find((url) => url.endsWith(".js")) ?? "";
+    const plain = await app.request("GET", script);
+    expect(plain.headers.get("content-encoding")).toBeNull();
+    const refusing = await app.request("GET", script, {
+      headers: { "accept-encoding": "gzip;q=0, identity" },
+    });
+    expect(refusing.headers.get("content-encoding")).toBeNull();
+    const zipped = await app.app.handle(
+      new Request(`http://localhost${script}`, { headers: { "accept-encoding": "gzip, br" } }),
+    );
+    expect(zipped.headers.get("content-encoding")).toBe("gzip");
+    expect(zipped.headers.get("vary")).toBe("accept-encoding");
+    const bytes = new Uint8Array(await zipped.arrayBuffer());
+    expect(bytes.byteLength).toBeLessThan(plain.text.length / 2);
+    expect(new TextDecoder().decode(gunzipSync(bytes))).toBe(plain.text);
   });
 
   test("the dashboard's routes are not in the OpenAPI document; GET /me is", async () => {
