@@ -90,8 +90,7 @@ export function LatencyLines({ stats }: { stats: WebhookStats }) {
           : [`${index * step + step / 2},${height - (value / highest) * (height - 4)}`];
       })
       .join(" ");
-  const { p50, p95, p99, max } = stats.latencyMs;
-  const label = `Latency over the last ${stats.window}: p50 ${ms(p50)}, p95 ${ms(p95)}, p99 ${ms(p99)}, max ${ms(max)}`;
+  const label = `${latencyText(stats)} over the last ${stats.window}`;
   return html`<svg class="chart" viewBox="0 0 ${WIDTH} ${height}" preserveAspectRatio="none"
       role="img" aria-label=${label}>
     <title>${label}</title>
@@ -100,8 +99,13 @@ export function LatencyLines({ stats }: { stats: WebhookStats }) {
   </svg>`;
 }
 
-export function ms(value: number | null): string {
+function ms(value: number | null): string {
   return value === null ? "–" : `${Math.round(value)} ms`;
+}
+
+function latencyText(stats: WebhookStats): string {
+  const { p50, p95, p99, max } = stats.latencyMs;
+  return `Latency: p50 ${ms(p50)}, p95 ${ms(p95)}, p99 ${ms(p99)}, max ${ms(max)}`;
 }
 
 /** The stats of a webhook for a window; `null` when this server has no stats route (404). */
@@ -171,8 +175,7 @@ function chartsOf(stats: WebhookStats) {
               <${OutcomeBars} stats=${stats} />
             </figure>
             <figure>
-              <figcaption>Latency: p50 ${ms(stats.latencyMs.p50)}, p95
-                ${ms(stats.latencyMs.p95)}, p99 ${ms(stats.latencyMs.p99)}
+              <figcaption>${latencyText(stats)}
                 <span class="legend"><span class="key line-p50"></span>p50
                 <span class="key line-p95"></span>p95</span></figcaption>
               <${LatencyLines} stats=${stats} />

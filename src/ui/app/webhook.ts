@@ -42,6 +42,7 @@ export function WebhookPage({ session, id }: { session: Session; id: string }) {
 
 function Summary({ webhook }: { webhook: Webhook }) {
   const [secretShown, setSecretShown] = useState(false);
+  const previousUntil = "secretPreviousUntil" in webhook ? webhook.secretPreviousUntil : null;
   const types = Object.entries(webhook.eventTypes)
     .map(([contentType, events]) => `${contentType}: ${events.map(eventTypeName).join(", ")}`)
     .join("; ");
@@ -52,6 +53,11 @@ function Summary({ webhook }: { webhook: Webhook }) {
     <dt>Last delivered</dt><dd>${when(webhook.lastDeliveredAt)}</dd>
     <dt>Event types</dt><dd>${types || "none"}</dd>
     ${webhook.description && html`<dt>Description</dt><dd>${webhook.description}</dd>`}
+    ${
+      // After a rotation with a grace period (issue 16), when the server reports one.
+      typeof previousUntil === "string" &&
+      html`<dt>Previous secret valid until</dt><dd>${when(previousUntil)}</dd>`
+    }
     <dt>Signing secret</dt>
     <dd>
       <code class="wrap">${secretShown ? webhook.secret : "••••••••"}</code>
@@ -80,8 +86,8 @@ function Actions({
   // Grace on rotation arrived with the delivery controls (issue 16): offered when the server has them.
   const hasGrace = "ordered" in webhook;
   const [grace, setGrace] = useState("");
-  const hourAgo = localInput(new Date(Date.now() - 3_600_000));
-  const [since, setSince] = useState(hourAgo);
+  // The replay window starts an hour ago unless changed.
+  const [since, setSince] = useState(() => localInput(new Date(Date.now() - 3_600_000)));
   const [until, setUntil] = useState("");
 
   const act = async (work: () => Promise<string>) => {
