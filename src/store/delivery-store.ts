@@ -93,7 +93,18 @@ export interface Removed {
   notices: number;
 }
 
-/** How many of a webhook's due deliveries the scheduler would take now. */
+/**
+ * The window of a webhook's `rateLimitPerSecond`: at most that many attempts start in any
+ * window this long (either adapter; a start is the moment its delivery is taken).
+ */
+export const RATE_WINDOW_MS = 1000;
+
+/**
+ * How many of a webhook's due deliveries the scheduler would take now. Beyond the limits here,
+ * the store applies the webhook's own controls, across the cluster on PostgreSQL: an `ordered`
+ * webhook gives its oldest Waiting delivery or nothing (nothing while that one is not due or is
+ * in flight), and `rate_limit_per_second` bounds the starts in any {@link RATE_WINDOW_MS}.
+ */
 export interface Want {
   webhook: DispatchableWebhook;
   /** At most this many, from this node's free slots for the webhook. */
@@ -115,8 +126,8 @@ export interface Taken {
   deliveries: [DispatchableWebhook, DueDelivery][];
   /**
    * For each webhook that had room left over (nothing more due now), when its next delivery
-   * falls due (+Infinity when none waits): the scheduler need not look before then, unless
-   * told of new work.
+   * falls due (+Infinity when none waits), or for one its rate limit or order holds back, when
+   * that lets the next one go: the scheduler need not look before then, unless told of new work.
    */
   nextDueAt: Map<string, number>;
 }

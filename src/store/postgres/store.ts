@@ -298,13 +298,16 @@ export class PostgresDeliveryStore implements DeliveryStore {
         });
         return taken;
       }
-      const { taken: leased, limited } = took;
+      const { taken: leased, limited, nextAt } = took;
       for (const delivery of leased) {
         this.leases.set(delivery.id, { owner, until });
         taken.deliveries.push([want.webhook, delivery]);
       }
       left -= leased.length;
-      if (leased.length < room && !limited) {
+      if (nextAt !== null) {
+        // The rate limit or the order holds the webhook back until then.
+        taken.nextDueAt.set(want.webhook.id, nextAt);
+      } else if (leased.length < room && !limited) {
         // Nothing more is due: when something will be (a retry's time, or a lease's end).
         // Not knowing is no loss: the webhook is simply looked at again.
         const next = await nextDueAfter(this.db, want.webhook.id, now).catch(() => undefined);
@@ -439,6 +442,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
         succeeded: false,
         failuresAfter: 0,
         disable: false,
+        at: record.now,
       };
       if (record.decision.kind === "sent") {
         change.succeeded = true;
