@@ -214,7 +214,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
         for (const want of wants) {
           if (left <= 0) break;
           const webhookId = want.webhook.id;
-          const allowed = this.controlled(want.webhook, now, Math.min(want.room, left));
+          const allowed = this.controlled(want.webhook, now, Math.min(want.room, left), Date.now());
           if (allowed.nextAt !== null) taken.nextDueAt.set(webhookId, allowed.nextAt);
           const room = allowed.room;
           if (room <= 0) continue;
@@ -237,9 +237,12 @@ export class SqliteDeliveryStore implements DeliveryStore {
         return taken;
       })
       .then((taken) => {
-        // Starts count once the batch has run for good (it may run its work twice).
+        // Starts count once the batch has run for good (it may run its work twice), at the
+        // time they are handed to the dispatcher: a start reckoned earlier than it happens
+        // would leave the window early.
+        const startedAt = Date.now();
         for (const [webhook] of taken.deliveries) {
-          if (webhook.rate_limit_per_second !== null) this.starts.record(webhook.id, now, 1);
+          if (webhook.rate_limit_per_second !== null) this.starts.record(webhook.id, startedAt, 1);
         }
         return taken;
       })
@@ -260,10 +263,12 @@ export class SqliteDeliveryStore implements DeliveryStore {
     webhook: DispatchableWebhook,
     now: number,
     room: number,
+    clock: number,
   ): { room: number; nextAt: number | null } {
     let allowed = room;
     if (webhook.rate_limit_per_second !== null && allowed > 0) {
-      const rate = this.starts.allowance(webhook.id, webhook.rate_limit_per_second, now);
+      // The window is reckoned at the clock's time, not the tick's: the tick may be older.
+      const rate = this.starts.allowance(webhook.id, webhook.rate_limit_per_second, clock);
       if (rate.nextAt !== null) return rate;
       allowed = Math.min(allowed, rate.room);
     }
