@@ -219,9 +219,9 @@ export class SqliteDeliveryStore implements DeliveryStore {
           const room = allowed.room;
           if (room <= 0) continue;
           const claimed =
-            want.webhook.ordered === 1
-              ? this.takeHeadNow(webhookId, now)
-              : this.takeDueNow(webhookId, now, room);
+            allowed.head === undefined
+              ? this.takeDueNow(webhookId, now, room)
+              : this.takeHeadNow(webhookId, allowed.head);
           for (const delivery of claimed) {
             marked.push(delivery.id);
             taken.deliveries.push([want.webhook, delivery]);
@@ -257,14 +257,15 @@ export class SqliteDeliveryStore implements DeliveryStore {
    * How many of the webhook's deliveries its controls let this take have, of `room`, and when
    * they hold it back, until when: its rate limit's starts, and for an ordered webhook one at a
    * time, none while the oldest Waiting one is in flight (taken, or held after a failure) — the
-   * slot it frees comes back once its outcome is recorded — or not due yet.
+   * slot it frees comes back once its outcome is recorded — or not due yet. For an ordered
+   * webhook with room, `head` is the row to take (null: nothing waits).
    */
   private controlled(
     webhook: DispatchableWebhook,
     now: number,
     room: number,
     clock: number,
-  ): { room: number; nextAt: number | null } {
+  ): { room: number; nextAt: number | null; head?: number | null } {
     let allowed = room;
     if (webhook.rate_limit_per_second !== null && allowed > 0) {
       // The window is reckoned at the clock's time, not the tick's: the tick may be older.
@@ -278,17 +279,16 @@ export class SqliteDeliveryStore implements DeliveryStore {
     if (head !== null && head.next_attempt_at > now) {
       return { room: 0, nextAt: head.next_attempt_at };
     }
-    return { room: 1, nextAt: null };
+    return { room: 1, nextAt: null, head: head?.row ?? null };
   }
 
   /**
-   * The ordered webhook's oldest Waiting delivery when it is due (checked by `controlled`),
-   * marked in flight; none when nothing waits.
+   * An ordered webhook's head of the line, due (checked by `controlled`), marked in flight;
+   * none when nothing waits (`row` null).
    */
-  private takeHeadNow(webhookId: string, now: number): DueDelivery[] {
-    const head = orderedHeadNow(this.statements, webhookId);
-    if (head === null || head.next_attempt_at > now) return [];
-    const delivery = dueDeliveryNow(this.statements, head.row);
+  private takeHeadNow(webhookId: string, row: number | null): DueDelivery[] {
+    if (row === null) return [];
+    const delivery = dueDeliveryNow(this.statements, row);
     if (!delivery) return [];
     this.inFlight.add(delivery.id, { webhookId, row: delivery.row, attempts: delivery.attempts });
     return [delivery];
