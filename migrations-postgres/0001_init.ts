@@ -49,7 +49,7 @@ end`;
  * The webhook columns whose change moves the generations (SQLite 0005 and 0010): what matching,
  * building or sending a delivery reads. Health columns change on every attempt and are left out.
  */
-const WATCHED_COLUMNS = [
+export const WATCHED_COLUMNS = [
   "id",
   "workspace",
   "event_types",

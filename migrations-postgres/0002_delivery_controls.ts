@@ -11,36 +11,11 @@
  */
 
 import { type Kysely, sql } from "kysely";
-import { createTakeFunction as createTakeFunctionBefore } from "./0001_init.ts";
+import { DELIVERY_CONTROL_COLUMNS } from "../migrations/0014_delivery_controls.ts";
+import { createTakeFunction as createTakeFunctionBefore, WATCHED_COLUMNS } from "./0001_init.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: a migration must not depend on today's schema types
 type AnyDatabase = Kysely<any>;
-
-const WATCHED_BEFORE = [
-  "id",
-  "workspace",
-  "event_types",
-  "use_custom_payload",
-  "custom_payload",
-  "template_engine",
-  "enabled",
-  "max_attempts",
-  "retry_policy",
-  "slot",
-  "languages",
-  "endpoint",
-  "secret",
-  "headers",
-  "timeout_seconds",
-  "auth",
-];
-const ADDED = [
-  "ordered",
-  "rate_limit_per_second",
-  "retry_schedule",
-  "previous_secret",
-  "previous_secret_until",
-];
 
 async function createUpdateTrigger(db: AnyDatabase, columns: readonly string[]): Promise<void> {
   const changed = columns.map((column) => `old.${column} is distinct from new.${column}`);
@@ -163,7 +138,7 @@ export async function up(db: AnyDatabase): Promise<void> {
     add column failing_since bigint`.execute(db);
   // A webhook already failing starts its streak now: auto-disable does not act on the past.
   await sql`update webhooks set failing_since = ${Date.now()} where fail_count > 0`.execute(db);
-  await createUpdateTrigger(db, [...WATCHED_BEFORE, ...ADDED]);
+  await createUpdateTrigger(db, [...WATCHED_COLUMNS, ...DELIVERY_CONTROL_COLUMNS]);
   await sql`create table webhook_starts (
     webhook_id text not null,
     started_at bigint not null
@@ -179,7 +154,7 @@ export async function down(db: AnyDatabase): Promise<void> {
   await sql`drop function if exists ${sql.raw(TAKE_NOW)}`.execute(db);
   await createTakeFunctionBefore(db);
   await sql`drop table if exists webhook_starts`.execute(db);
-  await createUpdateTrigger(db, WATCHED_BEFORE);
+  await createUpdateTrigger(db, WATCHED_COLUMNS);
   await sql`alter table webhooks
     drop column ordered, drop column rate_limit_per_second, drop column retry_schedule,
     drop column previous_secret, drop column previous_secret_until,

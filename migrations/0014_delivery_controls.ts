@@ -15,29 +15,13 @@
  */
 
 import { type Kysely, sql } from "kysely";
+import { WATCHED_COLUMNS } from "./0010_webhook_generation_by_workspace.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: a migration must not depend on today's schema types
 type AnyDatabase = Kysely<any>;
 
-const BEFORE = [
-  "id",
-  "workspace",
-  "event_types",
-  "use_custom_payload",
-  "custom_payload",
-  "template_engine",
-  "enabled",
-  "max_attempts",
-  "retry_policy",
-  "slot",
-  "languages",
-  "endpoint",
-  "secret",
-  "headers",
-  "timeout_seconds",
-  "auth",
-];
-const ADDED = [
+/** The columns this migration adds that sending reads: the generations move with them too. */
+export const DELIVERY_CONTROL_COLUMNS = [
   "ordered",
   "rate_limit_per_second",
   "retry_schedule",
@@ -72,12 +56,12 @@ export async function up(db: AnyDatabase): Promise<void> {
   await sql`alter table webhooks add column failing_since integer`.execute(db);
   // A webhook already failing starts its streak now: auto-disable does not act on the past.
   await sql`update webhooks set failing_since = ${Date.now()} where fail_count > 0`.execute(db);
-  await createUpdateTriggers(db, [...BEFORE, ...ADDED]);
+  await createUpdateTriggers(db, [...WATCHED_COLUMNS, ...DELIVERY_CONTROL_COLUMNS]);
 }
 
 export async function down(db: AnyDatabase): Promise<void> {
-  await createUpdateTriggers(db, BEFORE);
-  for (const column of [...ADDED, "failing_since"]) {
+  await createUpdateTriggers(db, WATCHED_COLUMNS);
+  for (const column of [...DELIVERY_CONTROL_COLUMNS, "failing_since"]) {
     await sql`alter table webhooks drop column ${sql.raw(column)}`.execute(db);
   }
 }
