@@ -56,9 +56,11 @@ async function main(): Promise<number> {
       receiver,
       receiverUrl,
       apiKey: newApiKey(),
-      // Only the ingest and end-to-end sections have rows on PostgreSQL.
+      // Only the ingest, end-to-end and delivery-controls sections have rows on PostgreSQL.
       postgresUrl:
-        options.sections.has("ingest") || options.sections.has("e2e")
+        options.sections.has("ingest") ||
+        options.sections.has("e2e") ||
+        options.sections.has("controls")
           ? await usablePostgres(options, report)
           : null,
       baselines: {},
