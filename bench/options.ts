@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { postgresAdminUrl } from "../test/helpers/postgres.ts";
 
-export const SECTIONS = ["ingest", "e2e", "fanout", "memory", "logquery"] as const;
+export const SECTIONS = ["ingest", "e2e", "fanout", "memory", "logquery", "controls"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Event sizes: the JSON of an event's `fields`, about 1 KB (the default) or 8 KB. */
@@ -47,6 +47,8 @@ export interface BenchOptions {
   drainBoundMs: number;
   fanoutWebhooks: number;
   fanoutEvents: number;
+  /** Events each run of the delivery-controls section POSTs. */
+  controlEvents: number;
   /** Waiting deliveries seeded for the memory figure. */
   backlogRows: number;
   /** Delivery log rows seeded for the log query figure. */
@@ -153,6 +155,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
     drainBoundMs: quick ? 20_000 : 60_000,
     fanoutWebhooks: 100,
     fanoutEvents: quick ? 10 : 100,
+    controlEvents: quick ? 1000 : 5000,
     backlogRows: rows,
     logRows: rows,
     logRequests: quick ? 100 : 300,

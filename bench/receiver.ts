@@ -24,6 +24,8 @@ export interface ReceiverStats {
   latency: Summary | null;
   /** Requests without a usable `fields.sentAt`. */
   unparsed: number;
+  /** The most unique deliveries that arrived within any 1,000 ms (a rate limit's window). */
+  mostInASecond: number;
   held: number;
 }
 
@@ -34,6 +36,20 @@ let unparsed = 0;
 let firstAt: number | null = null;
 let lastAt: number | null = null;
 const latency = new Recorder();
+/** Arrivals of the last second, from `windowHead` on: what `mostInASecond` counts. */
+let window: number[] = [];
+let windowHead = 0;
+let mostInASecond = 0;
+
+function countInWindow(arrival: number): void {
+  window.push(arrival);
+  while ((window[windowHead] ?? arrival) <= arrival - 1000) windowHead++;
+  mostInASecond = Math.max(mostInASecond, window.length - windowHead);
+  if (windowHead > 10_000) {
+    window = window.slice(windowHead);
+    windowHead = 0;
+  }
+}
 let holding = false;
 let held: Array<() => void> = [];
 let server: ReturnType<typeof Bun.serve> | null = null;
@@ -62,6 +78,7 @@ async function receive(request: Request): Promise<Response> {
     if (id !== null) seen.add(id);
     firstAt ??= arrival;
     lastAt = arrival;
+    countInWindow(arrival);
     const sentAt = sentAtOf(body);
     if (sentAt === null) unparsed++;
     else latency.add(arrival - sentAt);
@@ -93,6 +110,9 @@ export const handlers = {
     firstAt = null;
     lastAt = null;
     latency.clear();
+    window = [];
+    windowHead = 0;
+    mostInASecond = 0;
     return { ok: true };
   },
   stats(): ReceiverStats {
@@ -104,6 +124,7 @@ export const handlers = {
       lastAt,
       latency: latency.summary(),
       unparsed,
+      mostInASecond,
       held: held.length,
     };
   },

@@ -14,6 +14,7 @@ import { cleanup, installCleanupHandlers, isClosing } from "./processes.ts";
 import type { ReceiverApi } from "./receiver.ts";
 import { Report } from "./report.ts";
 import { Worker } from "./rpc.ts";
+import { controls } from "./scenarios/controls.ts";
 import { endToEnd } from "./scenarios/e2e.ts";
 import { fanout } from "./scenarios/fanout.ts";
 import { ingest } from "./scenarios/ingest.ts";
@@ -27,6 +28,7 @@ const RUNNERS: Record<Section, (context: BenchContext) => Promise<void>> = {
   fanout,
   memory,
   logquery: logQuery,
+  controls,
 };
 
 function log(message: string): void {
@@ -54,16 +56,18 @@ async function main(): Promise<number> {
       receiver,
       receiverUrl,
       apiKey: newApiKey(),
-      // Only the ingest and end-to-end sections have rows on PostgreSQL.
+      // Only the ingest, end-to-end and delivery-controls sections have rows on PostgreSQL.
       postgresUrl:
-        options.sections.has("ingest") || options.sections.has("e2e")
+        options.sections.has("ingest") ||
+        options.sections.has("e2e") ||
+        options.sections.has("controls")
           ? await usablePostgres(options, report)
           : null,
       baselines: {},
       shared: {},
     };
     // Memory reports the RSS the e2e section sampled, so it runs after it.
-    for (const section of ["ingest", "e2e", "fanout", "memory", "logquery"] as const) {
+    for (const section of ["ingest", "e2e", "fanout", "memory", "logquery", "controls"] as const) {
       if (!options.sections.has(section) || isClosing()) continue;
       const sectionBegan = performance.now();
       log(`${section}…`);

@@ -49,7 +49,7 @@ end`;
  * The webhook columns whose change moves the generations (SQLite 0005 and 0010): what matching,
  * building or sending a delivery reads. Health columns change on every attempt and are left out.
  */
-const WATCHED_COLUMNS = [
+export const WATCHED_COLUMNS = [
   "id",
   "workspace",
   "event_types",
@@ -321,7 +321,7 @@ export async function up(db: AnyDatabase): Promise<void> {
  * follow. The lease's commit does not wait for the log's flush: a lease lost in a crash of the
  * database leaves its delivery due again, sent at least once, as ever.
  */
-async function createTakeFunction(db: AnyDatabase): Promise<void> {
+export async function createTakeFunction(db: AnyDatabase): Promise<void> {
   await sql`create function hookpost_take(
       p_webhook text, p_now bigint, p_until bigint, p_owner text,
       p_room integer, p_busy integer, p_limit integer, p_failing_limit integer,

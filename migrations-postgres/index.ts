@@ -7,7 +7,9 @@
 
 import type { Migration } from "kysely";
 import * as m0001 from "./0001_init.ts";
+import * as m0002 from "./0002_delivery_controls.ts";
 
 export const postgresMigrations: Record<string, Migration> = {
   "0001_init": m0001,
+  "0002_delivery_controls": m0002,
 };

@@ -23,7 +23,7 @@ function bump(workspace: "old" | "new"): string {
 }
 
 /** The columns of 0005's update trigger: what matching, building or sending reads. */
-const WATCHED_COLUMNS = [
+export const WATCHED_COLUMNS = [
   "id",
   "workspace",
   "event_types",

@@ -17,6 +17,7 @@ import * as m0010 from "./0010_webhook_generation_by_workspace.ts";
 import * as m0011 from "./0011_delivery_message_id.ts";
 import * as m0012 from "./0012_delivery_log_by_state.ts";
 import * as m0013 from "./0013_store_keeps_totals.ts";
+import * as m0014 from "./0014_delivery_controls.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   "0011_delivery_message_id": m0011,
   "0012_delivery_log_by_state": m0012,
   "0013_store_keeps_totals": m0013,
+  "0014_delivery_controls": m0014,
 };

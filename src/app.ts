@@ -39,6 +39,7 @@ import { Scheduler } from "./scheduler/scheduler.ts";
 import type { Services } from "./services.ts";
 import { dashboardRoutes } from "./ui/index.ts";
 import { USER_AGENT } from "./version.ts";
+import { AutoDisabler } from "./webhooks/auto-disable.ts";
 import { WEBHOOK_IMPORT_UPLOAD, webhookRoutes } from "./webhooks/index.ts";
 import { pingRoutes } from "./webhooks/ping.ts";
 import { webhooksWithUnusableSecrets } from "./webhooks/service.ts";
@@ -189,6 +190,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const deliveries = store.deliveryStore(recordFailureNotice);
   // The work that runs once for the whole deployment runs where the leadership is.
   const leadership = store.leadership();
+  const autoDisabler = new AutoDisabler({
+    db: store.db,
+    log,
+    afterMs: config.autoDisableAfterMs,
+  });
   const scheduler = new Scheduler({
     store: deliveries,
     config,
@@ -198,6 +204,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     leads: () => leadership.leads(),
     // The failure mail's outbox and the source pollers: once for the whole deployment.
     timerTasks: [
+      () => leadership.leads() && autoDisabler.trigger(),
       () => leadership.leads() && mailer.trigger(),
       () => leadership.leads() && pollers.trigger(),
     ],

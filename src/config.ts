@@ -29,6 +29,7 @@ export interface Config {
   tickMs: number;
   concurrency: number;
   retentionDays: number;
+  autoDisableAfterMs: number;
   logLevel: LogLevel;
 }
 
@@ -282,6 +283,13 @@ export const SETTINGS = [
     defaultValue: "30",
     help: "delivery log retention in days",
     parse: integer(1, 36_500),
+  }),
+  setting({
+    key: "autoDisableAfterMs",
+    env: "HOOKPOST_AUTO_DISABLE_AFTER_MS",
+    defaultValue: String(5 * 86_400_000),
+    help: "disable a webhook whose attempts have all failed for this long (ms; 0 = never)",
+    parse: integer(0, 365 * 86_400_000),
   }),
   setting({
     key: "logLevel",

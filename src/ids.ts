@@ -52,13 +52,37 @@ function encodeTime(ms: number): string {
   return out;
 }
 
+/** Per prefix, the millisecond and random part of the last id made. */
+const lastIds = new Map<IdPrefix, { ms: number; tail: string }>();
+
 /**
- * A new id: prefix, 10 characters of millisecond time, 12 random characters.
+ * `tail` moved up by a random step of 1–256 in {@link ID_ALPHABET}, or null when it would
+ * overflow its length.
+ */
+function stepUp(tail: string): string | null {
+  const digits = Array.from(tail, (character) => ID_ALPHABET.indexOf(character));
+  let carry = 1 + randomByte();
+  for (let i = digits.length - 1; i >= 0 && carry > 0; i--) {
+    const sum = (digits[i] ?? 0) + carry;
+    digits[i] = sum % 32;
+    carry = Math.floor(sum / 32);
+  }
+  return carry > 0 ? null : digits.map((digit) => ID_ALPHABET[digit]).join("");
+}
+
+/**
+ * A new id: prefix, 10 characters of millisecond time, 12 random characters. Ids of one prefix
+ * made by this process in the same millisecond come out in increasing order (the random part of
+ * the next one is the last one's moved up by a random step), so ordering by id keeps the order
+ * in which they were made — an ordered webhook's deliveries go in that order.
  *
  * @example newId("wh") // "wh_01jd3x8k2mq4v9f7r2c8tb6n"
  */
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {
-  return `${prefix}_${encodeTime(now)}${randomString(12, ID_ALPHABET)}`;
+  const last = lastIds.get(prefix);
+  const tail = (last?.ms === now ? stepUp(last.tail) : null) ?? randomString(12, ID_ALPHABET);
+  lastIds.set(prefix, { ms: now, tail });
+  return `${prefix}_${encodeTime(now)}${tail}`;
 }
 
 /**

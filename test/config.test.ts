@@ -29,6 +29,7 @@ const SPEC_DEFAULTS: Config = {
   tickMs: 250,
   concurrency: 64,
   retentionDays: 30,
+  autoDisableAfterMs: 432_000_000,
   logLevel: "info",
 };
 
@@ -72,6 +73,7 @@ describe("defaults", () => {
       HOOKPOST_TICK_MS: "50",
       HOOKPOST_CONCURRENCY: "8",
       HOOKPOST_RETENTION_DAYS: "7",
+      HOOKPOST_AUTO_DISABLE_AFTER_MS: "0",
       HOOKPOST_LOG_LEVEL: "debug",
     });
     expect(config).toEqual({
@@ -94,6 +96,7 @@ describe("defaults", () => {
       tickMs: 50,
       concurrency: 8,
       retentionDays: 7,
+      autoDisableAfterMs: 0,
       logLevel: "debug",
     });
   });

@@ -40,6 +40,12 @@ describe("newId", () => {
     expect(a.slice(0, 14)).toBe(b.slice(0, 14));
     expect(a).not.toBe(b);
   });
+
+  test("ids of one prefix made in the same millisecond come out in increasing order", () => {
+    const ids = Array.from({ length: 1000 }, () => newId("dlv", 1_700_000_000_000));
+    expect(ids.toSorted()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
 });
 
 describe("idFloor", () => {

@@ -56,6 +56,17 @@ export interface WebhookTable {
   slot: Generated<Slot>;
   /** JSON text of language codes; `[]` means every language. */
   languages: Generated<string>;
+  /** 1: one delivery at a time, in the order their events were accepted (issue 16). */
+  ordered: Generated<number>;
+  /** At most this many attempts start in any one-second window; null for no limit. */
+  rate_limit_per_second: number | null;
+  /** JSON text of the delays in seconds replacing the exponential backoff; null for backoff. */
+  retry_schedule: string | null;
+  /** The secret before the last rotation with a grace period: it signs too until then. */
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  /** When the current streak of failed attempts began; null while the webhook has none. */
+  failing_since: number | null;
 }
 
 export interface ContentTypeTable {
@@ -144,7 +155,13 @@ export interface AttemptTable {
   request_headers: string;
 }
 
-export type NoticeKind = "delivery_failed" | "webhook_disabled";
+/**
+ * `delivery_failed` and `webhook_disabled` (a `410 Gone`) are a delivery's failure;
+ * `webhook_auto_disabled` says the webhook was disabled after failing too long (no delivery:
+ * its `delivery_id` is empty, `attempts` its failed attempts in a row, `delivery_created_at`
+ * when the streak began).
+ */
+export type NoticeKind = "delivery_failed" | "webhook_disabled" | "webhook_auto_disabled";
 
 /** A delivery failure the webhook's owners are to be told about (the mail outbox). */
 export interface FailureNoticeTable {

@@ -76,6 +76,20 @@ function envelopeJson(envelope: ContentEnvelope): string {
   return text;
 }
 
+/**
+ * The attempts a new delivery gets: one under the `manual` policy; else its `retrySchedule`'s
+ * length plus one; else the webhook's `maxAttempts`, or the server's default.
+ */
+export function maxAttemptsOf(
+  webhook: Pick<IngestWebhook, "retry_policy" | "retry_schedule" | "max_attempts">,
+  defaultMaxAttempts: number,
+): number {
+  if (webhook.retry_policy === "manual") return 1;
+  const schedule = readNullableJsonColumn<number[]>(webhook.retry_schedule);
+  if (schedule !== null) return schedule.length + 1;
+  return webhook.max_attempts ?? defaultMaxAttempts;
+}
+
 export function buildDelivery(options: BuildDeliveryOptions): Insertable<DeliveryTable> {
   const { webhook, content, now, retryOf } = options;
   const id = newId("dlv", now);
@@ -128,8 +142,7 @@ export function buildDelivery(options: BuildDeliveryOptions): Insertable<Deliver
     body,
     process_status: renderError === null ? ProcessStatus.Waiting : ProcessStatus.Error,
     attempts: 0,
-    max_attempts:
-      webhook.retry_policy === "manual" ? 1 : (webhook.max_attempts ?? options.defaultMaxAttempts),
+    max_attempts: maxAttemptsOf(webhook, options.defaultMaxAttempts),
     next_attempt_at: now,
     response_status_code: null,
     response_message: renderError,

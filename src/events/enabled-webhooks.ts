@@ -26,6 +26,7 @@ export type IngestWebhook = Pick<
   | "template_engine"
   | "retry_policy"
   | "max_attempts"
+  | "retry_schedule"
 >;
 
 export interface Candidate {
@@ -45,6 +46,7 @@ const INGEST_COLUMNS = [
   "template_engine",
   "retry_policy",
   "max_attempts",
+  "retry_schedule",
 ] as const;
 
 /** The workspace's enabled webhooks in id order: the one query of them, on either backend. */

@@ -62,18 +62,77 @@ function afterAttempts(notice: FailureNotice): string {
  * The digest of `notices` (all of one webhook, oldest first). The latest notice supplies the
  * webhook's label and host.
  */
-export function composeDigest(notices: readonly FailureNotice[]): Digest {
+export function composeDigest(all: readonly FailureNotice[]): Digest {
+  const autoDisabled = all.findLast((notice) => notice.kind === "webhook_auto_disabled");
+  const notices = all.filter((notice) => notice.kind !== "webhook_auto_disabled");
+  if (autoDisabled && notices.length === 0) return composeAutoDisabled(autoDisabled);
   const last = notices[notices.length - 1];
   const first = notices[0];
   if (!last || !first) throw new RangeError("a digest needs at least one notice");
+  return composeFailures(notices, first, last, autoDisabled && autoDisabledParagraph(autoDisabled));
+}
+
+/** What an auto-disable notice says: since when every attempt failed, and how to resume. */
+function autoDisabledParagraph(notice: FailureNotice): { text: string; html: string } {
+  const since = new Date(notice.deliveryCreatedAt).toISOString();
+  const enable = `POST /webhooks/${notice.webhookId}/enable`;
+  const text = [
+    `Every attempt since ${since} failed (${plural(notice.attempts, "attempt", "attempts")} in a row), for longer`,
+    "than HOOKPOST_AUTO_DISABLE_AFTER_MS allows, so the webhook was disabled. Its waiting",
+    "deliveries stay waiting; enable it again to resume them:",
+    `  ${enable}`,
+  ].join("\n");
+  const html =
+    `<p>Every attempt since ${escapeHtml(since)} failed (${escapeHtml(plural(notice.attempts, "attempt", "attempts"))} ` +
+    "in a row), for longer than <code>HOOKPOST_AUTO_DISABLE_AFTER_MS</code> allows, so the " +
+    "webhook was <strong>disabled</strong>. Its waiting deliveries stay waiting; enable it again " +
+    `to resume them: <code>${escapeHtml(enable)}</code></p>`;
+  return { text, html };
+}
+
+/** The mail of an auto-disable with no failed delivery to list beside it. */
+function composeAutoDisabled(notice: FailureNotice): Digest {
+  const webhookId = notice.webhookId;
+  const label = notice.webhookLabel ? `"${notice.webhookLabel}" (${webhookId})` : webhookId;
+  const subject = `[Hookpost] Webhook ${label} was disabled after failing since ${new Date(notice.deliveryCreatedAt).toISOString()}`;
+  const paragraph = autoDisabledParagraph(notice);
+  const intro = `Hookpost could not deliver to webhook ${label} (endpoint host ${notice.endpointHost}).`;
+  const text = [
+    intro,
+    "",
+    paragraph.text,
+    "",
+    `The delivery log: GET /webhooks/${webhookId}/events`,
+    "Every call takes an X-Api-Key header with a write key (read key for the log).",
+  ].join("\n");
+  const html = [
+    "<!doctype html>",
+    '<html><body style="font-family: sans-serif">',
+    `<h2>${escapeHtml(subject)}</h2>`,
+    `<p>${escapeHtml(intro)}</p>`,
+    paragraph.html,
+    `<p>The delivery log: <code>GET /webhooks/${escapeHtml(webhookId)}/events</code></p>`,
+    "</body></html>",
+  ].join("\n");
+  return { subject, text: `${text}\n`, html };
+}
+
+/** The digest of failed deliveries (`first` and `last` of `notices`). */
+function composeFailures(
+  notices: readonly FailureNotice[],
+  first: FailureNotice,
+  last: FailureNotice,
+  autoDisabled: { text: string; html: string } | undefined,
+): Digest {
   const webhookId = last.webhookId;
   const label = last.webhookLabel ? `"${last.webhookLabel}" (${webhookId})` : webhookId;
   const disabled = notices.some((notice) => notice.kind === "webhook_disabled");
   const count = notices.length;
   const failed = plural(count, "delivery failed", "deliveries failed");
-  const subject = disabled
-    ? `[Hookpost] Webhook ${label} was disabled: ${failed}`
-    : `[Hookpost] Webhook ${label}: ${failed}`;
+  const subject =
+    disabled || autoDisabled
+      ? `[Hookpost] Webhook ${label} was disabled: ${failed}`
+      : `[Hookpost] Webhook ${label}: ${failed}`;
   const since = new Date(first.occurredAt).toISOString();
   const until = new Date(last.occurredAt).toISOString();
   const created = notices.map((notice) => notice.deliveryCreatedAt);
@@ -88,6 +147,7 @@ export function composeDigest(notices: readonly FailureNotice[]): Digest {
     `${failed} between ${since} and ${until}.`,
     `Last outcome: ${describeOutcome(last)}${afterAttempts(last)}.`,
   ];
+  if (autoDisabled) lines.push("", autoDisabled.text);
   if (disabled) {
     lines.push(
       "",
@@ -132,6 +192,7 @@ export function composeDigest(notices: readonly FailureNotice[]): Digest {
       `(endpoint host <code>${escapeHtml(last.endpointHost)}</code>).</p>`,
     `<p><strong>${escapeHtml(failed)}</strong> between ${escapeHtml(since)} and ${escapeHtml(until)}.<br>` +
       `Last outcome: ${escapeHtml(describeOutcome(last))}${escapeHtml(afterAttempts(last))}.</p>`,
+    autoDisabled?.html ?? "",
     disabled
       ? `<p>The receiver answered <strong>410 Gone</strong>, so the webhook was disabled. ` +
         `Enable it again with <code>POST /webhooks/${escapeHtml(webhookId)}/enable</code>.</p>`

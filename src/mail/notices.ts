@@ -4,6 +4,7 @@
  * mailer turns pending notices into mail later, so a crash in between loses nothing.
  */
 
+import type { Executor, WebhookRow } from "../db/database.ts";
 import type { FailureHook } from "../deliveries/failure.ts";
 import { newId } from "../ids.ts";
 import { insertNotice } from "./repository.ts";
@@ -40,3 +41,37 @@ export const recordFailureNotice: FailureHook = async (trx, failure) => {
     mailed_at: null,
   });
 };
+
+/** What of a webhook its auto-disable notice tells. */
+export type AutoDisabledWebhook = Pick<
+  WebhookRow,
+  "id" | "workspace" | "error_email_to" | "description" | "name" | "endpoint" | "fail_count"
+> & { failing_since: number };
+
+/**
+ * The notice that the webhook was disabled after failing too long (`webhook_auto_disabled`), if
+ * it has `errorEmailTo`: in the transaction that disabled it.
+ */
+export async function recordAutoDisableNotice(
+  trx: Executor,
+  webhook: AutoDisabledWebhook,
+  at: number,
+): Promise<void> {
+  if (!webhook.error_email_to) return;
+  await insertNotice(trx, {
+    id: newId("mail", at),
+    workspace: webhook.workspace,
+    webhook_id: webhook.id,
+    delivery_id: "",
+    kind: "webhook_auto_disabled",
+    status_code: null,
+    error: null,
+    attempts: webhook.fail_count,
+    occurred_at: at,
+    delivery_created_at: webhook.failing_since,
+    recipients: webhook.error_email_to,
+    webhook_label: webhook.description || webhook.name,
+    endpoint_host: hostOf(webhook.endpoint),
+    mailed_at: null,
+  });
+}

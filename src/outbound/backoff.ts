@@ -53,14 +53,22 @@ export function honoursRetryAfter(status: number | null): boolean {
 
 /**
  * The delay before the next attempt: the receiver's `Retry-After` when it sent one on 429/503
- * (within the cap), otherwise exponential backoff.
+ * (within the cap), otherwise exponential backoff. A webhook's `retrySchedule` (delays in ms
+ * here) replaces both the backoff and the cap: its delay for this retry, exactly (the last one
+ * past its end), and `Retry-After` within its largest delay.
  */
 export function nextDelay(
   policy: BackoffPolicy,
   failedAttempts: number,
   retryAfterMs: number | null,
   random: () => number = Math.random,
+  scheduleMs: readonly number[] | null = null,
 ): number {
+  if (scheduleMs !== null && scheduleMs.length > 0) {
+    if (retryAfterMs !== null) return Math.min(retryAfterMs, Math.max(...scheduleMs));
+    const index = Math.min(Math.max(0, failedAttempts - 1), scheduleMs.length - 1);
+    return scheduleMs[index] ?? 0;
+  }
   if (retryAfterMs !== null) return Math.min(retryAfterMs, policy.maxDelayMs);
   return backoffDelay(policy, failedAttempts, random);
 }

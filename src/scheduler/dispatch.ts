@@ -9,14 +9,14 @@
  */
 
 import type { Config } from "../config.ts";
-import { readJsonColumn } from "../db/json-column.ts";
+import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
 import { messageIdOf } from "../deliveries/build.ts";
 import type { Decision } from "../deliveries/status.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { ReceiverAuthenticator, ReceiverCredentials } from "../outbound/receiver-auth.ts";
 import { type AttemptResult, isSuccessStatus, noResponse } from "../outbound/sender.ts";
-import { requestHeaders, signatureHeaders } from "../outbound/signing.ts";
+import { requestHeaders, signatureHeaders, signingSecrets } from "../outbound/signing.ts";
 import type { DeliveryContext, DeliveryResult } from "../plugin-host/api.ts";
 import { type DeliveryHookChain, unsignedHeaders } from "../plugin-host/hooks.ts";
 import type { DeliveryStore } from "../store/delivery-store.ts";
@@ -45,6 +45,12 @@ export type RecordedListener = (
   decision: Decision,
   failCount: number | null,
 ) => void;
+
+/** The webhook's `retrySchedule` in ms, or null (exponential backoff). */
+function scheduleMsOf(webhook: DispatchableWebhook): number[] | null {
+  const seconds = readNullableJsonColumn<number[]>(webhook.retry_schedule);
+  return seconds === null ? null : seconds.map((delay) => delay * 1000);
+}
 
 /** The request of one attempt, ready to send, or why it cannot be sent. */
 type PreparedRequest =
@@ -163,7 +169,14 @@ export class Dispatcher {
     const timestamp = Math.floor(startedAt / 1000);
     // A retry or replay is signed as the message it resends: receivers drop the duplicate.
     const messageId = messageIdOf(delivery);
-    const signed = requestHeaders(webhook, messageId, delivery.body, timestamp, USER_AGENT);
+    const secrets = signingSecrets(webhook, startedAt);
+    const signed = requestHeaders(
+      { ...secrets, headers: webhook.headers },
+      messageId,
+      delivery.body,
+      timestamp,
+      USER_AGENT,
+    );
     const hooks = this.options.hooks;
     if (!hooks?.hasBeforeDelivery) {
       return { kind: "ready", body: delivery.body, ...signed };
@@ -176,7 +189,7 @@ export class Dispatcher {
     if (hooked.kind === "aborted") return hooked;
     // The attempt record shows the headers the hooks were given.
     if (hooked.kind === "failed") return { ...hooked, ...signed };
-    const signature = signatureHeaders(webhook.secret, messageId, hooked.body, timestamp);
+    const signature = signatureHeaders(secrets, messageId, hooked.body, timestamp);
     return {
       kind: "ready",
       body: hooked.body,
@@ -206,6 +219,7 @@ export class Dispatcher {
       maxAttempts: delivery.max_attempts,
       now,
       policy: { baseMs: config.retryBaseMs, maxDelayMs: config.retryMaxDelayMs },
+      scheduleMs: scheduleMsOf(webhook),
     });
     const recorded = await this.options.store.recordAttempt({
       delivery,

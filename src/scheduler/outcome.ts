@@ -21,6 +21,8 @@ export interface DecisionInput {
   maxAttempts: number;
   now: number;
   policy: BackoffPolicy;
+  /** The webhook's `retrySchedule` in ms, which replaces the policy; null for the policy. */
+  scheduleMs?: readonly number[] | null;
   random?: () => number;
 }
 
@@ -32,7 +34,13 @@ export function decideOutcome(input: DecisionInput): Decision {
   const retryAfterMs = honoursRetryAfter(result.statusCode)
     ? parseRetryAfter(result.retryAfter, input.now)
     : null;
-  const delay = nextDelay(input.policy, input.attemptNumber, retryAfterMs, input.random);
+  const delay = nextDelay(
+    input.policy,
+    input.attemptNumber,
+    retryAfterMs,
+    input.random,
+    input.scheduleMs,
+  );
   return { kind: "retry", nextAttemptAt: input.now + delay };
 }
 

@@ -278,20 +278,26 @@ export class Scheduler {
       const busy = this.inFlightByWebhook.get(webhook.id) ?? 0;
       const room = Math.min(this.limitOf(webhook) - busy, free);
       if (room <= 0) continue;
+      // An ordered webhook has one attempt in flight at most (the store picks which).
+      const ordered = webhook.ordered === 1;
       wants.push({
         webhook,
         room,
         busy,
-        limit: this.perWebhookLimit,
-        failingLimit: this.failingLimit,
+        limit: ordered ? 1 : this.perWebhookLimit,
+        failingLimit: ordered ? 1 : this.failingLimit,
         failingAfter: FAILING_AFTER,
       });
     }
     return wants;
   }
 
-  /** How many attempts this webhook may have in flight: less while it keeps failing. */
+  /**
+   * How many attempts this webhook may have in flight: less while it keeps failing, one when it
+   * is ordered.
+   */
   private limitOf(webhook: DispatchableWebhook): number {
+    if (webhook.ordered === 1) return 1;
     const failures = this.failuresInARow.get(webhook.id) ?? webhook.fail_count;
     return failures >= FAILING_AFTER ? this.failingLimit : this.perWebhookLimit;
   }
@@ -311,8 +317,11 @@ export class Scheduler {
       else this.inFlightByWebhook.delete(webhook.id);
       this.kick();
     };
+    // An ordered webhook's next delivery may go only once this one's outcome is recorded: its
+    // slot comes back then, not at the receiver's 2xx.
+    const answered = webhook.ordered === 1 ? () => undefined : giveBackSlot;
     const done = this.dispatcher
-      .run(webhook, delivery, controller.signal, giveBackSlot)
+      .run(webhook, delivery, controller.signal, answered)
       .catch((error: unknown) => {
         // Recording failed (the delivery is still Waiting, and sent again once the store lets
         // it go), or something after it did.

@@ -93,7 +93,21 @@ export interface Removed {
   notices: number;
 }
 
-/** How many of a webhook's due deliveries the scheduler would take now. */
+/**
+ * The window a webhook's `rateLimitPerSecond` is reckoned over, by either adapter: at most that
+ * many attempts start (are taken) in any window this long. A second and 5 % more: a request
+ * reaches its receiver a few ms after its start, by a delay that varies (more under load), and
+ * the margin keeps that jitter from putting one more than the limit into a second at the
+ * receiver's end.
+ */
+export const RATE_WINDOW_MS = 1050;
+
+/**
+ * How many of a webhook's due deliveries the scheduler would take now. Beyond the limits here,
+ * the store applies the webhook's own controls, across the cluster on PostgreSQL: an `ordered`
+ * webhook gives its oldest Waiting delivery or nothing (nothing while that one is not due or is
+ * in flight), and `rate_limit_per_second` bounds the starts in any {@link RATE_WINDOW_MS}.
+ */
 export interface Want {
   webhook: DispatchableWebhook;
   /** At most this many, from this node's free slots for the webhook. */
@@ -115,8 +129,8 @@ export interface Taken {
   deliveries: [DispatchableWebhook, DueDelivery][];
   /**
    * For each webhook that had room left over (nothing more due now), when its next delivery
-   * falls due (+Infinity when none waits): the scheduler need not look before then, unless
-   * told of new work.
+   * falls due (+Infinity when none waits), or for one its rate limit or order holds back, when
+   * that lets the next one go: the scheduler need not look before then, unless told of new work.
    */
   nextDueAt: Map<string, number>;
 }

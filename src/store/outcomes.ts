@@ -17,7 +17,7 @@ import type { GroupCommit } from "./group-commit.ts";
 import type { DueDelivery } from "./queue.ts";
 
 /**
- * Keeps failCount, lastDeliveredAt and healthStatus current, and disables the webhook on
+ * Keeps failCount, failingSince, lastDeliveredAt and healthStatus current, and disables the webhook on
  * `410 Gone`; a webhook someone disabled during the attempt keeps saying so. Returns the
  * webhook's failCount now, or null when the webhook is gone. Only the disabling statement
  * writes `enabled`, so an ordinary outcome does not move the generation ingestion caches the
@@ -32,6 +32,7 @@ export function updateWebhookHealthNow(
     .get(
       `update webhooks set
          fail_count = case when ?1 then 0 else fail_count + 1 end,
+         failing_since = case when ?1 then null else coalesce(failing_since, ?2) end,
          last_delivered_at = case when ?1 then ?2 else last_delivered_at end,
          health_status = case when enabled = 1 then ?3 else health_status end
        where id = ?4

@@ -23,6 +23,12 @@ export interface DispatchableWebhook {
   auth: string;
   /** Failed attempts in a row when the list was read (each outcome then reports the newer count). */
   fail_count: number;
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  /** The delivery controls (issue 16): see the webhook table's columns. */
+  ordered: number;
+  rate_limit_per_second: number | null;
+  retry_schedule: string | null;
 }
 
 /** A Waiting delivery taken for an attempt. */
@@ -54,6 +60,11 @@ export function dispatchableWebhooksQuery(db: Executor) {
       "timeout_seconds",
       "auth",
       "fail_count",
+      "previous_secret",
+      "previous_secret_until",
+      "ordered",
+      "rate_limit_per_second",
+      "retry_schedule",
     ])
     .where("enabled", "=", 1)
     .orderBy("id");
@@ -91,6 +102,24 @@ export function dueDeliveryNow(
        from deliveries where rowid = ?`,
     )
     .get(row) as (DueDelivery & { row: number }) | null;
+}
+
+/**
+ * An ordered webhook's head of the line: its oldest Waiting delivery by acceptance
+ * (`created_at`, then id), read from `deliveries_log_by_status`, with its row id and when it is
+ * due; null when nothing waits.
+ */
+export function orderedHeadNow(
+  statements: GroupCommit,
+  webhookId: string,
+): { row: number; next_attempt_at: number } | null {
+  return statements
+    .get(
+      `select rowid as row, next_attempt_at from deliveries
+       where webhook_id = ? and process_status = 0
+       order by created_at, id limit 1`,
+    )
+    .get(webhookId) as { row: number; next_attempt_at: number } | null;
 }
 
 /** When the webhook's next Waiting delivery falls due after `now`; null when none will. */

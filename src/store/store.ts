@@ -81,7 +81,9 @@ import {
   failWaitingOfDeletedWebhooksNow,
   failWaitingOfWebhook,
   nextDueAfterNow,
+  orderedHeadNow,
 } from "./queue.ts";
+import { StartWindows } from "./rate-limit.ts";
 import { applyRetentionIn } from "./retention.ts";
 
 /** Thrown inside a recording transaction to roll it back: the row is no longer Waiting. */
@@ -93,6 +95,8 @@ class WebhookGone extends Error {}
 export class SqliteDeliveryStore implements DeliveryStore {
   /** The deliveries being attempted now: Waiting in their rows, Processing to readers. */
   private readonly inFlight = new InFlight();
+  /** The starts of rate-limited webhooks' attempts within their window. */
+  private readonly starts = new StartWindows();
   /** Until when nothing is taken, after an outcome could not be stored. */
   private takingHeldUntil = 0;
   /** The enabled webhooks of each workspace, for ingestion. */
@@ -209,16 +213,21 @@ export class SqliteDeliveryStore implements DeliveryStore {
         let left = free;
         for (const want of wants) {
           if (left <= 0) break;
-          const room = Math.min(want.room, left);
-          if (room <= 0) continue;
           const webhookId = want.webhook.id;
-          const claimed = this.takeDueNow(webhookId, now, room);
+          const allowed = this.controlled(want.webhook, now, Math.min(want.room, left), Date.now());
+          if (allowed.nextAt !== null) taken.nextDueAt.set(webhookId, allowed.nextAt);
+          const room = allowed.room;
+          if (room <= 0) continue;
+          const claimed =
+            allowed.head === undefined
+              ? this.takeDueNow(webhookId, now, room)
+              : this.takeHeadNow(webhookId, allowed.head);
           for (const delivery of claimed) {
             marked.push(delivery.id);
             taken.deliveries.push([want.webhook, delivery]);
           }
           left -= claimed.length;
-          if (claimed.length < room) {
+          if (claimed.length < room && !taken.nextDueAt.has(webhookId)) {
             taken.nextDueAt.set(
               webhookId,
               nextDueAfterNow(this.statements, webhookId, now) ?? Number.POSITIVE_INFINITY,
@@ -227,11 +236,62 @@ export class SqliteDeliveryStore implements DeliveryStore {
         }
         return taken;
       })
+      .then((taken) => {
+        // Starts count once the batch has run for good (it may run its work twice), at the
+        // time they are handed to the dispatcher: a start reckoned earlier than it happens
+        // would leave the window early.
+        const startedAt = Date.now();
+        for (const [webhook] of taken.deliveries) {
+          if (webhook.rate_limit_per_second !== null) this.starts.record(webhook.id, startedAt, 1);
+        }
+        return taken;
+      })
       .catch((error: unknown) => {
         // Nothing was taken after all.
         unmark();
         throw error;
       });
+  }
+
+  /**
+   * How many of the webhook's deliveries its controls let this take have, of `room`, and when
+   * they hold it back, until when: its rate limit's starts, and for an ordered webhook one at a
+   * time, none while the oldest Waiting one is in flight (taken, or held after a failure) — the
+   * slot it frees comes back once its outcome is recorded — or not due yet. For an ordered
+   * webhook with room, `head` is the row to take (null: nothing waits).
+   */
+  private controlled(
+    webhook: DispatchableWebhook,
+    now: number,
+    room: number,
+    clock: number,
+  ): { room: number; nextAt: number | null; head?: number | null } {
+    let allowed = room;
+    if (webhook.rate_limit_per_second !== null && allowed > 0) {
+      // The window is reckoned at the clock's time, not the tick's: the tick may be older.
+      const rate = this.starts.allowance(webhook.id, webhook.rate_limit_per_second, clock);
+      if (rate.nextAt !== null) return rate;
+      allowed = Math.min(allowed, rate.room);
+    }
+    if (webhook.ordered !== 1 || allowed <= 0) return { room: allowed, nextAt: null };
+    if (this.inFlight.countOf(webhook.id) > 0) return { room: 0, nextAt: null };
+    const head = orderedHeadNow(this.statements, webhook.id);
+    if (head !== null && head.next_attempt_at > now) {
+      return { room: 0, nextAt: head.next_attempt_at };
+    }
+    return { room: 1, nextAt: null, head: head?.row ?? null };
+  }
+
+  /**
+   * An ordered webhook's head of the line, due (checked by `controlled`), marked in flight;
+   * none when nothing waits (`row` null).
+   */
+  private takeHeadNow(webhookId: string, row: number | null): DueDelivery[] {
+    if (row === null) return [];
+    const delivery = dueDeliveryNow(this.statements, row);
+    if (!delivery) return [];
+    this.inFlight.add(delivery.id, { webhookId, row: delivery.row, attempts: delivery.attempts });
+    return [delivery];
   }
 
   /**

@@ -11,6 +11,7 @@ import type { FormUpload } from "../http/form-upload.ts";
 import type { DeliveryStore } from "../store/delivery-store.ts";
 import {
   DeletedWebhook,
+  RotateSecretInput,
   Webhook,
   WebhookExport,
   WebhookIdParams,
@@ -199,16 +200,24 @@ export function webhookRoutes(store: DeliveryStore, auth: AuthPlugin, rules: Web
     )
     .post(
       "/:id/rotate-secret",
-      ({ principal, params }) => rotateWebhookSecret(db, principal.workspace, params.id),
+      ({ principal, params, body }) =>
+        rotateWebhookSecret(db, principal.workspace, params.id, body?.graceSeconds),
       {
         auth: "write",
+        type: "json",
         params: WebhookIdParams,
+        body: T.Optional(RotateSecretInput),
         response: { 200: Webhook, ...ResourceErrors },
         detail: {
           tags,
           summary: "Rotate webhook secret",
           description:
-            "Regenerates the signing secret and returns it. The previous secret is invalid at once.",
+            "Regenerates the signing secret and returns it. Without a body (or with " +
+            "`graceSeconds: 0`) the previous secret is invalid at once. With `graceSeconds`, " +
+            "every request is signed with both secrets until the grace ends " +
+            "(`previousSecretExpiresAt`): `webhook-signature` carries both signatures, " +
+            "space-separated (the Standard Webhooks form), and `Contit-Signature` carries the " +
+            "new one, with the previous one in `Contit-Signature-Previous`.",
         },
       },
     );

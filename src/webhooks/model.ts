@@ -150,6 +150,36 @@ const RetryPolicy = T.Union([T.Literal("automatic"), T.Literal("manual")], {
 const nullable = <Schema extends ReturnType<typeof T.String>>(schema: Schema) =>
   T.Union([schema, T.Null()]);
 
+/** The most attempts one webhook may start per second (`rateLimitPerSecond`). */
+export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
+/** `retrySchedule`: at most this many delays, each 1 s to a day. */
+export const MAX_RETRY_SCHEDULE_LENGTH = 20;
+export const MAX_RETRY_DELAY_SECONDS = 86_400;
+/** `rotate-secret`'s longest grace period: 7 days. */
+export const MAX_GRACE_SECONDS = 7 * 86_400;
+
+const ORDERED_NOTE =
+  "If true, deliveries are sent one at a time, in the order their events were accepted: a " +
+  "delivery waiting for a retry holds back the later ones until it is Sent or ends in Error. A " +
+  "manual retry or a replay is a new delivery, placed by when it was made. Default false " +
+  "(parallel).";
+
+const RATE_LIMIT_NOTE =
+  `At most this many attempts start for the webhook in any one-second window, across every ` +
+  `node (1–${MAX_RATE_LIMIT_PER_SECOND}); deliveries over it wait, they do not fail. null: no limit.`;
+
+const RETRY_SCHEDULE_NOTE =
+  `Delays in seconds before each retry (1–${MAX_RETRY_SCHEDULE_LENGTH} delays, each ` +
+  `1–${MAX_RETRY_DELAY_SECONDS}), e.g. [5, 300, 1800, 7200]; when set, it replaces the ` +
+  "exponential backoff and `maxAttempts`: a delivery gets its length plus one attempts. A " +
+  "receiver's `Retry-After` (429, 503) is honoured up to the largest delay. null: exponential " +
+  "backoff.";
+
+const RetrySchedule = T.Array(T.Integer({ minimum: 1, maximum: MAX_RETRY_DELAY_SECONDS }), {
+  minItems: 1,
+  maxItems: MAX_RETRY_SCHEDULE_LENGTH,
+});
+
 /** The settings a client sends, on `PUT /webhooks` and inside an import document. */
 const inputFields = {
   endpoint: T.String({
@@ -224,6 +254,19 @@ const inputFields = {
   auth: T.Optional(ReceiverAuth),
   slot: T.Optional(WebhookSlot),
   languages: T.Optional(Languages),
+  ordered: T.Optional(T.Boolean({ description: ORDERED_NOTE })),
+  rateLimitPerSecond: T.Optional(
+    T.Union([T.Integer({ minimum: 1, maximum: MAX_RATE_LIMIT_PER_SECOND }), T.Null()], {
+      description: RATE_LIMIT_NOTE,
+      examples: [10],
+    }),
+  ),
+  retrySchedule: T.Optional(
+    T.Union([RetrySchedule, T.Null()], {
+      description: RETRY_SCHEDULE_NOTE,
+      examples: [[5, 300, 1800, 7200]],
+    }),
+  ),
 };
 
 export const WebhookInput = T.Object(
@@ -271,13 +314,26 @@ const configFields = {
   auth: ReceiverAuth,
   slot: WebhookSlot,
   languages: Languages,
+  ordered: T.Boolean({ description: ORDERED_NOTE }),
+  rateLimitPerSecond: T.Union([T.Integer(), T.Null()], { description: RATE_LIMIT_NOTE }),
+  retrySchedule: T.Union([T.Array(T.Integer()), T.Null()], { description: RETRY_SCHEDULE_NOTE }),
 };
 
 export const Webhook = T.Object(
   {
     id: T.String({ examples: ["wh_01jd3x8k2mq4v9f7r2c8tb6n"] }),
     ...configFields,
+    previousSecretExpiresAt: T.Union([T.String({ format: "date-time" }), T.Null()], {
+      description:
+        "After `POST /webhooks/{id}/rotate-secret` with `graceSeconds`: until when the previous " +
+        "secret still signs every request beside the new one. null when no previous secret is in use.",
+    }),
     failCount: T.Integer({ description: "Consecutive failed attempts; 0 after a success" }),
+    failingSince: T.Union([T.String({ format: "date-time" }), T.Null()], {
+      description:
+        "When the current streak of failed attempts began (null after a success): a webhook " +
+        "failing for longer than `HOOKPOST_AUTO_DISABLE_AFTER_MS` (5 days) is disabled",
+    }),
     lastDeliveredAt: T.Union([T.String({ format: "date-time" }), T.Null()]),
     healthStatus: T.Union(
       [T.Literal("unknown"), T.Literal("working"), T.Literal("failing"), T.Literal("disabled")],
@@ -362,6 +418,9 @@ export const WebhookExport = T.Object(
           auth: { type: "bearer", token: "********" },
           slot: "published",
           languages: [],
+          ordered: false,
+          rateLimitPerSecond: null,
+          retrySchedule: null,
         },
       },
     ],
@@ -389,6 +448,23 @@ export const WebhookImport = T.Object(
   },
 );
 export type WebhookImport = Static<typeof WebhookImport>;
+
+export const RotateSecretInput = T.Object(
+  {
+    graceSeconds: T.Optional(
+      T.Integer({
+        minimum: 0,
+        maximum: MAX_GRACE_SECONDS,
+        description:
+          `How long the previous secret keeps signing beside the new one (0–${MAX_GRACE_SECONDS} ` +
+          "seconds, 7 days; default 0: invalid at once)",
+        examples: [86_400],
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RotateSecretInput = Static<typeof RotateSecretInput>;
 
 export const WebhookImportResult = T.Object({
   notice: T.String({ examples: ["webhook was imported successfully"] }),

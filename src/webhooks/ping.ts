@@ -8,7 +8,7 @@ import { Elysia } from "elysia";
 import { ErrorEnvelope } from "../http/envelope.ts";
 import { newId } from "../ids.ts";
 import { isSuccessStatus } from "../outbound/sender.ts";
-import { requestHeaders } from "../outbound/signing.ts";
+import { requestHeaders, signingSecrets } from "../outbound/signing.ts";
 import type { Services } from "../services.ts";
 import { USER_AGENT } from "../version.ts";
 import { PingResult, WebhookIdParams } from "./model.ts";
@@ -31,7 +31,13 @@ export async function pingWebhook(
     timestamp: new Date(now).toISOString(),
     message: "Test ping from Hookpost",
   });
-  const { headers } = requestHeaders(webhook, messageId, body, Math.floor(now / 1000), USER_AGENT);
+  const { headers } = requestHeaders(
+    { ...signingSecrets(webhook, now), headers: webhook.headers },
+    messageId,
+    body,
+    Math.floor(now / 1000),
+    USER_AGENT,
+  );
   const { result } = await services.authenticator.send(webhook.id, receiverAuthOf(webhook), {
     endpoint: webhook.endpoint,
     body,

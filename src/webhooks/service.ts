@@ -8,6 +8,7 @@ import type { Executor, WebhookRow, WebhookTable } from "../db/database.ts";
 import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
 import { Conflict, type FieldProblem, Invalid, NotFound } from "../errors.ts";
 import { newId, newWebhookSecret } from "../ids.ts";
+import { signingSecrets } from "../outbound/signing.ts";
 import type { DeliveryStore } from "../store/delivery-store.ts";
 import {
   isCredentialHeader,
@@ -98,12 +99,24 @@ export function toWebhook(row: WebhookRow): Webhook {
     auth: maskAuth(receiverAuthOf(row)),
     slot: row.slot,
     languages: readJsonColumn<string[]>(row.languages),
+    ordered: row.ordered === 1,
+    rateLimitPerSecond: row.rate_limit_per_second,
+    retrySchedule: retryScheduleOf(row),
+    previousSecretExpiresAt: iso(
+      signingSecrets(row, Date.now()).previous === null ? null : row.previous_secret_until,
+    ),
     failCount: row.fail_count,
+    failingSince: iso(row.failing_since),
     lastDeliveredAt: iso(row.last_delivered_at),
     healthStatus: row.health_status,
     createdAt: new Date(row.created_at).toISOString(),
     lastModified: new Date(row.last_modified).toISOString(),
   };
+}
+
+/** The webhook's retry schedule in seconds, or null for exponential backoff. */
+export function retryScheduleOf(row: Pick<WebhookRow, "retry_schedule">): number[] | null {
+  return readNullableJsonColumn<number[]>(row.retry_schedule);
 }
 
 /** A URL Hookpost will connect to: well-formed, and not a literal address the guard refuses. */
@@ -156,7 +169,12 @@ function serialisePayload(value: unknown): string | null {
 function columnsFrom(input: WebhookInput): Updateable<WebhookTable> {
   const columns: Updateable<WebhookTable> = { endpoint: input.endpoint };
   if (input.name !== undefined) columns.name = input.name;
-  if (input.secret) columns.secret = input.secret;
+  if (input.secret) {
+    // A secret set by hand replaces the old one at once, grace or not.
+    columns.secret = input.secret;
+    columns.previous_secret = null;
+    columns.previous_secret_until = null;
+  }
   if (input.eventTypes !== undefined) columns.event_types = JSON.stringify(input.eventTypes);
   if (input.useCustomPayload !== undefined)
     columns.use_custom_payload = input.useCustomPayload ? 1 : 0;
@@ -177,6 +195,12 @@ function columnsFrom(input: WebhookInput): Updateable<WebhookTable> {
   if (input.auth !== undefined) columns.auth = JSON.stringify(input.auth);
   if (input.slot !== undefined) columns.slot = input.slot;
   if (input.languages !== undefined) columns.languages = JSON.stringify(input.languages);
+  if (input.ordered !== undefined) columns.ordered = input.ordered ? 1 : 0;
+  if (input.rateLimitPerSecond !== undefined)
+    columns.rate_limit_per_second = input.rateLimitPerSecond;
+  if (input.retrySchedule !== undefined)
+    columns.retry_schedule =
+      input.retrySchedule === null ? null : JSON.stringify(input.retrySchedule);
   return columns;
 }
 
@@ -416,12 +440,28 @@ export function setWebhookEnabled(
     workspace,
     id,
     enabled
-      ? { enabled: 1, health_status: "unknown", fail_count: 0 }
+      ? { enabled: 1, health_status: "unknown", fail_count: 0, failing_since: null }
       : { enabled: 0, health_status: "disabled" },
   );
 }
 
-/** A new secret; the old one stops verifying at once. */
-export function rotateWebhookSecret(db: Executor, workspace: string, id: string): Promise<Webhook> {
-  return changeWebhook(db, workspace, id, { secret: newWebhookSecret() });
+/**
+ * A new secret. With `graceSeconds`, the one it replaces keeps signing beside it until the grace
+ * ends (receivers can switch without a gap); without, it stops verifying at once (seed 000).
+ */
+export async function rotateWebhookSecret(
+  db: Executor,
+  workspace: string,
+  id: string,
+  graceSeconds = 0,
+): Promise<Webhook> {
+  return db.transaction().execute(async (trx) => {
+    const current = await getWebhookRow(trx, workspace, id);
+    const now = Date.now();
+    const grace =
+      graceSeconds > 0
+        ? { previous_secret: current.secret, previous_secret_until: now + graceSeconds * 1000 }
+        : { previous_secret: null, previous_secret_until: null };
+    return changeWebhook(trx, workspace, id, { secret: newWebhookSecret(), ...grace });
+  });
 }

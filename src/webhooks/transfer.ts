@@ -44,6 +44,9 @@ export async function exportWebhook(
       auth: webhook.auth,
       slot: webhook.slot,
       languages: webhook.languages,
+      ordered: webhook.ordered,
+      rateLimitPerSecond: webhook.rateLimitPerSecond,
+      retrySchedule: webhook.retrySchedule,
     },
   };
 }

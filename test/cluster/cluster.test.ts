@@ -15,6 +15,7 @@ import { openPostgres, type PostgresHandle } from "../../src/db/postgres/connect
 import { ProcessStatus } from "../../src/deliveries/status.ts";
 import { newApiKeyValue } from "../../src/ids.ts";
 import { createKeyWithCli, runCli } from "../helpers/cli.ts";
+import { contentIdOf, mostInAnyWindow, RECEIPT_JITTER_MS } from "../helpers/delivery-controls.ts";
 import { createTestDatabase, postgresAdminUrl, postgresAvailable } from "../helpers/postgres.ts";
 import { type ServerProcess, startServerProcess } from "../helpers/process-server.ts";
 import { startReceiver, waitFor } from "../helpers/receiver.ts";
@@ -462,6 +463,141 @@ describe.skipIf(!available)("a cluster of nodes on one PostgreSQL database", () 
     expect(receiver.requests.length).toBe(EVENTS);
     expect(owners.size).toBeGreaterThan(1);
     expect(maxActive).toBe(2);
+  }, 60_000);
+
+  test("an ordered webhook keeps its order across nodes, through the death of the node sending it", async () => {
+    const cluster = await startCluster(2, {
+      ...QUICK_RETRIES,
+      HOOKPOST_MAX_ATTEMPTS: "10",
+      HOOKPOST_LEASE_MARGIN_MS: "1000",
+    });
+    const { key, db, nodes } = cluster;
+    const [a, b] = nodes as [ServerProcess, ServerProcess];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    let failuresOfFirst = 0;
+    let releaseHanging = () => {};
+    const hanging = new Promise<void>((resolve) => {
+      releaseHanging = resolve;
+    });
+    defer(() => releaseHanging());
+    const receiver = startReceiver(async (request, index) => {
+      inFlight++;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      try {
+        const id = contentIdOf(request);
+        if (id === "1" && failuresOfFirst < 2) {
+          failuresOfFirst++;
+          return new Response("not yet", { status: 500 });
+        }
+        // The first receipt of event 4 hangs until its sender is killed.
+        if (id === "4" && receiver.requests.findIndex((r) => contentIdOf(r) === "4") === index) {
+          await hanging;
+        }
+        await Bun.sleep(5);
+        return Response.json({ ok: true });
+      } finally {
+        inFlight--;
+      }
+    });
+    defer(() => receiver.stop());
+    const webhookId = await saveWebhook(a, key, {
+      endpoint: receiver.url,
+      eventTypes: { "*": [0] },
+      ordered: true,
+      timeoutSeconds: 2,
+    });
+    // Accepted alternately by the two nodes, each in a later millisecond than the one before.
+    const EVENTS = 8;
+    for (let n = 1; n <= EVENTS; n++) {
+      await publish(n % 2 === 1 ? a : b, key, {
+        eventType: 0,
+        contentType: "article",
+        contentId: String(n),
+      });
+      await Bun.sleep(2);
+    }
+    await waitFor("event 4 in flight", () => receiver.requests.some((r) => contentIdOf(r) === "4"));
+    const [held] = await db
+      .selectFrom("deliveries")
+      .select("lease_owner")
+      .where("webhook_id", "=", webhookId)
+      .where("process_status", "=", ProcessStatus.Waiting)
+      .where("lease_until", ">", Date.now())
+      .execute();
+    const sender = held?.lease_owner?.startsWith(`${hostname()}-${a.proc.pid}-`) ? a : b;
+    const survivor = sender === a ? b : a;
+    await sender.kill();
+    releaseHanging();
+
+    await waitFor(
+      "every event delivered",
+      () =>
+        new Set(receiver.requests.map(contentIdOf)).size === EVENTS &&
+        receiver.requests.at(-1) !== undefined &&
+        contentIdOf(receiver.requests.at(-1) as (typeof receiver.requests)[number]) ===
+          String(EVENTS),
+      30_000,
+    );
+    const order = receiver.requests.map((request) => Number(contentIdOf(request)));
+    // Never back: each receipt is the event before it again (a retry, or what the dead node
+    // had in flight, sent again) or the next one.
+    for (let i = 1; i < order.length; i++) {
+      const step = (order[i] ?? 0) - (order[i - 1] ?? 0);
+      expect(step === 0 || step === 1).toBe(true);
+    }
+    expect(order.filter((n) => n === 1)).toHaveLength(3);
+    expect(mostInFlight).toBe(1);
+    const after = await survivor.request("GET", `/webhooks/${webhookId}/events`, { key });
+    expect(after.status).toBe(200);
+  }, 60_000);
+
+  test("a rate limit holds over the whole cluster", async () => {
+    const RATE = 3;
+    const EVENTS = 12;
+    // A ticks once a minute: after the events wake it, it can only take in the first window;
+    // B ticks every 20 ms and takes the rest. With a window of each node's own, B would take
+    // three more the moment it looked, within A's first second.
+    const cluster = await startCluster(1, { ...LOOPBACK_DELIVERY, HOOKPOST_TICK_MS: "60000" });
+    const { key } = cluster;
+    const a = cluster.nodes[0] as ServerProcess;
+    const b = await cluster.addNode({ HOOKPOST_TICK_MS: "20" });
+    const receiver = startReceiver();
+    defer(() => receiver.stop());
+    await saveWebhook(a, key, {
+      endpoint: receiver.url,
+      eventTypes: { "*": [0] },
+      rateLimitPerSecond: RATE,
+    });
+    // B is frozen while A accepts the events (and, woken by them, takes the first window's
+    // starts), then thawed within that window.
+    b.proc.kill("SIGSTOP");
+    try {
+      for (let n = 1; n <= EVENTS; n++) {
+        await publish(a, key, { eventType: 0, contentType: "article", contentId: String(n) });
+      }
+      await waitFor("A's first starts", () => receiver.requests.length >= RATE);
+    } finally {
+      b.proc.kill("SIGCONT");
+    }
+    await waitFor("every event delivered", () => receiver.requests.length >= EVENTS, 30_000);
+    const times = receiver.requests.map((request) => request.at);
+    expect(mostInAnyWindow(times, 1000 - RECEIPT_JITTER_MS)).toBeLessThanOrEqual(RATE);
+    // Both nodes sent some: the window was the cluster's, not each node's.
+    const attempts = async (node: ServerProcess) => {
+      const metrics = await fetch(`${node.baseUrl}/metrics`).then((response) => response.text());
+      const line = metrics
+        .split("\n")
+        .find((l) => l.startsWith('hookpost_attempts_total{result="success"}'));
+      return Number(line?.split(" ").at(-1) ?? 0);
+    };
+    // Each node counts an attempt once its outcome is recorded, a moment after the receipt.
+    const [fromA, fromB] = await waitFor("both nodes' attempts counted", async () => {
+      const counts = await Promise.all([attempts(a), attempts(b)]);
+      return counts[0] + counts[1] === EVENTS && counts;
+    });
+    expect(fromA).toBe(RATE);
+    expect(fromB).toBe(EVENTS - RATE);
   }, 60_000);
 
   test("work accepted by one node wakes another, which sends it at once", async () => {

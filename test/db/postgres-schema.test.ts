@@ -26,6 +26,9 @@ const POSTGRES_ONLY_COLUMNS = {
   "deliveries.lease_owner": "null text",
   "delivery_counts.shard": "not null smallint",
   "delivery_state_counts.shard": "not null smallint",
+  // The rate limit's starts, which SQLite's one server keeps in memory.
+  "webhook_starts.started_at": "not null integer",
+  "webhook_starts.webhook_id": "not null text",
 };
 const POSTGRES_ONLY_INDEXES = ["deliveries_leased"];
 

@@ -126,6 +126,7 @@ describe("the default envelope", () => {
     template_engine: "json",
     retry_policy: "automatic",
     max_attempts: null,
+    retry_schedule: null,
   };
   const build = (text: string) =>
     buildDelivery({

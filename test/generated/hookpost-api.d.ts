@@ -182,7 +182,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate webhook secret
-         * @description Regenerates the signing secret and returns it. The previous secret is invalid at once.
+         * @description Regenerates the signing secret and returns it. Without a body (or with `graceSeconds: 0`) the previous secret is invalid at once. With `graceSeconds`, every request is signed with both secrets until the grace ends (`previousSecretExpiresAt`): `webhook-signature` carries both signatures, space-separated (the Standard Webhooks form), and `Contit-Signature` carries the new one, with the previous one in `Contit-Signature-Previous`.
          */
         post: operations["postWebhooksByIdRotate-secret"];
         delete?: never;
@@ -609,8 +609,18 @@ export interface components {
              *     ]
              */
             languages: string[];
+            /** @description If true, deliveries are sent one at a time, in the order their events were accepted: a delivery waiting for a retry holds back the later ones until it is Sent or ends in Error. A manual retry or a replay is a new delivery, placed by when it was made. Default false (parallel). */
+            ordered: boolean;
+            /** @description At most this many attempts start for the webhook in any one-second window, across every node (1–10000); deliveries over it wait, they do not fail. null: no limit. */
+            rateLimitPerSecond: number | null;
+            /** @description Delays in seconds before each retry (1–20 delays, each 1–86400), e.g. [5, 300, 1800, 7200]; when set, it replaces the exponential backoff and `maxAttempts`: a delivery gets its length plus one attempts. A receiver's `Retry-After` (429, 503) is honoured up to the largest delay. null: exponential backoff. */
+            retrySchedule: number[] | null;
+            /** @description After `POST /webhooks/{id}/rotate-secret` with `graceSeconds`: until when the previous secret still signs every request beside the new one. null when no previous secret is in use. */
+            previousSecretExpiresAt: string | null;
             /** @description Consecutive failed attempts; 0 after a success */
             failCount: number;
+            /** @description When the current streak of failed attempts began (null after a success): a webhook failing for longer than `HOOKPOST_AUTO_DISABLE_AFTER_MS` (5 days) is disabled */
+            failingSince: string | null;
             lastDeliveredAt: string | null;
             /**
              * @description `unknown` until the first attempt; `disabled` while the webhook is off
@@ -1087,6 +1097,23 @@ export interface operations {
                      *     ]
                      */
                     languages?: string[];
+                    /** @description If true, deliveries are sent one at a time, in the order their events were accepted: a delivery waiting for a retry holds back the later ones until it is Sent or ends in Error. A manual retry or a replay is a new delivery, placed by when it was made. Default false (parallel). */
+                    ordered?: boolean;
+                    /**
+                     * @description At most this many attempts start for the webhook in any one-second window, across every node (1–10000); deliveries over it wait, they do not fail. null: no limit.
+                     * @example 10
+                     */
+                    rateLimitPerSecond?: number | null;
+                    /**
+                     * @description Delays in seconds before each retry (1–20 delays, each 1–86400), e.g. [5, 300, 1800, 7200]; when set, it replaces the exponential backoff and `maxAttempts`: a delivery gets its length plus one attempts. A receiver's `Retry-After` (429, 503) is honoured up to the largest delay. null: exponential backoff.
+                     * @example [
+                     *       5,
+                     *       300,
+                     *       1800,
+                     *       7200
+                     *     ]
+                     */
+                    retrySchedule?: number[] | null;
                 };
             };
         };
@@ -1507,6 +1534,12 @@ export interface operations {
                              *     ]
                              */
                             languages: string[];
+                            /** @description If true, deliveries are sent one at a time, in the order their events were accepted: a delivery waiting for a retry holds back the later ones until it is Sent or ends in Error. A manual retry or a replay is a new delivery, placed by when it was made. Default false (parallel). */
+                            ordered: boolean;
+                            /** @description At most this many attempts start for the webhook in any one-second window, across every node (1–10000); deliveries over it wait, they do not fail. null: no limit. */
+                            rateLimitPerSecond: number | null;
+                            /** @description Delays in seconds before each retry (1–20 delays, each 1–86400), e.g. [5, 300, 1800, 7200]; when set, it replaces the exponential backoff and `maxAttempts`: a delivery gets its length plus one attempts. A receiver's `Retry-After` (429, 503) is honoured up to the largest delay. null: exponential backoff. */
+                            retrySchedule: number[] | null;
                         };
                     };
                 };
@@ -1659,6 +1692,23 @@ export interface operations {
                          *     ]
                          */
                         languages?: string[];
+                        /** @description If true, deliveries are sent one at a time, in the order their events were accepted: a delivery waiting for a retry holds back the later ones until it is Sent or ends in Error. A manual retry or a replay is a new delivery, placed by when it was made. Default false (parallel). */
+                        ordered?: boolean;
+                        /**
+                         * @description At most this many attempts start for the webhook in any one-second window, across every node (1–10000); deliveries over it wait, they do not fail. null: no limit.
+                         * @example 10
+                         */
+                        rateLimitPerSecond?: number | null;
+                        /**
+                         * @description Delays in seconds before each retry (1–20 delays, each 1–86400), e.g. [5, 300, 1800, 7200]; when set, it replaces the exponential backoff and `maxAttempts`: a delivery gets its length plus one attempts. A receiver's `Retry-After` (429, 503) is honoured up to the largest delay. null: exponential backoff.
+                         * @example [
+                         *       5,
+                         *       300,
+                         *       1800,
+                         *       7200
+                         *     ]
+                         */
+                        retrySchedule?: number[] | null;
                     };
                 };
                 "multipart/form-data": {
@@ -1861,6 +1911,23 @@ export interface operations {
                          *     ]
                          */
                         languages?: string[];
+                        /** @description If true, deliveries are sent one at a time, in the order their events were accepted: a delivery waiting for a retry holds back the later ones until it is Sent or ends in Error. A manual retry or a replay is a new delivery, placed by when it was made. Default false (parallel). */
+                        ordered?: boolean;
+                        /**
+                         * @description At most this many attempts start for the webhook in any one-second window, across every node (1–10000); deliveries over it wait, they do not fail. null: no limit.
+                         * @example 10
+                         */
+                        rateLimitPerSecond?: number | null;
+                        /**
+                         * @description Delays in seconds before each retry (1–20 delays, each 1–86400), e.g. [5, 300, 1800, 7200]; when set, it replaces the exponential backoff and `maxAttempts`: a delivery gets its length plus one attempts. A receiver's `Retry-After` (429, 503) is honoured up to the largest delay. null: exponential backoff.
+                         * @example [
+                         *       5,
+                         *       300,
+                         *       1800,
+                         *       7200
+                         *     ]
+                         */
+                        retrySchedule?: number[] | null;
                     };
                 };
                 "multipart/form-data": {
@@ -1951,7 +2018,17 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description How long the previous secret keeps signing beside the new one (0–604800 seconds, 7 days; default 0: invalid at once)
+                     * @example 86400
+                     */
+                    graceSeconds?: number;
+                };
+            };
+        };
         responses: {
             /** @description Response for status 200 */
             200: {
@@ -1991,6 +2068,24 @@ export interface operations {
             };
             /** @description Response for status 404 */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of a media type the route accepts */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

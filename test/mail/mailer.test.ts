@@ -183,6 +183,12 @@ describe("failure mail", () => {
     // Deliveries keep flowing while mail is down.
     const fourth = await publish(t, "d");
     ids.push(fourth);
+    // Its notice is written before SMTP comes back: one written after the first mail would
+    // wait out the hour's throttle.
+    await waitFor("the fourth failure's notice", async () => {
+      const notices = await t.app.store.db.selectFrom("failure_notices").select("id").execute();
+      return notices.length === ids.length;
+    });
     await server.restart();
     const mail = await waitFor("the mail after SMTP came back", () => {
       const all = server.mails.map(textOf).join("\n");

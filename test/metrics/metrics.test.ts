@@ -110,6 +110,11 @@ async function takeInFlight(
     timeout_seconds: 10,
     auth: "{}",
     fail_count: 0,
+    previous_secret: null,
+    previous_secret_until: null,
+    ordered: 0,
+    rate_limit_per_second: null,
+    retry_schedule: null,
   };
   return (await takeDueOf(store, webhook, count)).map((delivery) => delivery.id);
 }

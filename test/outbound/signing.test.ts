@@ -28,21 +28,21 @@ describe("webhook-signature", () => {
     const at = new Date(timestamp * 1000);
     expect(new StandardWebhook(secret).sign(messageId, at, body)).toBe(signature);
     expect(new SvixWebhook(secret).sign(messageId, at, body)).toBe(signature);
-    expect(signatureHeaders(secret, messageId, body, timestamp)["webhook-signature"]).toBe(
-      signature,
-    );
+    expect(
+      signatureHeaders({ secret, previous: null }, messageId, body, timestamp)["webhook-signature"],
+    ).toBe(signature);
   });
 
   test("a whsec_ secret verifies with both libraries in their default mode", () => {
     const secret = VECTOR.secret;
-    const headers = { ...signatureHeaders(secret, "dlv_1", '{"a":1}', now()) };
+    const headers = { ...signatureHeaders({ secret, previous: null }, "dlv_1", '{"a":1}', now()) };
     expect(new StandardWebhook(secret).verify('{"a":1}', headers)).toEqual({ a: 1 });
     expect(() => new SvixWebhook(secret).verify('{"a":1}', headers)).not.toThrow();
   });
 
   test("a plain secret verifies with both libraries given it raw", () => {
     const secret = "wh_k3J9s0aZq1LmN4bV7cX2dR5tY8uI6oP0";
-    const headers = { ...signatureHeaders(secret, "dlv_1", '{"a":1}', now()) };
+    const headers = { ...signatureHeaders({ secret, previous: null }, "dlv_1", '{"a":1}', now()) };
     expect(new StandardWebhook(secret, { format: "raw" }).verify('{"a":1}', headers)).toEqual({
       a: 1,
     });
@@ -54,7 +54,7 @@ describe("webhook-signature", () => {
     for (let code = 33; code < 127; code++) {
       const secret = `secret-${String.fromCharCode(code)}-secret`;
       expect(checkSecret(secret)).toEqual([]);
-      const headers = { ...signatureHeaders(secret, "dlv_1", "{}", now()) };
+      const headers = { ...signatureHeaders({ secret, previous: null }, "dlv_1", "{}", now()) };
       expect(new StandardWebhook(secret, { format: "raw" }).verify("{}", headers)).toEqual({});
     }
   });
@@ -62,7 +62,7 @@ describe("webhook-signature", () => {
   test("a non-ASCII secret, which the API refuses, could never verify with standardwebhooks", () => {
     const secret = "sécret-ключ-🔑";
     expect(checkSecret(secret)).not.toEqual([]);
-    const headers = { ...signatureHeaders(secret, "dlv_1", "{}", now()) };
+    const headers = { ...signatureHeaders({ secret, previous: null }, "dlv_1", "{}", now()) };
     expect(() => new StandardWebhook(secret, { format: "raw" }).verify("{}", headers)).toThrow();
   });
 });
@@ -70,7 +70,9 @@ describe("webhook-signature", () => {
 describe("Contit-Signature (seed 000)", () => {
   test("uses the secret as given, the whsec_ form included", () => {
     for (const secret of [VECTOR.secret, "plain-secret-123"]) {
-      const header = signatureHeaders(secret, "dlv_1", "{}", 1700000000)["contit-signature"];
+      const header = signatureHeaders({ secret, previous: null }, "dlv_1", "{}", 1700000000)[
+        "contit-signature"
+      ];
       const hex = createHmac("sha256", Buffer.from(secret, "utf8"))
         .update("1700000000.{}")
         .digest("hex");

@@ -55,7 +55,9 @@ function chainOf(
 describe("the beforeDelivery chain", () => {
   test("hooks cannot set exactly the headers the signer writes", () => {
     expect<string[]>([...SIGNATURE_HEADERS].sort()).toEqual(
-      Object.keys(signatureHeaders("secret", "dlv_1", "{}", 0)).sort(),
+      Object.keys(
+        signatureHeaders({ secret: "secret", previous: "previous" }, "dlv_1", "{}", 0),
+      ).sort(),
     );
   });
 

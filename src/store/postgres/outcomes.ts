@@ -20,6 +20,8 @@ export interface HealthChange {
   failuresAfter: number;
   /** A `410 Gone` came: the webhook is disabled. */
   disable: boolean;
+  /** When the batch's outcomes were recorded: a streak of failures starting in it starts then. */
+  at: number;
 }
 
 /**
@@ -46,8 +48,15 @@ export async function recordWebhookHealth(
       failing || change.disable
         ? sql`true`
         : sql`(fail_count <> 0 or (enabled = 1 and health_status <> 'working'))`;
+    // The streak's start: kept while failures go on, new after a success, gone without any.
+    const failingSince = !failing
+      ? sql`null`
+      : change.succeeded
+        ? sql`${change.at}::bigint`
+        : sql`coalesce(failing_since, ${change.at}::bigint)`;
     const updated = await sql<{ fail_count: number }>`update webhooks set
         fail_count = ${base} + ${change.failuresAfter},
+        failing_since = ${failingSince},
         health_status = ${health},
         enabled = ${change.disable ? sql`0` : sql`enabled`}
       where id = ${change.webhookId} and ${only}

@@ -17,7 +17,7 @@
 import { type ExpressionBuilder, sql } from "kysely";
 import type { Database, Executor } from "../../db/database.ts";
 import { ProcessStatus } from "../../deliveries/status.ts";
-import type { Want } from "../delivery-store.ts";
+import { RATE_WINDOW_MS, type Want } from "../delivery-store.ts";
 import type { DueDelivery } from "../queue.ts";
 
 /** Who holds a lease, and until when: what an outcome's write checks it still holds. */
@@ -28,25 +28,28 @@ export interface Lease {
 
 /**
  * Takes up to `room` of the webhook's due deliveries for `owner`, within the webhook's limit of
- * attempts in flight less the other nodes' leases and this node's own attempts, in one call of `hookpost_take` (PostgreSQL
- * migration 0001 holds it, and says how). Returns what was taken, and whether the cluster's
- * limit (not the lack of due work) stopped it short.
+ * attempts in flight less the other nodes' leases and this node's own attempts, and within its
+ * order and rate limit, in one call of `hookpost_take` (PostgreSQL migrations 0001 and 0002
+ * hold it, and say how). Returns what was taken, whether a limit (not the lack of due work)
+ * stopped it short, and when the rate or the order lets the next one go (null: not those).
  */
 export async function takeLeased(
   db: Executor,
   want: Want,
   room: number,
   lease: { owner: string; now: number; until: number },
-): Promise<{ taken: DueDelivery[]; limited: boolean }> {
-  const result = await sql<DueDelivery & { allowed: number | null }>`select * from hookpost_take(
-      ${want.webhook.id}, ${lease.now}, ${lease.until}, ${lease.owner},
-      ${room}, ${want.busy}, ${want.limit}, ${want.failingLimit}, ${want.failingAfter})`.execute(
-    db,
-  );
+): Promise<{ taken: DueDelivery[]; limited: boolean; nextAt: number | null }> {
+  const { webhook } = want;
+  const result = await sql<
+    DueDelivery & { allowed: number | null; next_at: number | null }
+  >`select * from hookpost_take(
+      ${webhook.id}, ${lease.now}, ${lease.until}, ${lease.owner},
+      ${room}, ${want.busy}, ${want.limit}, ${want.failingLimit}, ${want.failingAfter},
+      ${webhook.ordered === 1}, ${webhook.rate_limit_per_second}, ${RATE_WINDOW_MS})`.execute(db);
   const [first, ...rows] = result.rows;
   const allowed = first?.allowed ?? 0;
-  const taken = rows.map(({ allowed: _allowed, ...delivery }) => delivery);
-  return { taken, limited: allowed < room };
+  const taken = rows.map(({ allowed: _allowed, next_at: _nextAt, ...delivery }) => delivery);
+  return { taken, limited: allowed < room, nextAt: first?.next_at ?? null };
 }
 
 /** When the webhook's next Waiting delivery falls due after `now` (a lease's end included). */

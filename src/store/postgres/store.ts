@@ -284,11 +284,14 @@ export class PostgresDeliveryStore implements DeliveryStore {
       if (left <= 0) break;
       const room = Math.min(want.room, left);
       if (room <= 0) continue;
-      const until = now + want.webhook.timeout_seconds * 1000 + this.options.leaseMarginMs;
+      // Each take reckons from the clock as it starts (the tick's time may be older): a
+      // lease from when it is written, and a rate limit's start from when it is made.
+      const at = Math.max(now, Date.now());
+      const until = at + want.webhook.timeout_seconds * 1000 + this.options.leaseMarginMs;
       const owner = this.options.nodeId;
       let took: Awaited<ReturnType<typeof takeLeased>>;
       try {
-        took = await takeLeased(this.db, want, room, { owner, now, until });
+        took = await takeLeased(this.db, want, room, { owner, now: at, until });
       } catch (error) {
         // What earlier webhooks' takes leased is this node's now: it must be sent.
         if (taken.deliveries.length === 0) throw error;
@@ -298,16 +301,19 @@ export class PostgresDeliveryStore implements DeliveryStore {
         });
         return taken;
       }
-      const { taken: leased, limited } = took;
+      const { taken: leased, limited, nextAt } = took;
       for (const delivery of leased) {
         this.leases.set(delivery.id, { owner, until });
         taken.deliveries.push([want.webhook, delivery]);
       }
       left -= leased.length;
-      if (leased.length < room && !limited) {
+      if (nextAt !== null) {
+        // The rate limit or the order holds the webhook back until then.
+        taken.nextDueAt.set(want.webhook.id, nextAt);
+      } else if (leased.length < room && !limited) {
         // Nothing more is due: when something will be (a retry's time, or a lease's end).
         // Not knowing is no loss: the webhook is simply looked at again.
-        const next = await nextDueAfter(this.db, want.webhook.id, now).catch(() => undefined);
+        const next = await nextDueAfter(this.db, want.webhook.id, at).catch(() => undefined);
         if (next !== undefined) {
           taken.nextDueAt.set(want.webhook.id, next ?? Number.POSITIVE_INFINITY);
         }
@@ -439,6 +445,7 @@ export class PostgresDeliveryStore implements DeliveryStore {
         succeeded: false,
         failuresAfter: 0,
         disable: false,
+        at: record.now,
       };
       if (record.decision.kind === "sent") {
         change.succeeded = true;
