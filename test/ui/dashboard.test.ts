@@ -298,9 +298,21 @@ describe.skipIf(!chromiumAvailable)("the dashboard in Chromium", () => {
     await actions.getByRole("button", { name: "Rotate secret" }).click();
     await actions.getByRole("button", { name: "Confirm rotation" }).click();
     const said = await expectText(actions.getByRole("status"), "Secret rotated");
-    const after = (await webhook(healthyId)).secret;
-    expect(after).not.toBe(before);
-    expect(said).toContain(String(after));
+    const after = await webhook(healthyId);
+    expect(after.secret).not.toBe(before);
+    expect(said).toContain(String(after.secret));
+    expect(after.previousSecretExpiresAt).toBeNull();
+
+    // With a grace period, the old secret keeps signing for that long, and the page says until when.
+    await actions.getByRole("button", { name: "Rotate secret" }).click();
+    await actions.getByLabel(/Grace period/).fill("3600");
+    await actions.getByRole("button", { name: "Confirm rotation" }).click();
+    await expectText(actions.getByRole("status"), "The previous one also signs until");
+    const graced = await webhook(healthyId);
+    expect(graced.secret).not.toBe(after.secret);
+    const expires = Date.parse(String(graced.previousSecretExpiresAt));
+    expect(Math.abs(expires - (Date.now() + 3_600_000))).toBeLessThan(60_000);
+    await expectText(page.locator("dl.summary"), "Previous secret signs until");
     expectCleanPage();
   });
 
@@ -319,6 +331,9 @@ describe.skipIf(!chromiumAvailable)("the dashboard in Chromium", () => {
     await page.getByLabel("Authentication type").selectOption("bearer");
     await page.getByLabel("Token").fill("index-token");
     await page.getByLabel("Languages (comma-separated; empty: all)").fill("en, it");
+    await page.getByLabel("Ordered: one delivery at a time, in order").check();
+    await page.getByLabel("Rate limit (requests per second; empty: none)").fill("5");
+    await page.getByLabel(/^Retry schedule/).fill("10, 60");
     const template = page.getByLabel(
       "Template (JSON; {{fields.title}} takes a value from the event)",
     );
@@ -332,6 +347,10 @@ describe.skipIf(!chromiumAvailable)("the dashboard in Chromium", () => {
     await screenshot(page, "webhook-form");
     await page.getByRole("button", { name: "Create webhook" }).click();
     await page.getByRole("heading", { name: "Search index" }).waitFor();
+    await expectText(
+      page.locator("dl.summary"),
+      "ordered, one at a time · at most 5 per second · retries after 10, 60 s",
+    );
     const list = (await app.request("GET", "/webhooks", { key: app.keys.read })).body as Record<
       string,
       unknown
@@ -343,6 +362,9 @@ describe.skipIf(!chromiumAvailable)("the dashboard in Chromium", () => {
       headers: [{ key: "X-Index", value: "articles" }],
       auth: { type: "bearer", token: "********" },
       languages: ["en", "it"],
+      ordered: true,
+      rateLimitPerSecond: 5,
+      retrySchedule: [10, 60],
       customPayload: { title: "{{fields.title}}" },
       useCustomPayload: false,
       enabled: true,

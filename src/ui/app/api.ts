@@ -15,7 +15,7 @@ import type {
   ReplayInput,
   ReplayResult,
 } from "../../deliveries/model.ts";
-import type { PingResult, Webhook } from "../../webhooks/model.ts";
+import type { PingResult, RotateSecretInput, Webhook } from "../../webhooks/model.ts";
 import type { StatsWindow, WebhookStats } from "./stats.ts";
 
 const KEY_STORAGE = "hookpost.apiKey";
@@ -113,11 +113,11 @@ export class ApiClient {
     return this.request<Webhook>("POST", `/webhooks/${encodeURIComponent(id)}/${action}`);
   }
 
-  rotateSecret(id: string, graceSeconds: number | null) {
+  rotateSecret(id: string, input: RotateSecretInput) {
     return this.request<Webhook>(
       "POST",
       `/webhooks/${encodeURIComponent(id)}/rotate-secret`,
-      graceSeconds === null ? undefined : { graceSeconds },
+      input,
     );
   }
 

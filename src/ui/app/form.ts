@@ -3,8 +3,7 @@
  * ({@link FIELDS}: name, label, how the input's text becomes the API's value), so a field the
  * API gains is one entry; event types, headers, receiver authentication and the custom payload
  * have editors of their own. Credentials come back from the API masked ("********") and are
- * sent back masked, which keeps the stored values. The delivery controls (issue 16) are shown
- * when the server's webhooks have them.
+ * sent back masked, which keeps the stored values.
  */
 
 import { html } from "htm/preact";
@@ -69,8 +68,6 @@ interface Field {
   type?: "url" | "number" | "password" | "email";
   choices?: string[];
   required?: boolean;
-  /** A delivery control of issue 16: shown only when the server's webhooks have the field. */
-  control?: boolean;
 }
 
 const FIELDS: Field[] = [
@@ -104,24 +101,18 @@ const FIELDS: Field[] = [
     codec: "text",
     type: "password",
   },
-  {
-    name: "ordered",
-    label: "Ordered: one delivery at a time, in order",
-    codec: "checkbox",
-    control: true,
-  },
+  // The delivery controls (issue 16).
+  { name: "ordered", label: "Ordered: one delivery at a time, in order", codec: "checkbox" },
   {
     name: "rateLimitPerSecond",
     label: "Rate limit (requests per second; empty: none)",
     codec: "nullableInteger",
     type: "number",
-    control: true,
   },
   {
     name: "retrySchedule",
     label: "Retry schedule (seconds between attempts, comma-separated; empty: default)",
     codec: "nullableSeconds",
-    control: true,
   },
 ];
 
@@ -131,6 +122,9 @@ const NEW_WEBHOOK: Partial<Webhook> = {
   timeoutSeconds: 15,
   retryPolicy: "automatic",
   slot: "published",
+  ordered: false,
+  rateLimitPerSecond: null,
+  retrySchedule: null,
   eventTypes: { "*": [0] },
   headers: [],
   auth: { type: "none" },
@@ -142,19 +136,12 @@ const NEW_WEBHOOK: Partial<Webhook> = {
 export function WebhookForm({ session, id }: { session: Session; id: string | null }) {
   const { client } = session;
   const [loaded] = useLoaded(
-    async () => ({
-      webhook: id === null ? null : await client.webhook(id),
-      // A field of the delivery controls is offered when the server's webhooks carry it.
-      others: await client.webhooks(),
-    }),
+    () => (id === null ? Promise.resolve(null) : client.webhook(id)),
     [client, id],
   );
   if (!session.canWrite) return html`<p class="error">A read key cannot change webhooks.</p>`;
   if (loaded.kind !== "ready") return html`<${Pending} loaded=${loaded} what="the webhook" />`;
-  const { webhook, others } = loaded.value;
-  const sample: Record<string, unknown> = webhook ?? others[0] ?? {};
-  const fields = FIELDS.filter((field) => !field.control || field.name in sample);
-  return html`<${Editor} session=${session} webhook=${webhook} fields=${fields} />`;
+  return html`<${Editor} session=${session} webhook=${loaded.value} />`;
 }
 
 interface EventTypeRow {
@@ -162,19 +149,11 @@ interface EventTypeRow {
   types: number[];
 }
 
-function Editor({
-  session,
-  webhook,
-  fields,
-}: {
-  session: Session;
-  webhook: Webhook | null;
-  fields: Field[];
-}) {
+function Editor({ session, webhook }: { session: Session; webhook: Webhook | null }) {
   const start: Record<string, unknown> = webhook ?? NEW_WEBHOOK;
   const [values, setValues] = useState<Record<string, InputValue>>(() =>
     Object.fromEntries(
-      fields.map((field) => [
+      FIELDS.map((field) => [
         field.name,
         field.name === "secret" ? "" : CODECS[field.codec].show(start[field.name]),
       ]),
@@ -200,7 +179,7 @@ function Editor({
     event.preventDefault();
     setProblem(null);
     const body: Record<string, unknown> = webhook ? { id: webhook.id } : {};
-    for (const field of fields) {
+    for (const field of FIELDS) {
       const value = CODECS[field.codec].read(values[field.name] ?? "");
       if (value !== OMIT) body[field.name] = value;
     }
@@ -239,7 +218,7 @@ function Editor({
     <h1>${webhook ? `Edit ${webhook.name}` : "New webhook"}</h1>
     <form class="editor" onSubmit=${submit}>
       <fieldset><legend>Settings</legend>
-        ${fields.map((field) => html`<${FieldInput} field=${field} value=${values[field.name]} onValue=${set(field.name)} />`)}
+        ${FIELDS.map((field) => html`<${FieldInput} field=${field} value=${values[field.name]} onValue=${set(field.name)} />`)}
       </fieldset>
       <${EventTypesEditor} rows=${eventTypes} onRows=${setEventTypes} />
       <${HeadersEditor} headers=${headers} onHeaders=${setHeaders} />

@@ -42,21 +42,22 @@ export function WebhookPage({ session, id }: { session: Session; id: string }) {
 
 function Summary({ webhook }: { webhook: Webhook }) {
   const [secretShown, setSecretShown] = useState(false);
-  const previousUntil = "secretPreviousUntil" in webhook ? webhook.secretPreviousUntil : null;
   const types = Object.entries(webhook.eventTypes)
     .map(([contentType, events]) => `${contentType}: ${events.map(eventTypeName).join(", ")}`)
     .join("; ");
   return html`<dl class="summary">
     <dt>Endpoint</dt><dd class="wrap">${webhook.endpoint}</dd>
     <dt>Enabled</dt><dd>${webhook.enabled ? "yes" : "no"}</dd>
-    <dt>Failures in a row</dt><dd>${webhook.failCount}</dd>
+    <dt>Failures in a row</dt>
+    <dd>${webhook.failCount}${webhook.failingSince && ` (failing since ${when(webhook.failingSince)})`}</dd>
     <dt>Last delivered</dt><dd>${when(webhook.lastDeliveredAt)}</dd>
     <dt>Event types</dt><dd>${types || "none"}</dd>
+    <dt>Delivery</dt>
+    <dd>${deliveryControls(webhook)}</dd>
     ${webhook.description && html`<dt>Description</dt><dd>${webhook.description}</dd>`}
     ${
-      // After a rotation with a grace period (issue 16), when the server reports one.
-      typeof previousUntil === "string" &&
-      html`<dt>Previous secret valid until</dt><dd>${when(previousUntil)}</dd>`
+      webhook.previousSecretExpiresAt &&
+      html`<dt>Previous secret signs until</dt><dd>${when(webhook.previousSecretExpiresAt)}</dd>`
     }
     <dt>Signing secret</dt>
     <dd>
@@ -83,8 +84,6 @@ function Actions({
   const [test, setTest] = useState<PingResult | null>(null);
   const [busy, setBusy] = useState(false);
   const [rotating, setRotating] = useState(false);
-  // Grace on rotation arrived with the delivery controls (issue 16): offered when the server has them.
-  const hasGrace = "ordered" in webhook;
   const [grace, setGrace] = useState("");
   // The replay window starts an hour ago unless changed.
   const [since, setSince] = useState(() => localInput(new Date(Date.now() - 3_600_000)));
@@ -117,11 +116,17 @@ function Actions({
   const rotate = (event: Event) => {
     event.preventDefault();
     return act(async () => {
-      const seconds = grace.trim() === "" ? null : Number(grace);
-      const rotated = await client.rotateSecret(webhook.id, seconds);
+      const rotated = await client.rotateSecret(
+        webhook.id,
+        grace.trim() === "" ? {} : { graceSeconds: Number(grace) },
+      );
       setRotating(false);
       onChanged();
-      return `Secret rotated. New secret (copy it now, it signs every delivery): ${rotated.secret}`;
+      const until = rotated.previousSecretExpiresAt;
+      return (
+        `Secret rotated. New secret (copy it now, it signs every delivery): ${rotated.secret}` +
+        (until ? `. The previous one also signs until ${when(until)}.` : "")
+      );
     });
   };
   const replay = (event: Event) => {
@@ -151,12 +156,9 @@ function Actions({
     ${
       rotating &&
       html`<form class="inline" onSubmit=${rotate}>
-        <p>A new secret is made${hasGrace ? "" : " and the old one stops working at once"}.</p>
-        ${
-          hasGrace &&
-          html`<label>Old secret still valid for (seconds)
-            <input type="number" min="1" value=${grace} onInput=${inputTo(setGrace)} /></label>`
-        }
+        <p>A new secret is made. Without a grace period the old one stops working at once.</p>
+        <label>Grace period: the old secret still signs for (seconds, up to 604800)
+          <input type="number" min="0" max="604800" value=${grace} onInput=${inputTo(setGrace)} /></label>
         <button type="submit" disabled=${busy}>Confirm rotation</button>
         <button type="button" class="secondary" onClick=${() => setRotating(false)}>Cancel</button>
       </form>`
@@ -180,4 +182,17 @@ function Actions({
       </div>`
     }
   </section>`;
+}
+
+/** The delivery controls (issue 16) in words. */
+function deliveryControls(webhook: Webhook): string {
+  return [
+    webhook.ordered ? "ordered, one at a time" : "unordered",
+    webhook.rateLimitPerSecond === null
+      ? "no rate limit"
+      : `at most ${webhook.rateLimitPerSecond} per second`,
+    webhook.retrySchedule === null
+      ? `${webhook.retryPolicy} retries`
+      : `retries after ${webhook.retrySchedule.join(", ")} s`,
+  ].join(" · ");
 }
