@@ -8,6 +8,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Locator, Page } from "playwright-core";
+import { createApiKey, revokeApiKey } from "../../src/api-keys/service.ts";
 import { type Receiver, startReceiver, waitFor } from "../helpers/receiver.ts";
 import { createWebhook } from "../helpers/scenarios.ts";
 import { createTestApp, QUICK_RETRIES, type TestApp } from "../helpers/test-app.ts";
@@ -413,6 +414,20 @@ describe.skipIf(!chromiumAvailable)("the dashboard in Chromium", () => {
     await openBroken(page);
     expect(await overflow()).toBeLessThanOrEqual(0);
     await screenshot(page, "webhook-375px");
+    expectCleanPage();
+  });
+
+  test("a key revoked while signed in leads back to sign-in, saying why", async () => {
+    const created = await createApiKey(app.app.store.db, { workspace: "default", access: "read" });
+    // Every API call after the revocation is refused, and logged by the browser as such.
+    const page = await signedIn(created.key, { refused: "/webhooks.*" });
+    const link = page.getByRole("link", { name: "Broken shop" });
+    await link.waitFor();
+    await revokeApiKey(app.app.store.db, created.id);
+    await link.click();
+    await expectText(page.getByRole("alert"), "no longer accepts this API key");
+    await page.getByLabel("API key").waitFor();
+    expect(await page.evaluate<number>("sessionStorage.length")).toBe(0);
     expectCleanPage();
   });
 

@@ -69,7 +69,14 @@ export type LogFilters = Partial<
 >;
 
 export class ApiClient {
-  constructor(readonly key: string) {}
+  /**
+   * `onRefused` is told when the server stops accepting the key (revoked while signed in), so
+   * the dashboard can ask for another instead of failing view by view.
+   */
+  constructor(
+    readonly key: string,
+    private readonly onRefused: () => void = () => {},
+  ) {}
 
   async request<Answer>(method: string, path: string, body?: unknown): Promise<Answer> {
     const headers: Record<string, string> = { "x-api-key": this.key };
@@ -88,6 +95,7 @@ export class ApiClient {
     } catch {
       // Not JSON: only an error answer can be, and envelopeError names its status.
     }
+    if (response.status === 401) this.onRefused();
     if (!response.ok) throw envelopeError(response.status, parsed);
     return parsed as Answer;
   }

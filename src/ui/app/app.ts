@@ -50,22 +50,33 @@ function useRoute(): Route {
   return route;
 }
 
-async function signIn(key: string): Promise<Session> {
-  const client = new ApiClient(key);
+/** Checks `key` with `GET /me`; `onRefused` is told of a 401 once signed in, not before. */
+async function signIn(key: string, onRefused: () => void): Promise<Session> {
+  let signedIn = false;
+  const client = new ApiClient(key, () => signedIn && onRefused());
   const identity = await client.me();
+  signedIn = true;
   return { client, identity, canWrite: identity.access === "write" };
 }
 
-function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
+function SignIn({
+  onSignedIn,
+  onRefused,
+  notice,
+}: {
+  onSignedIn: (session: Session) => void;
+  onRefused: () => void;
+  notice: string | null;
+}) {
   const [key, setKey] = useState("");
-  const [problem, setProblem] = useState<string | null>(null);
+  const [problem, setProblem] = useState<string | null>(notice);
   const [busy, setBusy] = useState(false);
   const submit = async (event: Event) => {
     event.preventDefault();
     setBusy(true);
     setProblem(null);
     try {
-      const session = await signIn(key.trim());
+      const session = await signIn(key.trim(), onRefused);
       storeKey(session.client.key);
       onSignedIn(session);
     } catch (error) {
@@ -96,25 +107,34 @@ function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
 export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [resuming, setResuming] = useState(() => storedKey() !== null);
+  const [notice, setNotice] = useState<string | null>(null);
   const route = useRoute();
+  const signOut = (why: string | null) => {
+    storeKey(null);
+    setSession(null);
+    setNotice(why);
+  };
+  const refused = () =>
+    signOut("The server no longer accepts this API key (revoked?). Sign in with another.");
   useEffect(() => {
     const key = storedKey();
     if (key === null) return;
-    signIn(key)
+    signIn(key, refused)
       .then(setSession, () => storeKey(null))
       .finally(() => setResuming(false));
   }, []);
   if (resuming) return html`<p class="muted" role="status">Signing in…</p>`;
-  if (!session) return html`<${SignIn} onSignedIn=${setSession} />`;
-  const signOut = () => {
-    storeKey(null);
-    setSession(null);
-    location.hash = "";
-  };
+  if (!session) {
+    return html`<${SignIn} onSignedIn=${setSession} onRefused=${refused} notice=${notice}
+      key=${notice ?? ""} />`;
+  }
   return html`<header class="top">
       <a class="brand" href="#/">Hookpost</a>
       <span class="who">${session.identity.workspace} · ${session.identity.access} key</span>
-      <button type="button" class="secondary" onClick=${signOut}>Sign out</button>
+      <button type="button" class="secondary" onClick=${() => {
+        signOut(null);
+        location.hash = "";
+      }}>Sign out</button>
     </header>
     ${
       !session.canWrite &&
