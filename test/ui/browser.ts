@@ -7,6 +7,7 @@
  */
 
 import { existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { REPO_ROOT } from "../../scripts/build.ts";
@@ -22,8 +23,16 @@ if (!chromiumAvailable) {
   );
 }
 
-/** Where the test run writes the screenshots the README shows. */
-export const SCREENSHOTS_DIR = join(REPO_ROOT, "docs", "screenshots");
+/**
+ * Where the test run writes its screenshots: the README's, in docs/screenshots, when
+ * `HOOKPOST_UPDATE_SCREENSHOTS=1` (`npm run screenshots`); otherwise a temp folder, so an
+ * ordinary run still takes them but leaves the committed ones alone (each run's differ in their
+ * times and ports).
+ */
+export const SCREENSHOTS_DIR =
+  process.env.HOOKPOST_UPDATE_SCREENSHOTS === "1"
+    ? join(REPO_ROOT, "docs", "screenshots")
+    : join(tmpdir(), "hookpost-screenshots");
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
