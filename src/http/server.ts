@@ -127,6 +127,20 @@ export function holdsAtMostValues(value: unknown, limit: number): boolean {
   return true;
 }
 
+/**
+ * The range a bounded number or list allows (`1 to 10000`, `1 to 20 items`), or null: TypeBox
+ * says "Expected integer" of `"5"` and names one bound of `0`, so the 400 adds both.
+ */
+function allowedRangeOf(schema: unknown): string | null {
+  if (typeof schema !== "object" || schema === null) return null;
+  const bounds = schema as Record<string, unknown>;
+  if (typeof bounds.minimum === "number" && typeof bounds.maximum === "number")
+    return `${bounds.minimum} to ${bounds.maximum}`;
+  if (typeof bounds.minItems === "number" && typeof bounds.maxItems === "number")
+    return `${bounds.minItems} to ${bounds.maxItems} items`;
+  return null;
+}
+
 /** Elysia's validation error as a list of `{field, message}`, e.g. `eventTypes.article.0`. */
 export function describeValidationError(error: ValidationError): FieldProblem[] {
   const seen = new Set<string>();
@@ -140,7 +154,9 @@ export function describeValidationError(error: ValidationError): FieldProblem[] 
     // the "Expected string" that follows it for the same missing field).
     if (seen.has(field)) continue;
     seen.add(field);
-    problems.push({ field, message: issue.message });
+    const range = allowedRangeOf(issue.schema);
+    const message = range === null ? issue.message : `${issue.message} (allowed: ${range})`;
+    problems.push({ field, message });
     if (problems.length >= MAX_PROBLEMS_NAMED) break;
   }
   return problems;
