@@ -35,6 +35,9 @@ const fullConfig = {
   auth: { type: "basic", username: "hookpost", password: "pa55-word-basic" },
   slot: "preview",
   languages: ["en", "it"],
+  ordered: true,
+  rateLimitPerSecond: 7,
+  retrySchedule: [5, 60],
 };
 
 const document = (webhook: Record<string, unknown>) => ({
