@@ -46,3 +46,29 @@ describe("parseRetryAfter", () => {
     expect(nextDelay(policy, 1, null, () => 0.5)).toBe(1000);
   });
 });
+
+describe("nextDelay with a retrySchedule", () => {
+  const schedule = [1000, 5000, 2000];
+  test("replaces the backoff: the schedule's delay for each retry, the last one past its end", () => {
+    expect([1, 2, 3, 4, 9].map((n) => nextDelay(policy, n, null, () => 0.5, schedule))).toEqual([
+      1000, 5000, 2000, 2000, 2000,
+    ]);
+    // No jitter: the schedule is what the webhook asked for.
+    expect(nextDelay(policy, 1, null, () => 0, schedule)).toBe(1000);
+    expect(nextDelay(policy, 1, null, () => 0.999999, schedule)).toBe(1000);
+  });
+
+  test("Retry-After is honoured within the schedule's largest delay, not the server's cap", () => {
+    expect(nextDelay(policy, 1, 3000, () => 0.5, schedule)).toBe(3000);
+    expect(nextDelay(policy, 1, 100_000, () => 0.5, schedule)).toBe(5000);
+    expect(nextDelay(policy, 3, 0, () => 0.5, schedule)).toBe(0);
+    // A schedule's delay may exceed the server's cap (a day against 60 s), and so may Retry-After within it.
+    expect(nextDelay(policy, 1, 3_600_000, () => 0.5, [86_400_000])).toBe(3_600_000);
+    expect(nextDelay(policy, 1, null, () => 0.5, [86_400_000])).toBe(86_400_000);
+  });
+
+  test("no schedule (null or empty) is the exponential backoff", () => {
+    expect(nextDelay(policy, 2, null, () => 0.5, null)).toBe(2000);
+    expect(nextDelay(policy, 2, null, () => 0.5, [])).toBe(2000);
+  });
+});
