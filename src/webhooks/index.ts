@@ -216,8 +216,9 @@ export function webhookRoutes(store: DeliveryStore, auth: AuthPlugin, rules: Web
             "`graceSeconds: 0`) the previous secret is invalid at once. With `graceSeconds`, " +
             "every request is signed with both secrets until the grace ends " +
             "(`previousSecretExpiresAt`): `webhook-signature` carries both signatures, " +
-            "space-separated (the Standard Webhooks form), and `Contit-Signature` carries the " +
-            "new one, with the previous one in `Contit-Signature-Previous`.",
+            "space-separated (the Standard Webhooks form); `Contit-Signature` keeps the previous " +
+            "secret's signature until the grace ends, and `Contit-Signature-Next` carries the new " +
+            "one's in the same form.",
         },
       },
     );

@@ -182,7 +182,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate webhook secret
-         * @description Regenerates the signing secret and returns it. Without a body (or with `graceSeconds: 0`) the previous secret is invalid at once. With `graceSeconds`, every request is signed with both secrets until the grace ends (`previousSecretExpiresAt`): `webhook-signature` carries both signatures, space-separated (the Standard Webhooks form), and `Contit-Signature` carries the new one, with the previous one in `Contit-Signature-Previous`.
+         * @description Regenerates the signing secret and returns it. Without a body (or with `graceSeconds: 0`) the previous secret is invalid at once. With `graceSeconds`, every request is signed with both secrets until the grace ends (`previousSecretExpiresAt`): `webhook-signature` carries both signatures, space-separated (the Standard Webhooks form); `Contit-Signature` keeps the previous secret's signature until the grace ends, and `Contit-Signature-Next` carries the new one's in the same form.
          */
         post: operations["postWebhooksByIdRotate-secret"];
         delete?: never;
