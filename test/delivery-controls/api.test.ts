@@ -196,6 +196,7 @@ describe("the OpenAPI document", () => {
     $ref?: string;
   }
   interface Operation {
+    description?: string;
     requestBody?: { content?: Record<string, { schema: Schema }> };
   }
   let t: TestApp;
@@ -252,5 +253,14 @@ describe("the OpenAPI document", () => {
   test("rotate-secret takes graceSeconds, 0 to 7 days", () => {
     const input = bodyOf("/webhooks/{id}/rotate-secret", "post").properties ?? {};
     expect(input.graceSeconds).toMatchObject({ type: "integer", minimum: 0, maximum: 604_800 });
+  });
+
+  test("rotate-secret says which header carries which secret during the grace", () => {
+    const description = document.paths["/webhooks/{id}/rotate-secret"]?.post?.description ?? "";
+    expect(description).toContain(
+      "`Contit-Signature` keeps the previous secret's signature until the grace ends, and " +
+        "`Contit-Signature-Next` carries the new one's",
+    );
+    expect(description).not.toContain("Contit-Signature-Previous");
   });
 });
