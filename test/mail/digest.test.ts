@@ -67,6 +67,67 @@ describe("composeDigest", () => {
     expect(digest.text).toContain('Last outcome: not sent: template engine "x" failed: boom.');
   });
 
+  test("an auto-disable alone says since when every attempt failed, and how to resume", () => {
+    const since = Date.parse("2026-11-18T09:30:00Z");
+    const digest = composeDigest([
+      notice(1, {
+        kind: "webhook_auto_disabled",
+        deliveryId: "",
+        statusCode: null,
+        error: null,
+        attempts: 42,
+        deliveryCreatedAt: since,
+      }),
+    ]);
+    expect(digest.subject).toBe(
+      '[Hookpost] Webhook "Production <sync>" (wh_abc) was disabled after failing since 2026-11-18T09:30:00.000Z',
+    );
+    expect(digest.text).toContain(
+      "Every attempt since 2026-11-18T09:30:00.000Z failed (42 attempts in a row)",
+    );
+    expect(digest.text).toContain("HOOKPOST_AUTO_DISABLE_AFTER_MS");
+    expect(digest.text).toContain("Its waiting\ndeliveries stay waiting");
+    expect(digest.text).toContain("POST /webhooks/wh_abc/enable");
+    expect(digest.text).toContain("endpoint host hooks.example.com");
+    // No failed delivery to list, retry or replay.
+    expect(digest.text).not.toContain("deliveries failed");
+    expect(digest.text).not.toContain("/retry");
+    expect(digest.html).toContain("<strong>disabled</strong>");
+    expect(digest.html).toContain("Production &lt;sync&gt;");
+    expect(digest.html).not.toContain("<sync>");
+  });
+
+  test("an auto-disable with failed deliveries: the failures' digest, saying it was disabled", () => {
+    const digest = composeDigest([
+      notice(1),
+      notice(2, {
+        kind: "webhook_auto_disabled",
+        deliveryId: "",
+        statusCode: null,
+        error: null,
+        attempts: 7,
+        deliveryCreatedAt: Date.parse("2026-11-18T09:30:00Z"),
+      }),
+      notice(3, { statusCode: 502, error: "HTTP 502" }),
+    ]);
+    expect(digest.subject).toBe(
+      '[Hookpost] Webhook "Production <sync>" (wh_abc) was disabled: 2 deliveries failed',
+    );
+    expect(digest.text).toContain("Last outcome: HTTP 502 after 10 attempts.");
+    expect(digest.text).toContain(
+      "Every attempt since 2026-11-18T09:30:00.000Z failed (7 attempts in a row)",
+    );
+    expect(digest.text).toContain("POST /webhooks/wh_abc/enable");
+    expect(digest.text).toContain("dlv_001");
+    expect(digest.text).toContain("dlv_003");
+    // The notice is not a failed delivery: no row with an empty id among them.
+    expect(digest.text).not.toContain("POST /webhooks/wh_abc/events//retry");
+    expect(digest.text).not.toMatch(/^ {4}\d{4}-/m);
+    expect(digest.html).toContain("<strong>disabled</strong>");
+    // Not the 410's wording: nothing answered 410.
+    expect(digest.text).not.toContain("410 Gone");
+  });
+
   test("an empty list is a programming error", () => {
     expect(() => composeDigest([])).toThrow(RangeError);
   });
