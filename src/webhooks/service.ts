@@ -337,6 +337,9 @@ export interface SaveOptions {
   fieldPrefix?: string;
 }
 
+/** What enabling a webhook clears: its failure streak (the endpoint gets a fresh start). */
+const FRESH_START = { fail_count: 0, failing_since: null } as const;
+
 /**
  * `PUT /webhooks`: creates when `id` is absent or empty, otherwise updates that webhook of the
  * workspace (404 if it is not there). The secret is generated on create unless one is given,
@@ -364,7 +367,14 @@ export async function saveWebhook(
     const now = Date.now();
     const columns = columnsFrom(input);
     if (current) {
-      await updateWebhookRow(trx, workspace, current.id, { ...columns, last_modified: now });
+      // Enabling a disabled webhook is a fresh start, as `POST /enable` is: else its old streak
+      // would have the auto-disable take it again within a second.
+      const restart = current.enabled === 0 && input.enabled === true ? FRESH_START : {};
+      await updateWebhookRow(trx, workspace, current.id, {
+        ...columns,
+        ...restart,
+        last_modified: now,
+      });
       return toWebhook(await getWebhookRow(trx, workspace, current.id));
     }
     // Counted inside the write transaction: two creates at once cannot both pass the limit.
@@ -428,7 +438,7 @@ async function changeWebhook(
   return getWebhook(db, workspace, id);
 }
 
-/** Enabling clears the failure streak: the endpoint gets a fresh start. */
+/** Enabling clears the failure streak ({@link FRESH_START}). */
 export function setWebhookEnabled(
   db: Executor,
   workspace: string,
@@ -440,7 +450,7 @@ export function setWebhookEnabled(
     workspace,
     id,
     enabled
-      ? { enabled: 1, health_status: "unknown", fail_count: 0, failing_since: null }
+      ? { enabled: 1, health_status: "unknown", ...FRESH_START }
       : { enabled: 0, health_status: "disabled" },
   );
 }
