@@ -171,6 +171,34 @@ describe("auto-disable", () => {
     expect(server.mails).toHaveLength(1);
   });
 
+  test("enabling by PUT (enabled: true) is a fresh start too, not disabled again at once", async () => {
+    const receiver = await failingReceiver();
+    const afterMs = 2500;
+    const t = await app({ HOOKPOST_AUTO_DISABLE_AFTER_MS: String(afterMs) });
+    const endpoint = `${receiver.url}/hooks`;
+    const { id } = await createWebhook(t, { endpoint, retrySchedule: EVERY_SECOND });
+    await publish(t, "first");
+    await waitFor(
+      "the webhook to be disabled",
+      async () => !(await webhookView(t, id)).enabled,
+      15_000,
+    );
+    const put = await t.request("PUT", "/webhooks", {
+      key: t.keys.write,
+      json: { id, endpoint, enabled: true },
+    });
+    const enabledAt = Date.now();
+    expect(put.body).toMatchObject({ enabled: true, failingSince: null, failCount: 0 });
+    // The receiver still fails: a new streak starts, and the leader (which looks each second)
+    // leaves the webhook alone until that streak is afterMs long.
+    await waitFor(
+      "a new failure",
+      async () => (await webhookView(t, id)).failingSince ?? undefined,
+    );
+    await Bun.sleep(Math.max(0, enabledAt + 1300 - Date.now()));
+    expect(await webhookView(t, id)).toMatchObject({ enabled: true, healthStatus: "failing" });
+  });
+
   test("a success ends the streak: failingSince goes back to null", async () => {
     const receiver = await failingReceiver();
     const t = await app({ HOOKPOST_AUTO_DISABLE_AFTER_MS: "3600000" });
