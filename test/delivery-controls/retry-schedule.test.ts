@@ -120,6 +120,31 @@ describe("retrySchedule end to end", () => {
     expect(done).toMatchObject({ state: "exhausted", attempts: 3, maxAttempts: 3 });
   });
 
+  test("a schedule changed by PUT counts from the next retry on", async () => {
+    const { t, receiver } = await setUp(() => new Response("broken", { status: 500 }));
+    const endpoint = `${receiver.url}/hooks`;
+    const { id } = await createWebhook(t, { endpoint, retrySchedule: [2, 5, 5] });
+    const deliveryId = await publish(t);
+    await waitFor("the first attempt", () => receiver.requests.length >= 1);
+    const put = await t.request("PUT", "/webhooks", {
+      key: t.keys.write,
+      json: { id, endpoint, retrySchedule: [1, 1, 1] },
+    });
+    expect(put.status).toBe(200);
+    await waitFor("four attempts", () => receiver.requests.length >= 4, 15_000);
+    const [first, second, third] = gapsOf(receiver);
+    // The first retry was due before the change; the later ones follow the new schedule.
+    expectGap(first, 2000);
+    expectGap(second, 1000);
+    expectGap(third, 1000);
+    // The delivery keeps the attempts it was made with (the old schedule's 4).
+    const done = await waitFor("the delivery to end in Error", async () => {
+      const entry = await logEntry(t, id, deliveryId);
+      return entry.processStatus === -1 && entry;
+    });
+    expect(done).toMatchObject({ state: "exhausted", attempts: 4, maxAttempts: 4 });
+  });
+
   test("a success within the schedule is Sent, with the attempts it took", async () => {
     const { t, receiver } = await setUp(() => new Response("broken", { status: 500 }));
     const { id } = await createWebhook(t, {
