@@ -180,6 +180,17 @@ describe("bad values are 400s naming the field and the allowed range", () => {
     ),
     refused('ordered "yes"', "ordered", { ordered: "yes" }, "Expected boolean"),
     refused("ordered null", "ordered", { ordered: null }, "Expected boolean"),
+    {
+      name: "a custom header cannot forge Contit-Signature-Next (the grace's second signature)",
+      method: "PUT",
+      url: "/webhooks",
+      json: {
+        endpoint: "https://example.com/refused",
+        headers: [{ key: "Contit-Signature-Next", value: "t=1,s=forged" }],
+      },
+      expectedStatus: 400,
+      expectedContent: { error: { details: { fields: [{ field: "headers.0.key" }] } } },
+    },
   ]);
 });
 

@@ -81,6 +81,58 @@ describe("Contit-Signature (seed 000)", () => {
   });
 });
 
+describe("while a rotated secret's grace runs", () => {
+  const previous = VECTOR.secret;
+  const next = "wh_k3J9s0aZq1LmN4bV7cX2dR5tY8uI6oP0";
+  const body = '{"a":1}';
+  const at = now();
+  const headers = signatureHeaders({ secret: next, previous }, "dlv_1", body, at);
+
+  /** Whether each library, holding `secret`, verifies the request. */
+  function verifies(secret: string): { standardwebhooks: boolean; svix: boolean } {
+    const raw = !secret.startsWith("whsec_");
+    const standard = raw
+      ? new StandardWebhook(secret, { format: "raw" })
+      : new StandardWebhook(secret);
+    const svixSecret = raw ? `whsec_${Buffer.from(secret).toString("base64")}` : secret;
+    const run = (verify: () => unknown) => {
+      try {
+        verify();
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    return {
+      standardwebhooks: run(() => standard.verify(body, { ...headers })),
+      svix: run(() => new SvixWebhook(svixSecret).verify(body, { ...headers })),
+    };
+  }
+
+  test("webhook-signature carries both, space-separated, and each library verifies with either", () => {
+    expect(headers["webhook-signature"].split(" ")).toHaveLength(2);
+    expect(verifies(previous)).toEqual({ standardwebhooks: true, svix: true });
+    expect(verifies(next)).toEqual({ standardwebhooks: true, svix: true });
+    expect(verifies("wh_SomeOtherSecretNeverUsed000000")).toEqual({
+      standardwebhooks: false,
+      svix: false,
+    });
+  });
+
+  test("Contit-Signature is the previous secret's, Contit-Signature-Next the new one's", () => {
+    const contit = (secret: string) =>
+      `t=${at},s=${createHmac("sha256", secret).update(`${at}.${body}`).digest("hex")}`;
+    expect(headers["contit-signature"]).toBe(contit(previous));
+    expect(headers["contit-signature-next"]).toBe(contit(next));
+  });
+
+  test("without a previous secret there is one signature and no Contit-Signature-Next", () => {
+    const single = signatureHeaders({ secret: next, previous: null }, "dlv_1", body, at);
+    expect(single["webhook-signature"].split(" ")).toHaveLength(1);
+    expect(single).not.toHaveProperty("contit-signature-next");
+  });
+});
+
 describe("which secrets are accepted", () => {
   test.each([
     ["a generated-form secret", "wh_k3J9s0aZq1LmN4bV7cX2dR5tY8uI6oP0"],
