@@ -150,6 +150,8 @@ describe("rotation against a real receiver", () => {
     const after = Date.now();
     const next = rotated.secret;
     expect(next).not.toBe(FIRST_SECRET);
+    // The previous secret is not shown again: the webhook says only until when it signs.
+    expect(JSON.stringify(rotated)).not.toContain(FIRST_SECRET);
     const expiresAt = Date.parse(rotated.previousSecretExpiresAt ?? "");
     expect(expiresAt).toBeGreaterThanOrEqual(before + GRACE_SECONDS * 1000);
     expect(expiresAt).toBeLessThanOrEqual(after + GRACE_SECONDS * 1000);
