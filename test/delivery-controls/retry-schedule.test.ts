@@ -155,10 +155,14 @@ describe("retrySchedule end to end", () => {
       index === 0 ? new Response("broken", { status: 500 }) : Response.json({ ok: true }),
     );
     const deliveryId = await publish(t);
-    const done = await waitFor("the delivery to be Sent", async () => {
-      const entry = await logEntry(t, id, deliveryId);
-      return entry.processStatus === 2 && entry;
-    });
+    const done = await waitFor(
+      "the delivery to be Sent",
+      async () => {
+        const entry = await logEntry(t, id, deliveryId);
+        return entry.processStatus === 2 && entry;
+      },
+      15_000,
+    );
     expect(done).toMatchObject({ state: "success", attempts: 2, maxAttempts: 4 });
     expectGap(gapsOf(receiver)[0], 1000);
   });
