@@ -76,6 +76,11 @@ function envelopeJson(envelope: ContentEnvelope): string {
   return text;
 }
 
+/** A webhook's `retrySchedule` (delays in seconds), or null for exponential backoff. */
+export function retryScheduleOf(webhook: { retry_schedule: string | null }): number[] | null {
+  return readNullableJsonColumn<number[]>(webhook.retry_schedule);
+}
+
 /**
  * The attempts a new delivery gets: one under the `manual` policy; else its `retrySchedule`'s
  * length plus one; else the webhook's `maxAttempts`, or the server's default.
@@ -85,7 +90,7 @@ export function maxAttemptsOf(
   defaultMaxAttempts: number,
 ): number {
   if (webhook.retry_policy === "manual") return 1;
-  const schedule = readNullableJsonColumn<number[]>(webhook.retry_schedule);
+  const schedule = retryScheduleOf(webhook);
   if (schedule !== null) return schedule.length + 1;
   return webhook.max_attempts ?? defaultMaxAttempts;
 }

@@ -9,8 +9,8 @@
  */
 
 import type { Config } from "../config.ts";
-import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
-import { messageIdOf } from "../deliveries/build.ts";
+import { readJsonColumn } from "../db/json-column.ts";
+import { messageIdOf, retryScheduleOf } from "../deliveries/build.ts";
 import type { Decision } from "../deliveries/status.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
@@ -48,7 +48,7 @@ export type RecordedListener = (
 
 /** The webhook's `retrySchedule` in ms, or null (exponential backoff). */
 function scheduleMsOf(webhook: DispatchableWebhook): number[] | null {
-  const seconds = readNullableJsonColumn<number[]>(webhook.retry_schedule);
+  const seconds = retryScheduleOf(webhook);
   return seconds === null ? null : seconds.map((delay) => delay * 1000);
 }
 

@@ -26,7 +26,7 @@
  */
 
 import type { Config } from "../config.ts";
-import type { Want } from "../store/delivery-store.ts";
+import type { Taken, Want } from "../store/delivery-store.ts";
 import type { DispatchableWebhook, DueDelivery } from "../store/queue.ts";
 import { Dispatcher, type DispatchOptions, type RecordedListener } from "./dispatch.ts";
 import { applyRetention, RETENTION_EVERY_MS } from "./retention.ts";
@@ -102,6 +102,8 @@ export class Scheduler {
   private webhooks: readonly DispatchableWebhook[] | null = null;
   /** Counts calls of wake(): what a take learnt is stale if one came while it ran. */
   private wakes = 0;
+  /** While a take runs, the webhooks a retry was recorded for meanwhile; null otherwise. */
+  private retriedWhileTaking: Set<string> | null = null;
   private lastFullLookAt = 0;
   private readonly dispatcher: Dispatcher;
   /**
@@ -114,6 +116,9 @@ export class Scheduler {
       if (known !== undefined && decision.nextAttemptAt < known) {
         this.nextDueAt.set(webhookId, decision.nextAttemptAt);
       }
+      // A take running now may not have seen this retry: what it learns of the webhook's next
+      // due time must not be kept (it could say "never" and the retry wait for a full look).
+      if (this.retriedWhileTaking) this.retriedWhileTaking.add(webhookId);
     }
     if (failCount !== null) this.failuresInARow.set(webhookId, failCount);
   };
@@ -253,11 +258,20 @@ export class Scheduler {
     const wants = this.wants(webhooks, now, free);
     if (wants.length === 0) return;
     const wakes = this.wakes;
-    const taken = await this.options.store.take(now, wants, free);
+    const retried = new Set<string>();
+    this.retriedWhileTaking = retried;
+    let taken: Taken;
+    try {
+      taken = await this.options.store.take(now, wants, free);
+    } finally {
+      this.retriedWhileTaking = null;
+    }
     // Nothing more is due now for these: remember when something will be — unless new work
     // was announced while the take ran, which it may not have seen (no entry: look again).
     if (wakes === this.wakes) {
-      for (const [webhookId, at] of taken.nextDueAt) this.nextDueAt.set(webhookId, at);
+      for (const [webhookId, at] of taken.nextDueAt) {
+        if (!retried.has(webhookId)) this.nextDueAt.set(webhookId, at);
+      }
     }
     for (const [webhook, delivery] of taken.deliveries) this.dispatch(webhook, delivery);
   }

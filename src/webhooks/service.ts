@@ -6,6 +6,7 @@
 import type { Updateable } from "kysely";
 import type { Executor, WebhookRow, WebhookTable } from "../db/database.ts";
 import { readJsonColumn, readNullableJsonColumn } from "../db/json-column.ts";
+import { retryScheduleOf } from "../deliveries/build.ts";
 import { Conflict, type FieldProblem, Invalid, NotFound } from "../errors.ts";
 import { newId, newWebhookSecret } from "../ids.ts";
 import { signingSecrets } from "../outbound/signing.ts";
@@ -112,11 +113,6 @@ export function toWebhook(row: WebhookRow): Webhook {
     createdAt: new Date(row.created_at).toISOString(),
     lastModified: new Date(row.last_modified).toISOString(),
   };
-}
-
-/** The webhook's retry schedule in seconds, or null for exponential backoff. */
-export function retryScheduleOf(row: Pick<WebhookRow, "retry_schedule">): number[] | null {
-  return readNullableJsonColumn<number[]>(row.retry_schedule);
 }
 
 /** A URL Hookpost will connect to: well-formed, and not a literal address the guard refuses. */
