@@ -18,6 +18,7 @@ import * as m0011 from "./0011_delivery_message_id.ts";
 import * as m0012 from "./0012_delivery_log_by_state.ts";
 import * as m0013 from "./0013_store_keeps_totals.ts";
 import * as m0014 from "./0014_delivery_controls.ts";
+import * as m0015 from "./0015_attempts_by_webhook.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   "0012_delivery_log_by_state": m0012,
   "0013_store_keeps_totals": m0013,
   "0014_delivery_controls": m0014,
+  "0015_attempts_by_webhook": m0015,
 };

@@ -146,6 +146,8 @@ export const NO_CONTENT_COPY = "";
 export interface AttemptTable {
   id: string;
   delivery_id: string;
+  /** Its delivery's webhook, so a webhook's attempts of a window are one index range (stats). */
+  webhook_id: string;
   number: number;
   started_at: number;
   duration_ms: number;

@@ -1,6 +1,6 @@
 /**
  * Routes of the delivery log (seed 000, with seeds 002–004's additions): the log, one
- * delivery, its attempts, retry, replay and generate-sample. Handlers only translate HTTP to
+ * delivery, its attempts, retry, replay and generate-sample; and the log's stats (issue 17). Handlers only translate HTTP to
  * service calls.
  */
 
@@ -20,6 +20,8 @@ import {
   ReplayInput,
   ReplayResult,
   SampleParams,
+  StatsQuery,
+  WebhookStats,
 } from "./model.ts";
 import {
   type EnqueueContext,
@@ -32,6 +34,7 @@ import {
   replayDeliveries,
   retryDelivery,
 } from "./service.ts";
+import { getWebhookStats, parseStatsQuery } from "./stats.ts";
 
 const tags = ["Delivery log"];
 
@@ -67,6 +70,34 @@ export function deliveryLogRoutes(services: Services) {
             "above 100 counts as 100. Page with " +
             "`page`, or pass the answer's `nextCursor` as `cursor` for stable keyset paging " +
             "(not both). The log of a deleted webhook stays readable.",
+        },
+      },
+    )
+    .get(
+      "/:id/stats",
+      ({ principal, params, query }) =>
+        getWebhookStats(store, principal.workspace, params.id, parseStatsQuery(query)),
+      {
+        auth: "read",
+        params: WebhookIdParams,
+        query: StatsQuery,
+        response: { 200: WebhookStats, ...ResourceErrors },
+        detail: {
+          tags,
+          summary: "Retrieve webhook delivery stats",
+          description:
+            "Deliveries and attempts of a webhook per interval over a window ending now: " +
+            "`window=1h` (1-minute intervals), `24h` (the default; 1-hour), `7d` (6-hour) or " +
+            "`30d` (1-day). Intervals start on whole UTC minutes, hours, quarter days or days; " +
+            "`from` is the start of the interval holding now minus the window, so the answer " +
+            "has window/interval + 1 intervals, the last one running, empty ones included. Per " +
+            "interval: the deliveries created in it by their state now (`sent`, `error`, " +
+            "`waiting`: everything not yet Sent or Error, in flight and retrying included), " +
+            "the attempts started in it and those without a 2xx answer, and the median and " +
+            "95th percentile of their durations. `latencyMs` gives the whole window's " +
+            "percentiles and its longest attempt. Percentiles come from a histogram of " +
+            "durations: exact below 100 ms, otherwise within 5% (two significant digits); " +
+            "`max` is exact. Like the log, the stats of a deleted webhook stay readable.",
         },
       },
     )

@@ -308,3 +308,99 @@ export const PayloadPreview = T.Object(
   },
 );
 export type PayloadPreview = Static<typeof PayloadPreview>;
+
+/** The stats' windows, each cut into intervals of a fixed length (deliveries/stats.ts). */
+const StatsWindowSchema = T.Union(
+  [T.Literal("1h"), T.Literal("24h"), T.Literal("7d"), T.Literal("30d")],
+  { description: "The window asked for" },
+);
+export type StatsWindow = Static<typeof StatsWindowSchema>;
+export const STATS_WINDOW_CHOICES = spelled(StatsWindowSchema);
+
+export const StatsQuery = T.Object({
+  window: parameter(
+    "How far back: `1h` (1-minute intervals), `24h` (default, 1-hour intervals), `7d` (6-hour " +
+      "intervals) or `30d` (1-day intervals)",
+    { enum: STATS_WINDOW_CHOICES, examples: ["24h"] },
+  ),
+});
+export type StatsQuery = Static<typeof StatsQuery>;
+
+const nullableMs = (description: string) => T.Union([T.Integer(), T.Null()], { description });
+
+const StatsCounts = {
+  sent: T.Integer({ description: "Deliveries created in the interval that are Sent now" }),
+  error: T.Integer({ description: "Deliveries created in the interval that are in Error now" }),
+  waiting: T.Integer({
+    description:
+      "Deliveries created in the interval not yet Sent or in Error (waiting, in flight, retrying)",
+  }),
+  attempts: T.Integer({ description: "Attempts started in the interval" }),
+  failedAttempts: T.Integer({
+    description: "Attempts started in the interval without a 2xx answer (no answer included)",
+  }),
+};
+
+export const StatsInterval = T.Object({
+  from: T.String({ format: "date-time", description: "Start of the interval" }),
+  ...StatsCounts,
+  p50Ms: nullableMs("Median duration of the interval's attempts; null without attempts"),
+  p95Ms: nullableMs("95th percentile duration of the interval's attempts; null without attempts"),
+});
+
+export const WebhookStats = T.Object(
+  {
+    webhookId: T.String(),
+    window: StatsWindowSchema,
+    from: T.String({
+      format: "date-time",
+      description:
+        "Start of the first interval: `to` minus the window, rounded down to an interval",
+    }),
+    to: T.String({ format: "date-time", description: "Now, the end of the last interval" }),
+    intervalSeconds: T.Integer({
+      description: "Length of each interval: 60, 3600, 21600 or 86400",
+    }),
+    intervals: T.Array(StatsInterval, {
+      description: "Every interval from `from` to `to`, oldest first, empty ones included",
+    }),
+    totals: T.Object(StatsCounts, { description: "The intervals added up" }),
+    latencyMs: T.Object(
+      {
+        p50: nullableMs("Median attempt duration over the window; null without attempts"),
+        p95: nullableMs("95th percentile over the window"),
+        p99: nullableMs("99th percentile over the window"),
+        max: nullableMs("Longest attempt of the window (exact)"),
+      },
+      { description: "Attempt durations over the whole window" },
+    ),
+  },
+  {
+    $id: "#/components/schemas/WebhookStatsModel",
+    title: "WebhookStatsModel",
+    examples: [
+      {
+        webhookId: "wh_01jd3x8k2mq4v9f7r2c8tb6n",
+        window: "1h",
+        from: "2026-05-15T13:02:00.000Z",
+        to: "2026-05-15T14:02:11.000Z",
+        intervalSeconds: 60,
+        intervals: [
+          {
+            from: "2026-05-15T13:02:00.000Z",
+            sent: 12,
+            error: 1,
+            waiting: 2,
+            attempts: 16,
+            failedAttempts: 3,
+            p50Ms: 84,
+            p95Ms: 410,
+          },
+        ],
+        totals: { sent: 12, error: 1, waiting: 2, attempts: 16, failedAttempts: 3 },
+        latencyMs: { p50: 84, p95: 410, p99: 1250, max: 15003 },
+      },
+    ],
+  },
+);
+export type WebhookStats = Static<typeof WebhookStats>;

@@ -185,7 +185,7 @@ function parseBounded(
 }
 
 /** One of `choices`, or a problem that names them all. */
-function parseChoice<Choice extends string>(
+export function parseChoice<Choice extends string>(
   field: string,
   text: string | undefined,
   choices: readonly Choice[],

@@ -14,7 +14,8 @@
  * - an event is written by {@link DeliveryStore.acceptEvent};
  * - a delivery is taken by {@link DeliveryStore.take}, sent by the scheduler's dispatcher, and
  *   recorded by {@link DeliveryStore.recordAttempt};
- * - the log is read by the `count`/`list`/`find` methods (log.ts, shared by both);
+ * - the log is read by the `count`/`list`/`find` methods (log.ts, shared by both), and its
+ *   stats by {@link DeliveryStore.stats} (stats.ts, shared by both);
  * - old rows go in {@link DeliveryStore.applyRetention} (retention.ts, shared by both).
  */
 
@@ -25,6 +26,7 @@ import type { NewDelivery, NewEvent } from "./deliveries.ts";
 import type { AcceptedEvent, EventContentOf } from "./events.ts";
 import type { AttemptRow, DeliveryLogFilter, DeliveryRow, LogPosition } from "./log.ts";
 import type { DispatchableWebhook, DueDelivery } from "./queue.ts";
+import type { StatsRange, WebhookStatsRows } from "./stats.ts";
 
 /**
  * What an event is written as: built inside the transaction, once its id and time are known,
@@ -240,6 +242,13 @@ export interface DeliveryStore {
     window: { since: number; until: number },
     limit: number,
   ): Promise<DeliveryRow[]>;
+
+  /**
+   * The webhook's deliveries created in `range` per interval and status, and its attempts
+   * started in it per interval and duration bucket (see stats.ts; the caller checked the
+   * workspace). Deliveries in flight count in their rows' status, Waiting.
+   */
+  stats(db: Executor, webhookId: string, range: StatsRange): Promise<WebhookStatsRows>;
 
   /** The queue's size from the kept totals, for /metrics. */
   queueState(): Promise<QueueState>;

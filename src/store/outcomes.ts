@@ -99,12 +99,13 @@ export type NewAttempt = Selectable<AttemptTable>;
 export function insertAttemptNow(statements: GroupCommit, attempt: NewAttempt): void {
   statements
     .get(
-      `insert into attempts (id, delivery_id, number, started_at, duration_ms, status_code, error,
-         response_body, request_headers) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `insert into attempts (id, delivery_id, webhook_id, number, started_at, duration_ms,
+         status_code, error, response_body, request_headers) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
       attempt.id,
       attempt.delivery_id,
+      attempt.webhook_id,
       attempt.number,
       attempt.started_at,
       attempt.duration_ms,
@@ -169,6 +170,7 @@ export function outcomeOf(record: AttemptRecord, failCount: number | null): Outc
     attempt: {
       id: newId("att", now),
       delivery_id: delivery.id,
+      webhook_id: delivery.webhook_id,
       number,
       started_at: record.startedAt,
       duration_ms: record.durationMs,

@@ -85,6 +85,7 @@ import {
 } from "./queue.ts";
 import { StartWindows } from "./rate-limit.ts";
 import { applyRetentionIn } from "./retention.ts";
+import { readWebhookStats, type StatsRange, type WebhookStatsRows } from "./stats.ts";
 
 /** Thrown inside a recording transaction to roll it back: the row is no longer Waiting. */
 class NoLongerWaiting extends Error {}
@@ -519,6 +520,11 @@ export class SqliteDeliveryStore implements DeliveryStore {
   ): Promise<DeliveryRow[]> {
     const rows = await listLatestDeliveryPerEvent(db, workspace, webhookId, window, limit);
     return rows.map((row) => this.seen(row));
+  }
+
+  /** The webhook's stats rows for `range` (see stats.ts). */
+  stats(db: Executor, webhookId: string, range: StatsRange): Promise<WebhookStatsRows> {
+    return readWebhookStats(db, webhookId, range);
   }
 
   /**

@@ -547,6 +547,7 @@ describe("GET /webhooks/{id}/events/{eventId} and /attempts", () => {
         {
           id: "att_2",
           delivery_id: delivery,
+          webhook_id: webhook,
           number: 2,
           started_at: BASE + 5000,
           duration_ms: 31,
@@ -561,6 +562,7 @@ describe("GET /webhooks/{id}/events/{eventId} and /attempts", () => {
         {
           id: "att_1",
           delivery_id: delivery,
+          webhook_id: webhook,
           number: 1,
           started_at: BASE,
           duration_ms: 10000,

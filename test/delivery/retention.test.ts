@@ -66,6 +66,7 @@ test("old finished deliveries, orphan events and mailed notices go; waiting and 
       .values({
         id: "att_old",
         delivery_id: ids.sent,
+        webhook_id: webhook.id,
         number: 1,
         started_at: old,
         duration_ms: 5,

@@ -75,6 +75,7 @@ import {
   notLeasedAt,
 } from "../queue.ts";
 import { applyRetentionIn } from "../retention.ts";
+import { readWebhookStats, type StatsRange, type WebhookStatsRows } from "../stats.ts";
 import { DUE_CHANNEL, DueAnnouncer } from "./announcer.ts";
 import { TransactionBatcher } from "./batch.ts";
 import { type HealthChange, recordWebhookHealth, updateDeliveryOutcomes } from "./outcomes.ts";
@@ -545,6 +546,11 @@ export class PostgresDeliveryStore implements DeliveryStore {
   ): Promise<DeliveryRow[]> {
     const rows = await listLatestDeliveryPerEvent(db, workspace, webhookId, window, limit);
     return seenAll(rows, await this.inFlightOf(db, webhookId));
+  }
+
+  /** The webhook's stats rows for `range` (see stats.ts). */
+  stats(db: Executor, webhookId: string, range: StatsRange): Promise<WebhookStatsRows> {
+    return readWebhookStats(db, webhookId, range);
   }
 
   async queueState(): Promise<QueueState> {
