@@ -83,32 +83,29 @@ function intervalOf(column: "created_at" | "started_at", intervalMs: number): Ra
 /** Every process status a row can hold: spelt out so that the status index is searched. */
 const ALL_STATUSES = Object.values(ProcessStatus);
 
-/**
- * The webhook's deliveries created in `range` per interval and process status, and its
- * attempts started in `range` per interval and duration bucket, read in the caller's
- * transaction (so both see one moment). The caller checked the workspace.
- */
-export async function readWebhookStats(
-  db: Executor,
-  webhookId: string,
-  range: StatsRange,
-): Promise<WebhookStatsRows> {
-  const deliveries = await db
-    .selectFrom("deliveries")
-    .select((eb) => [
-      intervalOf("created_at", range.intervalMs).as("interval"),
-      "process_status",
-      eb.fn.countAll<number>().as("count"),
-    ])
-    .where("webhook_id", "=", webhookId)
-    // Every status, so that the plan is a few ranges of the covering status index rather than
-    // the log index and a read of each row for its status.
-    .where("process_status", "in", ALL_STATUSES)
-    .where("created_at", ">=", range.from)
-    .where("created_at", "<=", range.to)
-    .groupBy(["interval", "process_status"])
-    .execute();
-  const attempts = await db
+/** The webhook's deliveries created in `range`, counted per interval and process status. */
+export function deliveryStatsQuery(db: Executor, webhookId: string, range: StatsRange) {
+  return (
+    db
+      .selectFrom("deliveries")
+      .select((eb) => [
+        intervalOf("created_at", range.intervalMs).as("interval"),
+        "process_status",
+        eb.fn.countAll<number>().as("count"),
+      ])
+      .where("webhook_id", "=", webhookId)
+      // Every status, so that the plan is a few ranges of the covering status index rather than
+      // the log index and a read of each row for its status.
+      .where("process_status", "in", ALL_STATUSES)
+      .where("created_at", ">=", range.from)
+      .where("created_at", "<=", range.to)
+      .groupBy(["interval", "process_status"])
+  );
+}
+
+/** The webhook's attempts started in `range`, counted per interval and duration bucket. */
+export function attemptStatsQuery(db: Executor, webhookId: string, range: StatsRange) {
+  return db
     .selectFrom("attempts")
     .select((eb) => [
       intervalOf("started_at", range.intervalMs).as("interval"),
@@ -122,8 +119,21 @@ export async function readWebhookStats(
     .where("webhook_id", "=", webhookId)
     .where("started_at", ">=", range.from)
     .where("started_at", "<=", range.to)
-    .groupBy(["interval", "bucket"])
-    .execute();
+    .groupBy(["interval", "bucket"]);
+}
+
+/**
+ * The webhook's deliveries created in `range` per interval and process status, and its
+ * attempts started in `range` per interval and duration bucket, read in the caller's
+ * transaction (so both see one moment). The caller checked the workspace.
+ */
+export async function readWebhookStats(
+  db: Executor,
+  webhookId: string,
+  range: StatsRange,
+): Promise<WebhookStatsRows> {
+  const deliveries = await deliveryStatsQuery(db, webhookId, range).execute();
+  const attempts = await attemptStatsQuery(db, webhookId, range).execute();
   return {
     deliveries: deliveries.map((row) => ({
       interval: Number(row.interval),

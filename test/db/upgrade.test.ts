@@ -469,6 +469,18 @@ describe("a database created under 0009 upgrades to the latest migrations", () =
     ).toEqual({ n: 0 });
   });
 
+  test("0015 gives each attempt its delivery's webhook", () => {
+    expect(
+      sqlite
+        .query(
+          `select count(*) as n from attempts
+           join deliveries on deliveries.id = attempts.delivery_id
+           where attempts.webhook_id = deliveries.webhook_id`,
+        )
+        .get(),
+    ).toEqual({ n: 3 });
+  });
+
   test("the kept totals match the rows after 0013, which drops the triggers that kept them", () => {
     expect(keptStateCounts()).toEqual(recountKeptStates());
     expect(keptStateCounts().length).toBeGreaterThanOrEqual(3);
