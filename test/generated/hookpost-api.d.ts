@@ -299,6 +299,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve webhook delivery stats
+         * @description Deliveries and attempts of a webhook per interval over a window ending now: `window=1h` (1-minute intervals), `24h` (the default; 1-hour), `7d` (6-hour) or `30d` (1-day). Intervals start on whole UTC minutes, hours, quarter days or days; `from` is the start of the interval holding now minus the window, so the answer has window/interval + 1 intervals, the last one running, empty ones included. Per interval: the deliveries created in it by their state now (`sent`, `error`, `waiting`: everything not yet Sent or Error, in flight and retrying included), the attempts started in it and those without a 2xx answer, and the median and 95th percentile of their durations. `latencyMs` gives the whole window's percentiles and its longest attempt. Percentiles come from a histogram of durations: exact below 100 ms, otherwise within 5% (two significant digits); `max` is exact. Like the log, the stats of a deleted webhook stay readable.
+         */
+        get: operations["getWebhooksByIdStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/{id}/events/{eventId}": {
         parameters: {
             query?: never;
@@ -777,6 +797,107 @@ export interface components {
             durationMs: number | null;
             /** @description The signature header value sent with the last attempt */
             signature: string | null;
+        };
+        /**
+         * WebhookStatsModel
+         * @example {
+         *       "webhookId": "wh_01jd3x8k2mq4v9f7r2c8tb6n",
+         *       "window": "1h",
+         *       "from": "2026-05-15T13:02:00.000Z",
+         *       "to": "2026-05-15T14:02:11.000Z",
+         *       "intervalSeconds": 60,
+         *       "intervals": [
+         *         {
+         *           "from": "2026-05-15T13:02:00.000Z",
+         *           "sent": 12,
+         *           "error": 1,
+         *           "waiting": 2,
+         *           "attempts": 16,
+         *           "failedAttempts": 3,
+         *           "p50Ms": 84,
+         *           "p95Ms": 410
+         *         }
+         *       ],
+         *       "totals": {
+         *         "sent": 12,
+         *         "error": 1,
+         *         "waiting": 2,
+         *         "attempts": 16,
+         *         "failedAttempts": 3
+         *       },
+         *       "latencyMs": {
+         *         "p50": 84,
+         *         "p95": 410,
+         *         "p99": 1250,
+         *         "max": 15003
+         *       }
+         *     }
+         */
+        WebhookStatsModel: {
+            webhookId: string;
+            /**
+             * @description The window asked for
+             * @enum {string}
+             */
+            window: "1h" | "24h" | "7d" | "30d";
+            /**
+             * Format: date-time
+             * @description Start of the first interval: `to` minus the window, rounded down to an interval
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description Now, the end of the last interval
+             */
+            to: string;
+            /** @description Length of each interval: 60, 3600, 21600 or 86400 */
+            intervalSeconds: number;
+            /** @description Every interval from `from` to `to`, oldest first, empty ones included */
+            intervals: {
+                /**
+                 * Format: date-time
+                 * @description Start of the interval
+                 */
+                from: string;
+                /** @description Deliveries created in the interval that are Sent now */
+                sent: number;
+                /** @description Deliveries created in the interval that are in Error now */
+                error: number;
+                /** @description Deliveries created in the interval not yet Sent or in Error (waiting, in flight, retrying) */
+                waiting: number;
+                /** @description Attempts started in the interval */
+                attempts: number;
+                /** @description Attempts started in the interval without a 2xx answer (no answer included) */
+                failedAttempts: number;
+                /** @description Median duration of the interval's attempts; null without attempts */
+                p50Ms: number | null;
+                /** @description 95th percentile duration of the interval's attempts; null without attempts */
+                p95Ms: number | null;
+            }[];
+            /** @description The intervals added up */
+            totals: {
+                /** @description Deliveries created in the interval that are Sent now */
+                sent: number;
+                /** @description Deliveries created in the interval that are in Error now */
+                error: number;
+                /** @description Deliveries created in the interval not yet Sent or in Error (waiting, in flight, retrying) */
+                waiting: number;
+                /** @description Attempts started in the interval */
+                attempts: number;
+                /** @description Attempts started in the interval without a 2xx answer (no answer included) */
+                failedAttempts: number;
+            };
+            /** @description Attempt durations over the whole window */
+            latencyMs: {
+                /** @description Median attempt duration over the window; null without attempts */
+                p50: number | null;
+                /** @description 95th percentile over the window */
+                p95: number | null;
+                /** @description 99th percentile over the window */
+                p99: number | null;
+                /** @description Longest attempt of the window (exact) */
+                max: number | null;
+            };
         };
         /**
          * AttemptModel
@@ -2594,6 +2715,66 @@ export interface operations {
                         /** @description Pass as `cursor` to get the following page; null on the last page */
                         nextCursor: string | null;
                     };
+                };
+            };
+            /** @description Response for status 400 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Response for status 401 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Response for status 403 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Response for status 404 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getWebhooksByIdStats: {
+        parameters: {
+            query?: {
+                window?: "1h" | "24h" | "7d" | "30d";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Response for status 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookStatsModel"];
                 };
             };
             /** @description Response for status 400 */

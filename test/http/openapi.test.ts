@@ -249,6 +249,12 @@ describe("the OpenAPI document", () => {
       return read.data?.state === "success";
     });
 
+    const stats = await client.GET("/webhooks/{id}/stats", {
+      params: { path: { id: webhook.id }, query: { window: "1h" } },
+    });
+    expect(stats.data?.totals).toMatchObject({ sent: 2, attempts: 2, failedAttempts: 0 });
+    expect(stats.data?.intervals).toHaveLength(61);
+
     const missing = await client.GET("/webhooks/{id}", { params: { path: { id: "wh_missing" } } });
     expect(missing.response.status).toBe(404);
     expect(missing.error?.error.code).toBe("not_found");
