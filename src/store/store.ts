@@ -8,6 +8,7 @@
  * A column of these tables is added in a migration, `db/database.ts` (its type) and here.
  */
 
+import type { SQLQueryBindings } from "bun:sqlite";
 import { sql } from "kysely";
 import type { Executor } from "../db/database.ts";
 import {
@@ -85,7 +86,14 @@ import {
 } from "./queue.ts";
 import { StartWindows } from "./rate-limit.ts";
 import { applyRetentionIn } from "./retention.ts";
-import { readWebhookStats, type StatsRange, type WebhookStatsRows } from "./stats.ts";
+import {
+  type AttemptSample,
+  AttemptTally,
+  attemptSamplesQuery,
+  readDeliveryStats,
+  type StatsRange,
+  type WebhookStatsRows,
+} from "./stats.ts";
 
 /** Thrown inside a recording transaction to roll it back: the row is no longer Waiting. */
 class NoLongerWaiting extends Error {}
@@ -522,9 +530,20 @@ export class SqliteDeliveryStore implements DeliveryStore {
     return rows.map((row) => this.seen(row));
   }
 
-  /** The webhook's stats rows for `range` (see stats.ts). */
-  stats(db: Executor, webhookId: string, range: StatsRange): Promise<WebhookStatsRows> {
-    return readWebhookStats(db, webhookId, range);
+  /**
+   * The webhook's stats rows for `range` (see stats.ts). The attempts are read from their index
+   * one at a time into a tally, in the caller's transaction (the one connection): SQLite would
+   * sort every one of them to group them.
+   */
+  async stats(db: Executor, webhookId: string, range: StatsRange): Promise<WebhookStatsRows> {
+    const deliveries = await readDeliveryStats(db, webhookId, range);
+    const samples = attemptSamplesQuery(db, webhookId, range).compile();
+    const tally = new AttemptTally();
+    const rows = this.statements
+      .get(samples.sql)
+      .iterate(...(samples.parameters as SQLQueryBindings[]));
+    for (const sample of rows as IterableIterator<AttemptSample>) tally.add(sample);
+    return { deliveries, attempts: tally.rows() };
   }
 
   /**

@@ -75,7 +75,12 @@ import {
   notLeasedAt,
 } from "../queue.ts";
 import { applyRetentionIn } from "../retention.ts";
-import { readWebhookStats, type StatsRange, type WebhookStatsRows } from "../stats.ts";
+import {
+  readDeliveryStats,
+  readGroupedAttemptStats,
+  type StatsRange,
+  type WebhookStatsRows,
+} from "../stats.ts";
 import { DUE_CHANNEL, DueAnnouncer } from "./announcer.ts";
 import { TransactionBatcher } from "./batch.ts";
 import { type HealthChange, recordWebhookHealth, updateDeliveryOutcomes } from "./outcomes.ts";
@@ -548,9 +553,12 @@ export class PostgresDeliveryStore implements DeliveryStore {
     return seenAll(rows, await this.inFlightOf(db, webhookId));
   }
 
-  /** The webhook's stats rows for `range` (see stats.ts). */
-  stats(db: Executor, webhookId: string, range: StatsRange): Promise<WebhookStatsRows> {
-    return readWebhookStats(db, webhookId, range);
+  /** The webhook's stats rows for `range` (see stats.ts), the attempts grouped by the server. */
+  async stats(db: Executor, webhookId: string, range: StatsRange): Promise<WebhookStatsRows> {
+    return {
+      deliveries: await readDeliveryStats(db, webhookId, range),
+      attempts: await readGroupedAttemptStats(db, webhookId, range),
+    };
   }
 
   async queueState(): Promise<QueueState> {
