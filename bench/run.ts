@@ -56,11 +56,13 @@ async function main(): Promise<number> {
       receiver,
       receiverUrl,
       apiKey: newApiKey(),
-      // Only the ingest, end-to-end and delivery-controls sections have rows on PostgreSQL.
+      // The ingest, end-to-end, delivery-controls and log query (its stats) sections have rows
+      // on PostgreSQL.
       postgresUrl:
         options.sections.has("ingest") ||
         options.sections.has("e2e") ||
-        options.sections.has("controls")
+        options.sections.has("controls") ||
+        options.sections.has("logquery")
           ? await usablePostgres(options, report)
           : null,
       baselines: {},

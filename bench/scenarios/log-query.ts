@@ -1,8 +1,9 @@
 /**
  * Log query: `GET /webhooks/{id}/events` on a webhook with a seeded log (1,000,000 rows in
- * full mode; mixed statuses, event types, content types, 30 days; see seed.ts), one request
- * at a time, p50/p99 per filter combination, plus a cursor walk. The webhook is disabled, so
- * the scheduler leaves its Waiting rows alone while the queries run.
+ * full mode; mixed statuses, event types, content types, 30 days, with their attempts; see
+ * seed.ts), one request at a time, p50/p99 per filter combination, plus a cursor walk; and
+ * `GET /webhooks/{id}/stats` over each window (issue 17). The webhook is disabled, so the
+ * scheduler leaves its Waiting rows alone while the queries run.
  *
  * Floor: the same first page as a bare bun:sqlite query in this process (`SELECT * … WHERE
  * webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT 20`): what the page costs without
@@ -10,14 +11,36 @@
  */
 
 import { Database } from "bun:sqlite";
+import { CompiledQuery } from "kysely";
+import { openPostgres } from "../../src/db/postgres/connect.ts";
+import { statsRange } from "../../src/deliveries/stats.ts";
+import { deliveryStatsQuery, groupedAttemptStatsQuery } from "../../src/store/stats.ts";
 import { type BenchContext, hookpostEnv } from "../context.ts";
 import { dbPathIn, HookpostApi, startHookpost } from "../hookpost.ts";
 import { makeTempDir, removeTempDir } from "../processes.ts";
-import { seedDeliveries } from "../seed.ts";
+import { seedDeliveries, seedPostgresLog } from "../seed.ts";
 import { Recorder, type Summary } from "../stats.ts";
+import { recordingFailure, withBenchDatabase } from "./postgres.ts";
 
 const DAY_MS = 86_400_000;
 const WARMUP_REQUESTS = 5;
+
+/**
+ * The stats windows measured, each with its p99 target: a window reads every delivery and
+ * attempt in it from the indexes, so the target grows with the share of the month it holds.
+ */
+const STATS_TARGETS_MS: Array<[string, number]> = [
+  ["1h", 10],
+  ["24h", 50],
+  ["7d", 500],
+  ["30d", 2000],
+];
+const STATS_SHARE: Record<string, string> = {
+  "1h": "1/720",
+  "24h": "1/30",
+  "7d": "1/4",
+  "30d": "all",
+};
 
 interface Floor {
   firstPage: Summary | null;
@@ -58,6 +81,53 @@ function measureFloor(dbPath: string, webhookId: string, times: number): Floor {
   } finally {
     db.close();
   }
+}
+
+/**
+ * Each stats window's p99 (issue 17), requests one at a time like the log's. What a window
+ * reads grows with it: 1h about 1/720 of the seeded month, 30d all of it. Returns the runs.
+ */
+async function measureStats(
+  context: BenchContext,
+  url: string,
+  backend: "" | " on PostgreSQL",
+): Promise<Record<string, unknown>> {
+  const { options, loadgen, report } = context;
+  const headers = { "x-api-key": context.apiKey };
+  const runs: Record<string, unknown> = {};
+  for (const [window, limitMs] of STATS_TARGETS_MS) {
+    const target = {
+      url: `${url}?window=${window}`,
+      method: "GET" as const,
+      headers,
+      body: "none" as const,
+    };
+    const warm = await loadgen.call("closed", {
+      target,
+      concurrency: 1,
+      requests: WARMUP_REQUESTS,
+    });
+    if (warm.ok === 0) throw new Error(`stats ${window}: ${JSON.stringify(warm)}`);
+    const run = await loadgen.call("closed", {
+      target,
+      concurrency: 1,
+      requests: options.logRequests,
+      durationMs: options.logComboMs,
+    });
+    runs[window] = run;
+    const share = STATS_SHARE[window];
+    report.add({
+      section: "log query",
+      name: `p99 stats window=${window}${backend}`,
+      unit: "ms",
+      value: run.latency?.p99 ?? null,
+      target: { kind: "below", value: limitMs },
+      detail:
+        `p50 ${run.latency?.p50} ms, n=${run.latency?.count ?? 0}; ` +
+        `about ${share} of ${options.logRows.toLocaleString("en-US")} deliveries and their attempts`,
+    });
+  }
+  return runs;
 }
 
 export async function logQuery(context: BenchContext): Promise<void> {
@@ -158,11 +228,82 @@ export async function logQuery(context: BenchContext): Promise<void> {
       const walk = await loadgen.call("walk", walkArgs);
       results["cursor walk"] = walk;
       add("cursor walk", walk.latency, `${walk.pages} pages of 20 followed by nextCursor`);
-      report.raw.logQuery = { seeded, floor, results };
+      const stats = await measureStats(context, `${server.url}/webhooks/${webhookId}/stats`, "");
+      report.raw.logQuery = { seeded, floor, results, stats };
     } finally {
       await server.stop();
     }
   } finally {
     removeTempDir(dir);
+  }
+  const { postgresUrl } = context;
+  if (postgresUrl !== null) {
+    await recordingFailure(context, "log query stats on PostgreSQL", () =>
+      withBenchDatabase(postgresUrl, (databaseUrl) => statsOnPostgres(context, databaseUrl)),
+    );
+  }
+}
+
+/**
+ * The stats figures on PostgreSQL: the same month of deliveries and attempts (seeded by the
+ * server, seed.ts), one node, the same windows; and the plans of both queries on it, with their
+ * times (EXPLAIN ANALYZE), in the JSON.
+ */
+async function statsOnPostgres(context: BenchContext, databaseUrl: string): Promise<void> {
+  const env = { ...hookpostEnv(context), HOOKPOST_RETENTION_DAYS: "365" };
+  const setup = await startHookpost({ databaseUrl, apiKey: context.apiKey, env });
+  let webhookId: string;
+  try {
+    const api = new HookpostApi(setup.url, context.apiKey);
+    webhookId = await api.createWebhook(`${context.receiverUrl}/log`, { name: "log" });
+    await api.disableWebhook(webhookId);
+  } finally {
+    await setup.stop();
+  }
+  const now = Date.now();
+  const seeded = await seedPostgresLog({
+    databaseUrl,
+    workspace: "default",
+    webhookId,
+    rows: context.options.logRows,
+    now,
+  });
+  const plans = await explainStats(databaseUrl, webhookId, now);
+  const server = await startHookpost({ databaseUrl, apiKey: context.apiKey, env });
+  try {
+    const runs = await measureStats(
+      context,
+      `${server.url}/webhooks/${webhookId}/stats`,
+      " on PostgreSQL",
+    );
+    context.report.raw.logQueryStatsPostgres = { seeded, plans, runs };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** EXPLAIN ANALYZE of the 30-day stats queries as PostgreSQL runs them. */
+async function explainStats(
+  databaseUrl: string,
+  webhookId: string,
+  now: number,
+): Promise<Record<string, string[]>> {
+  const { db, close } = openPostgres(databaseUrl, { max: 1 });
+  try {
+    const range = statsRange("30d", now);
+    const queries = {
+      deliveries: deliveryStatsQuery(webhookId, range).compile(db),
+      attempts: groupedAttemptStatsQuery(db, webhookId, range).compile(),
+    };
+    const plans: Record<string, string[]> = {};
+    for (const [name, query] of Object.entries(queries)) {
+      const result = await db.executeQuery<{ "QUERY PLAN": string }>(
+        CompiledQuery.raw(`explain analyze ${query.sql}`, [...query.parameters]),
+      );
+      plans[name] = result.rows.map((row) => row["QUERY PLAN"]);
+    }
+    return plans;
+  } finally {
+    await close();
   }
 }
