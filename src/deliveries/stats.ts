@@ -195,12 +195,9 @@ export async function getWebhookStats(
   now: number = Date.now(),
 ): Promise<WebhookStats> {
   const range = statsRange(window, now);
-  const rows = await store.db.transaction().execute(async (trx) => {
-    const webhook = await findWebhook(trx, workspace, webhookId);
-    if (!webhook && !(await store.hasLog(trx, workspace, webhookId))) {
-      throw new NotFound(`webhook ${webhookId} not found`, { id: webhookId });
-    }
-    return store.stats(trx, webhookId, range);
-  });
-  return summariseStats(webhookId, window, range, rows);
+  const webhook = await findWebhook(store.db, workspace, webhookId);
+  if (!webhook && !(await store.hasLog(store.db, workspace, webhookId))) {
+    throw new NotFound(`webhook ${webhookId} not found`, { id: webhookId });
+  }
+  return summariseStats(webhookId, window, range, await store.stats(webhookId, range));
 }

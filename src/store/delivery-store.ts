@@ -246,9 +246,11 @@ export interface DeliveryStore {
   /**
    * The webhook's deliveries created in `range` per interval and status, and its attempts
    * started in it per interval and duration bucket (see stats.ts; the caller checked the
-   * workspace). Deliveries in flight count in their rows' status, Waiting.
+   * workspace). Deliveries in flight count in their rows' status, Waiting. Read outside any
+   * transaction: a long window need not hold back the writers, and SQLite's adapter reads it
+   * an interval at a time, letting the event loop run between them.
    */
-  stats(db: Executor, webhookId: string, range: StatsRange): Promise<WebhookStatsRows>;
+  stats(webhookId: string, range: StatsRange): Promise<WebhookStatsRows>;
 
   /** The queue's size from the kept totals, for /metrics. */
   queueState(): Promise<QueueState>;

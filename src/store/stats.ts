@@ -16,6 +16,10 @@
  *   not per row); SQLite's adapter reads it row by row into {@link AttemptTally}, which holds
  *   one entry per interval and bucket. Either way a window answers at most (intervals ×
  *   buckets) rows, however many attempts it holds.
+ *
+ * SQLite's reads are synchronous: the adapter runs both queries one interval at a time
+ * ({@link intervalsOf}), each in a batch of its own, so a month of a million deliveries holds
+ * the server up for one day's worth at a time, not for the month's.
  */
 
 import { type RawBuilder, sql } from "kysely";
@@ -27,6 +31,16 @@ export interface StatsRange {
   from: number;
   to: number;
   intervalMs: number;
+}
+
+/** Each interval of `range` as a range of its own, oldest first (the last one ends at `to`). */
+export function intervalsOf(range: StatsRange): StatsRange[] {
+  const intervals: StatsRange[] = [];
+  for (let start = range.from; start <= range.to; start += range.intervalMs) {
+    const to = Math.min(start + range.intervalMs - 1, range.to);
+    intervals.push({ from: start, to, intervalMs: range.intervalMs });
+  }
+  return intervals;
 }
 
 /** Deliveries created in one interval that are now in one process status. */
@@ -119,13 +133,8 @@ function statusColumn(status: number): string {
   return `status_${status}`;
 }
 
-/** The webhook's deliveries created in `range` per interval and process status. */
-export async function readDeliveryStats(
-  db: Executor,
-  webhookId: string,
-  range: StatsRange,
-): Promise<DeliveryStatsRow[]> {
-  const { rows } = await deliveryStatsQuery(webhookId, range).execute(db);
+/** {@link deliveryStatsQuery}'s rows, one per interval and status. */
+export function deliveryStatsRows(rows: readonly unknown[]): DeliveryStatsRow[] {
   return (rows as Record<string, number | string>[]).flatMap((row) =>
     ALL_STATUSES.map((status) => ({
       interval: Number(row.interval_start),
@@ -133,6 +142,16 @@ export async function readDeliveryStats(
       count: Number(row[statusColumn(status)]),
     })),
   );
+}
+
+/** The webhook's deliveries created in `range` per interval and process status. */
+export async function readDeliveryStats(
+  db: Executor,
+  webhookId: string,
+  range: StatsRange,
+): Promise<DeliveryStatsRow[]> {
+  const { rows } = await deliveryStatsQuery(webhookId, range).execute(db);
+  return deliveryStatsRows(rows);
 }
 
 /**

@@ -90,7 +90,9 @@ import {
   type AttemptSample,
   AttemptTally,
   attemptSamplesQuery,
-  readDeliveryStats,
+  deliveryStatsQuery,
+  deliveryStatsRows,
+  intervalsOf,
   type StatsRange,
   type WebhookStatsRows,
 } from "./stats.ts";
@@ -531,19 +533,32 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   /**
-   * The webhook's stats rows for `range` (see stats.ts). The attempts are read from their index
-   * one at a time into a tally, in the caller's transaction (the one connection): SQLite would
+   * The webhook's stats rows for `range` (see stats.ts), an interval at a time, each in a
+   * group-committed batch (so the event loop runs between intervals, and the reads share the
+   * batch's transaction). The attempts are read one row at a time into a tally: SQLite would
    * sort every one of them to group them.
    */
-  async stats(db: Executor, webhookId: string, range: StatsRange): Promise<WebhookStatsRows> {
-    const deliveries = await readDeliveryStats(db, webhookId, range);
-    const samples = attemptSamplesQuery(db, webhookId, range).compile();
-    const tally = new AttemptTally();
-    const rows = this.statements
-      .get(samples.sql)
-      .iterate(...(samples.parameters as SQLQueryBindings[]));
-    for (const sample of rows as IterableIterator<AttemptSample>) tally.add(sample);
-    return { deliveries, attempts: tally.rows() };
+  async stats(webhookId: string, range: StatsRange): Promise<WebhookStatsRows> {
+    const rows: WebhookStatsRows = { deliveries: [], attempts: [] };
+    for (const interval of intervalsOf(range)) {
+      const counts = deliveryStatsQuery(webhookId, interval).compile(this.db);
+      const samples = attemptSamplesQuery(this.db, webhookId, interval).compile();
+      // Batch work may run twice (see GroupCommit): it builds its answer afresh each time.
+      const read = await this.statements.read(() => {
+        const tally = new AttemptTally();
+        const sampled = this.statements
+          .get(samples.sql)
+          .iterate(...(samples.parameters as SQLQueryBindings[]));
+        for (const sample of sampled as IterableIterator<AttemptSample>) tally.add(sample);
+        return {
+          deliveries: deliveryStatsRows(this.statements.rows(counts)),
+          attempts: tally.rows(),
+        };
+      });
+      rows.deliveries.push(...read.deliveries);
+      rows.attempts.push(...read.attempts);
+    }
+    return rows;
   }
 
   /**

@@ -210,7 +210,7 @@ describe("durations of known length", () => {
   });
 
   test("the store buckets them: exact below 100 ms, then two significant digits", async () => {
-    const rows = await t.app.services.store.stats(t.app.store.db, webhook, statsRange("1h", NOW));
+    const rows = await t.app.services.store.stats(webhook, statsRange("1h", NOW));
     rows.attempts.sort((a, b) => a.interval - b.interval);
     expect(rows.attempts.map((row) => row.bucket)).toEqual([
       0, 7, 99, 100, 100, 100, 110, 990, 1000, 1000, 1000, 15_000, 99_000, 120_000,

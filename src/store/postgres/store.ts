@@ -554,11 +554,12 @@ export class PostgresDeliveryStore implements DeliveryStore {
   }
 
   /** The webhook's stats rows for `range` (see stats.ts), the attempts grouped by the server. */
-  async stats(db: Executor, webhookId: string, range: StatsRange): Promise<WebhookStatsRows> {
-    return {
-      deliveries: await readDeliveryStats(db, webhookId, range),
-      attempts: await readGroupedAttemptStats(db, webhookId, range),
-    };
+  async stats(webhookId: string, range: StatsRange): Promise<WebhookStatsRows> {
+    const [deliveries, attempts] = await Promise.all([
+      readDeliveryStats(this.db, webhookId, range),
+      readGroupedAttemptStats(this.db, webhookId, range),
+    ]);
+    return { deliveries, attempts };
   }
 
   async queueState(): Promise<QueueState> {
