@@ -12,6 +12,7 @@ import type { DeliveryStore } from "../store/delivery-store.ts";
 import {
   type AttemptStatsRow,
   bucketWidth,
+  partsOf,
   type StatsRange,
   type WebhookStatsRows,
 } from "../store/stats.ts";
@@ -129,10 +130,12 @@ export function summariseStats(
   rows: WebhookStatsRows,
 ): WebhookStats {
   const { from, to, intervalMs } = range;
-  const intervals = new Map<number, IntervalTally>();
-  for (let start = from; start <= to; start += intervalMs) {
-    intervals.set(start, { counts: noCounts(), histogram: new Map() });
-  }
+  const intervals = new Map<number, IntervalTally>(
+    partsOf(range, range.intervalMs).map((interval) => [
+      interval.from,
+      { counts: noCounts(), histogram: new Map() },
+    ]),
+  );
   const tallyOf = (start: number): IntervalTally => {
     const tally = intervals.get(start);
     if (!tally) throw new Error(`stats row of ${start} outside ${from}–${to}`);

@@ -17,9 +17,9 @@
  *   one entry per interval and bucket. Either way a window answers at most (intervals ×
  *   buckets) rows, however many attempts it holds.
  *
- * SQLite's reads are synchronous: the adapter runs both queries one interval at a time
- * ({@link intervalsOf}), each in a batch of its own, so a month of a million deliveries holds
- * the server up for one day's worth at a time, not for the month's.
+ * SQLite's reads are synchronous: the adapter runs both queries a day of the range at a time
+ * ({@link partsOf}), each in a batch of its own, so a month of a million deliveries holds the
+ * server up for one day's worth at a time, not for the month's.
  */
 
 import { type RawBuilder, sql } from "kysely";
@@ -33,14 +33,22 @@ export interface StatsRange {
   intervalMs: number;
 }
 
-/** Each interval of `range` as a range of its own, oldest first (the last one ends at `to`). */
-export function intervalsOf(range: StatsRange): StatsRange[] {
-  const intervals: StatsRange[] = [];
-  for (let start = range.from; start <= range.to; start += range.intervalMs) {
-    const to = Math.min(start + range.intervalMs - 1, range.to);
-    intervals.push({ from: start, to, intervalMs: range.intervalMs });
+/**
+ * `range` cut into consecutive parts of whole intervals, each spanning at most `spanMs` (one
+ * interval when it is longer), oldest first; the last one ends at `to`. With `spanMs` the
+ * interval length: each interval as a range of its own.
+ */
+export function partsOf(range: StatsRange, spanMs: number): StatsRange[] {
+  const step = Math.max(1, Math.floor(spanMs / range.intervalMs)) * range.intervalMs;
+  const parts: StatsRange[] = [];
+  for (let start = range.from; start <= range.to; start += step) {
+    parts.push({
+      from: start,
+      to: Math.min(start + step - 1, range.to),
+      intervalMs: range.intervalMs,
+    });
   }
-  return intervals;
+  return parts;
 }
 
 /** Deliveries created in one interval that are now in one process status. */

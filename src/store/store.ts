@@ -92,13 +92,19 @@ import {
   attemptSamplesQuery,
   deliveryStatsQuery,
   deliveryStatsRows,
-  intervalsOf,
+  partsOf,
   type StatsRange,
   type WebhookStatsRows,
 } from "./stats.ts";
 
 /** Thrown inside a recording transaction to roll it back: the row is no longer Waiting. */
 class NoLongerWaiting extends Error {}
+
+/**
+ * How much of a stats range one read batch covers: a day (a 1h or 24h window in one batch, a
+ * month in 31), so that a long window does not hold the server up for all of its rows at once.
+ */
+const STATS_READ_SPAN_MS = 86_400_000;
 
 /** Thrown by the fast recording path: the webhook is gone, the failure path must run. */
 class WebhookGone extends Error {}
@@ -533,16 +539,16 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   /**
-   * The webhook's stats rows for `range` (see stats.ts), an interval at a time, each in a
-   * group-committed batch (so the event loop runs between intervals, and the reads share the
+   * The webhook's stats rows for `range` (see stats.ts), a day at a time, each day in a
+   * group-committed batch (so the event loop runs between days, and the reads share the
    * batch's transaction). The attempts are read one row at a time into a tally: SQLite would
    * sort every one of them to group them.
    */
   async stats(webhookId: string, range: StatsRange): Promise<WebhookStatsRows> {
     const rows: WebhookStatsRows = { deliveries: [], attempts: [] };
-    for (const interval of intervalsOf(range)) {
-      const counts = deliveryStatsQuery(webhookId, interval).compile(this.db);
-      const samples = attemptSamplesQuery(this.db, webhookId, interval).compile();
+    for (const part of partsOf(range, STATS_READ_SPAN_MS)) {
+      const counts = deliveryStatsQuery(webhookId, part).compile(this.db);
+      const samples = attemptSamplesQuery(this.db, webhookId, part).compile();
       // Batch work may run twice (see GroupCommit): it builds its answer afresh each time.
       const read = await this.statements.read(() => {
         const tally = new AttemptTally();

@@ -17,6 +17,7 @@ import {
   attemptSamplesQuery,
   deliveryStatsQuery,
   groupedAttemptStatsQuery,
+  partsOf,
 } from "../../src/store/stats.ts";
 import { queryPlan } from "../helpers/query-plans.ts";
 import { type Receiver, startReceiver, waitFor } from "../helpers/receiver.ts";
@@ -238,6 +239,58 @@ describe("durations of known length", () => {
   });
 });
 
+describe("a month, read a day at a time", () => {
+  let t: TestApp;
+  let webhook = "";
+  const NOW = Date.UTC(2026, 4, 15, 14, 2, 11);
+  const HOUR_MS = 3_600_000;
+  /** One attempt every 17 hours over 31 days: some days hold one, some two, a few none. */
+  const STARTS = Array.from({ length: 44 }, (_, index) => NOW - index * 17 * HOUR_MS);
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    webhook = (await createWebhook(t)).id;
+    const delivery = deliveryOf(await publish(t), webhook);
+    await t.app.store.db
+      .insertInto("attempts")
+      .values(
+        STARTS.map((startedAt, index) => ({
+          id: `att_month_${index}`,
+          delivery_id: delivery,
+          webhook_id: webhook,
+          number: index + 1,
+          started_at: startedAt,
+          duration_ms: 10 + index,
+          status_code: index % 4 === 0 ? 503 : 200,
+          error: null,
+          response_body: null,
+          request_headers: "{}",
+        })),
+      )
+      .execute();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  test("every attempt of the window counted once, in its day", async () => {
+    const stats = await getWebhookStats(t.app.services.store, "default", webhook, "30d", NOW);
+    const from = Date.parse(stats.from);
+    const inWindow = STARTS.filter((startedAt) => startedAt >= from);
+    expect(stats.intervals).toHaveLength(31);
+    for (const interval of stats.intervals) {
+      const start = Date.parse(interval.from);
+      const day = inWindow.filter((ms) => ms >= start && ms < start + 24 * HOUR_MS);
+      expect(interval.attempts).toBe(day.length);
+    }
+    expect(stats.totals.attempts).toBe(inWindow.length);
+    expect(stats.totals.failedAttempts).toBe(
+      STARTS.filter((ms, index) => ms >= from && index % 4 === 0).length,
+    );
+    expect(stats.latencyMs.max).toBe(10 + STARTS.indexOf(inWindow.at(-1) ?? 0));
+  });
+});
+
 describe("percentiles from a histogram", () => {
   /** Buckets as [lower bound, attempts, shortest, longest]. */
   type Entry = [number, number, number, number];
@@ -284,6 +337,29 @@ describe("the window", () => {
     expect(new Date(range.from).toISOString()).toBe(from);
     expect(range).toMatchObject({ to: NOW, intervalMs });
     expect(Math.floor((range.to - range.from) / intervalMs) + 1).toBe(count);
+  });
+});
+
+describe("reading a range in parts (SQLite reads a day at a time)", () => {
+  const NOW = Date.UTC(2026, 11, 5, 21, 5, 12, 345);
+  const DAY_MS = 86_400_000;
+  test.each([
+    ["1h", 1, 61],
+    ["24h", 2, 25],
+    ["7d", 8, 29],
+    ["30d", 31, 31],
+  ] as const)("%s: %d parts of whole intervals, %d intervals", (window, parts, intervals) => {
+    const range = statsRange(window, NOW);
+    const days = partsOf(range, DAY_MS);
+    expect(days).toHaveLength(parts);
+    // Contiguous, each on an interval boundary, none longer than a day, the last ending now.
+    days.forEach((part, index) => {
+      expect(part.from % range.intervalMs).toBe(0);
+      expect(part.to - part.from).toBeLessThan(DAY_MS);
+      expect(part.from).toBe(index === 0 ? range.from : (days[index - 1]?.to ?? 0) + 1);
+    });
+    expect(days.at(-1)?.to).toBe(NOW);
+    expect(partsOf(range, range.intervalMs)).toHaveLength(intervals);
   });
 });
 
