@@ -423,6 +423,9 @@ describe.skipIf(!chromiumAvailable)("the dashboard in Chromium", () => {
     const page = await signedIn(created.key, { refused: "/webhooks.*" });
     const link = page.getByRole("link", { name: "Broken shop" });
     await link.waitFor();
+    // The rows' charts (each webhook's stats) loaded too: one still asked after the revocation
+    // would lead back to sign-in before the click, and the link with it.
+    await page.waitForLoadState("networkidle");
     await revokeApiKey(app.app.store.db, created.id);
     await link.click();
     await expectText(page.getByRole("alert"), "no longer accepts this API key");
