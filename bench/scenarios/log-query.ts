@@ -16,7 +16,7 @@ import { openPostgres } from "../../src/db/postgres/connect.ts";
 import { statsRange } from "../../src/deliveries/stats.ts";
 import { deliveryStatsQuery, groupedAttemptStatsQuery } from "../../src/store/stats.ts";
 import { type BenchContext, hookpostEnv } from "../context.ts";
-import { dbPathIn, HookpostApi, startHookpost } from "../hookpost.ts";
+import { dbPathIn, HookpostApi, type HookpostOptions, startHookpost } from "../hookpost.ts";
 import { makeTempDir, removeTempDir } from "../processes.ts";
 import { seedDeliveries, seedPostgresLog } from "../seed.ts";
 import { Recorder, type Summary } from "../stats.ts";
@@ -130,24 +130,32 @@ async function measureStats(
   return runs;
 }
 
+/**
+ * The webhook whose log is seeded, made by a server started for that alone (and stopped):
+ * disabled, so the seeded Waiting rows are not sent.
+ */
+async function createLogWebhook(context: BenchContext, server: HookpostOptions): Promise<string> {
+  const setup = await startHookpost(server);
+  try {
+    const api = new HookpostApi(setup.url, context.apiKey);
+    const webhookId = await api.createWebhook(`${context.receiverUrl}/log`, { name: "log" });
+    await api.disableWebhook(webhookId);
+    return webhookId;
+  } finally {
+    await setup.stop();
+  }
+}
+
 export async function logQuery(context: BenchContext): Promise<void> {
   const { options, loadgen, report } = context;
   const dir = makeTempDir("logquery");
   const dbPath = dbPathIn(dir);
   try {
-    const setup = await startHookpost({
+    const webhookId = await createLogWebhook(context, {
       dbPath,
       apiKey: context.apiKey,
       env: hookpostEnv(context),
     });
-    let webhookId: string;
-    try {
-      const api = new HookpostApi(setup.url, context.apiKey);
-      webhookId = await api.createWebhook(`${context.receiverUrl}/log`, { name: "log" });
-      await api.disableWebhook(webhookId);
-    } finally {
-      await setup.stop();
-    }
     const now = Date.now();
     const seeded = await seedDeliveries({
       dbPath,
@@ -251,15 +259,11 @@ export async function logQuery(context: BenchContext): Promise<void> {
  */
 async function statsOnPostgres(context: BenchContext, databaseUrl: string): Promise<void> {
   const env = { ...hookpostEnv(context), HOOKPOST_RETENTION_DAYS: "365" };
-  const setup = await startHookpost({ databaseUrl, apiKey: context.apiKey, env });
-  let webhookId: string;
-  try {
-    const api = new HookpostApi(setup.url, context.apiKey);
-    webhookId = await api.createWebhook(`${context.receiverUrl}/log`, { name: "log" });
-    await api.disableWebhook(webhookId);
-  } finally {
-    await setup.stop();
-  }
+  const webhookId = await createLogWebhook(context, {
+    databaseUrl,
+    apiKey: context.apiKey,
+    env,
+  });
   const now = Date.now();
   const seeded = await seedPostgresLog({
     databaseUrl,

@@ -146,7 +146,13 @@ describe("a successful delivery", () => {
     expect(recorded["webhook-id"]).toBe(deliveryId);
     const health = await webhookRow(webhook.id);
     expect(health).toMatchObject({ fail_count: 0, health_status: "working" });
-    expect(health.last_delivered_at).toBeGreaterThan(0);
+    // On PostgreSQL a success's lastDeliveredAt is written apart, within a second
+    // (store/postgres/success-health.ts).
+    const delivered = await waitFor("lastDeliveredAt", async () => {
+      const at = (await webhookRow(webhook.id)).last_delivered_at;
+      return at !== null && at > 0 && at;
+    });
+    expect(delivered).toBeGreaterThan(0);
   });
 
   test("sends the webhook's custom headers and masks credentials in the attempt record", async () => {
