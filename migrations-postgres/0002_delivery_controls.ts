@@ -98,7 +98,9 @@ async function createTakeFunction(db: AnyDatabase): Promise<void> {
     end if;
     return query select null::text, null::text, null::text, null::text, null::text,
       null::integer, null::integer, null::bigint, room, wait_until;
-    if room = 0 then
+    -- Nothing waited for an ordered webhook when its head was read: one accepted since is not
+    -- taken by this call (it could be a later one than another accepted since), only announced.
+    if room = 0 or (p_ordered and head_id is null) then
       return;
     end if;
     return query

@@ -254,6 +254,9 @@ export class Scheduler {
       // Read again, so a webhook changed: one enabled again starts from its cleared count.
       this.webhooks = webhooks;
       this.failuresInARow.clear();
+      // And what was learnt of when each is due: a change (ordered off, a rate limit raised)
+      // can make work due that an earlier take said must wait.
+      this.nextDueAt.clear();
     }
     const wants = this.wants(webhooks, now, free);
     if (wants.length === 0) return;

@@ -133,9 +133,10 @@ describe.skipIf(!available)("a cluster of nodes on one PostgreSQL database", () 
       HOOKPOST_RETRY_MAX_DELAY_MS: "400",
     });
     const { key, nodes, db } = cluster;
-    // A few ms per answer, so each node always has attempts in flight.
+    // Tens of ms per answer, so each node always has attempts in flight: with a few ms, the
+    // victim could record all it held between the check for its leases and the kill.
     const receiver = startReceiver(async () => {
-      await Bun.sleep(Math.floor(Math.random() * 10));
+      await Bun.sleep(10 + Math.floor(Math.random() * 20));
       return Response.json({ ok: true });
     });
     defer(() => receiver.stop());

@@ -49,7 +49,12 @@ export async function takeLeased(
   const [first, ...rows] = result.rows;
   const allowed = first?.allowed ?? 0;
   const taken = rows.map(({ allowed: _allowed, next_at: _nextAt, ...delivery }) => delivery);
-  return { taken, limited: allowed < room, nextAt: first?.next_at ?? null };
+  // A limit stopped the take only if it took all it was allowed: fewer means nothing more is due.
+  return {
+    taken,
+    limited: allowed < room && taken.length >= allowed,
+    nextAt: first?.next_at ?? null,
+  };
 }
 
 /** When the webhook's next Waiting delivery falls due after `now` (a lease's end included). */
