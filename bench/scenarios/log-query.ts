@@ -92,28 +92,10 @@ async function measureStats(
   url: string,
   backend: "" | " on PostgreSQL",
 ): Promise<Record<string, unknown>> {
-  const { options, loadgen, report } = context;
-  const headers = { "x-api-key": context.apiKey };
+  const { options, report } = context;
   const runs: Record<string, unknown> = {};
   for (const [window, limitMs] of STATS_TARGETS_MS) {
-    const target = {
-      url: `${url}?window=${window}`,
-      method: "GET" as const,
-      headers,
-      body: "none" as const,
-    };
-    const warm = await loadgen.call("closed", {
-      target,
-      concurrency: 1,
-      requests: WARMUP_REQUESTS,
-    });
-    if (warm.ok === 0) throw new Error(`stats ${window}: ${JSON.stringify(warm)}`);
-    const run = await loadgen.call("closed", {
-      target,
-      concurrency: 1,
-      requests: options.logRequests,
-      durationMs: options.logComboMs,
-    });
+    const run = await oneAtATime(context, `${url}?window=${window}`, `stats ${window}`);
     runs[window] = run;
     const share = STATS_SHARE[window];
     report.add({
@@ -128,6 +110,28 @@ async function measureStats(
     });
   }
   return runs;
+}
+
+/**
+ * GETs of `url`, one at a time: a warm-up (which must answer), then the measured run of
+ * `logRequests` requests or `logComboMs`, whichever ends first.
+ */
+async function oneAtATime(context: BenchContext, url: string, label: string) {
+  const { options, loadgen } = context;
+  const target = {
+    url,
+    method: "GET" as const,
+    headers: { "x-api-key": context.apiKey },
+    body: "none" as const,
+  };
+  const warm = await loadgen.call("closed", { target, concurrency: 1, requests: WARMUP_REQUESTS });
+  if (warm.ok === 0) throw new Error(`${label}: ${JSON.stringify(warm)}`);
+  return loadgen.call("closed", {
+    target,
+    concurrency: 1,
+    requests: options.logRequests,
+    durationMs: options.logComboMs,
+  });
 }
 
 /**
@@ -203,24 +207,7 @@ export async function logQuery(context: BenchContext): Promise<void> {
           detail: `p50 ${latency?.p50} ms, n=${latency?.count ?? 0}; ${detail}`,
         });
       for (const [name, query] of combos) {
-        const target = {
-          url: `${base}?${query}`,
-          method: "GET" as const,
-          headers,
-          body: "none" as const,
-        };
-        const warm = await loadgen.call("closed", {
-          target,
-          concurrency: 1,
-          requests: WARMUP_REQUESTS,
-        });
-        if (warm.ok === 0) throw new Error(`log query ${name}: ${JSON.stringify(warm)}`);
-        const run = await loadgen.call("closed", {
-          target,
-          concurrency: 1,
-          requests: options.logRequests,
-          durationMs: options.logComboMs,
-        });
+        const run = await oneAtATime(context, `${base}?${query}`, `log query ${name}`);
         results[name] = run;
         const extra =
           name === "no filter" ? `; bare count(*) of the log p50 ${floor.count?.p50} ms` : "";
