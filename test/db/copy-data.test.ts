@@ -13,9 +13,11 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { Migrator, sql } from "kysely";
 import { migrations } from "../../migrations/index.ts";
+import { postgresMigrations } from "../../migrations-postgres/index.ts";
 import { openStore } from "../../src/db/connect.ts";
 import { COPIED_TABLES } from "../../src/db/copy-data.ts";
 import { openPostgres } from "../../src/db/postgres/connect.ts";
+import { migratePostgresToLatest } from "../../src/db/postgres/migrator.ts";
 import { acquireServerLock } from "../../src/db/server-lock.ts";
 import { deliveryState } from "../../src/deliveries/status.ts";
 import { recordMailFailure } from "../../src/mail/repository.ts";
@@ -267,6 +269,46 @@ describe.skipIf(!available)("hookpost copy-data", () => {
     expect(second.code).toBe(1);
     expect(second.stderr).toContain("the PostgreSQL database is not empty");
     expect(await postgresTables(target.url)).toEqual(copied);
+  });
+
+  test("a database with a row in every table upgrades from PostgreSQL 0001 with nothing lost", async () => {
+    // The fixture copied, then migrated down to 0001: every table has rows written by the
+    // app, in 0001's columns. Up again, each row keeps every column it had.
+    const target = await freshDatabase();
+    expect((await runCopy(dbPath, target.url)).code).toBe(0);
+    const postgres = openPostgres(target.url, { max: 1 });
+    try {
+      const provider = { getMigrations: async () => postgresMigrations };
+      const down = await new Migrator({ db: postgres.db, provider }).migrateTo("0001_init");
+      expect(down.error).toBeUndefined();
+      const before = await postgresTables(target.url);
+      await migratePostgresToLatest(postgres.db);
+      const after = await postgresTables(target.url);
+      for (const { table } of COPIED_TABLES) {
+        const rows = before.get(table) ?? [];
+        expect(rows.length).toBeGreaterThan(0);
+        const kept = (after.get(table) ?? []).map(([key, row]): [string, Row] => [
+          key,
+          Object.fromEntries(
+            Object.keys(rows[0]?.[1] ?? {}).map((column) => [column, row[column]]),
+          ),
+        ]);
+        expect({ table, rows: kept }).toEqual({ table, rows });
+      }
+      // What the upgrade derives: each attempt's webhook, and a failing webhook's streak.
+      const attempts = await sql<{ orphans: number }>`select count(*)::int as orphans
+        from attempts a join deliveries d on d.id = a.delivery_id
+        where a.webhook_id <> d.webhook_id`.execute(postgres.db);
+      expect(attempts.rows[0]?.orphans).toBe(0);
+      const streaks = await postgres.db
+        .selectFrom("webhooks")
+        .select(["fail_count", "failing_since"])
+        .execute();
+      expect(streaks.some((row) => row.fail_count > 0)).toBe(true);
+      for (const row of streaks) expect(row.failing_since !== null).toBe(row.fail_count > 0);
+    } finally {
+      await postgres.close();
+    }
   });
 
   test("refuses a SQLite file that is not migrated to the latest version", async () => {
